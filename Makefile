@@ -1,0 +1,113 @@
+# waitscope: BPF objects -> skeletons -> user library -> tools, tests, fixtures.
+# `make V=1` shows the commands.
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+OUT := build
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= bpftool
+PYTEST ?= python3 -m pytest
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(OUT) -Ibpf -Iuser
+LDLIBS += -lbpf -ldw -lelf -liberty -lz -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+	-Wall -Werror -mcpu=v3
+
+TOOLS := offcpu
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(wildcard bpf/*.bpf.c))
+SKELS := $(patsubst $(OUT)/%.bpf.o,$(OUT)/%.skel.h,$(BPF_OBJS))
+LIB_SRCS := $(wildcard user/*.c)
+LIB_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
+LIB := $(OUT)/libwaitscope.a
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
+HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
+
+.PHONY: all deps demo check unit integration bench vmlinux clean format lint
+.DELETE_ON_ERROR:
+
+all: $(addprefix $(OUT)/,$(TOOLS)) $(FIXTURES)
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fixtures:
+	$(Q)mkdir -p $@
+
+# syscall names of this architecture, from the C library's headers
+$(OUT)/syscall_names.h: scripts/gen-syscalls.sh | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)CC="$(CC)" scripts/gen-syscalls.sh > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(ARCH)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT)/user/%.o: user/%.c $(HDRS) | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUT)/%: tools/%.c $(SKELS) $(LIB) $(HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(LIB) $(HDRS) | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+# fixtures keep frame pointers so that stacks reach their named functions
+$(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
+
+vmlinux:
+	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+demo: deps all
+	$(Q)scripts/demo.sh
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: all
+	$(Q)$(PYTEST) -q tests/integration
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)scripts/postgres.sh start
+	$(Q)$(MAKE) --no-print-directory integration
+
+bench: deps all
+	$(Q)scripts/bench.sh
+
+format:
+	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*.c tests/unit/*.c tests/fixtures/*.c)
+
+lint:
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem -I user -I bpf -I $(OUT) \
+		user tools tests/unit tests/fixtures
+
+clean:
+	$(Q)rm -rf $(OUT)

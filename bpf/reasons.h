@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The wait-reason taxonomy of DESIGN.md, shared by every BPF program and user space. */
+#ifndef WAITSCOPE_REASONS_H
+#define WAITSCOPE_REASONS_H
+
+enum reason {
+	REASON_RUNQUEUE,
+	REASON_LOCK,
+	REASON_NET,
+	REASON_POLL,
+	REASON_PIPE,
+	REASON_DISK,
+	REASON_SLEEP,
+	REASON_CHILD,
+	REASON_FAULT,
+	REASON_OTHER,
+	REASON_NR,
+};
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what waitscope needs to build and test, from Debian's archive, if
+# it is missing. Runs as root; says exactly what is missing otherwise.
+set -e
+PKGS="make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev
+libcmocka-dev binutils elfutils xz-utils python3 python3-pytest libbpf-tools stress-ng
+postgresql libpq-dev cppcheck"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Brendan Gregg's folded stacks: "frame;frame;frame value" per line. */
+#ifndef WAITSCOPE_FOLDED_H
+#define WAITSCOPE_FOLDED_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * One line: frames outermost first, joined by ';'. A ';' or newline inside
+ * a frame name would break the format, so it is written as ':' or ' '; an
+ * empty name is written as "[unknown]".
+ */
+void folded_print(FILE *f, const char *const *frames, int n, uint64_t value);
+
+#endif

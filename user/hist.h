@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* log2 histograms of durations in microseconds, as the BPF side fills them. */
+#ifndef WAITSCOPE_HIST_H
+#define WAITSCOPE_HIST_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define HIST_MAX_SLOTS 32
+
+/*
+ * Slot i counts durations d (in us) with floor(log2(d)) == i; d == 0 falls
+ * in slot 0 with d == 1, as in bcc's log2 histograms.
+ */
+struct hist {
+	uint64_t slots[HIST_MAX_SLOTS];
+	uint64_t count;
+	uint64_t total_ns;
+	uint64_t max_ns;
+};
+
+/* Slot index for a duration in microseconds. */
+int hist_slot(uint64_t us);
+void hist_add(struct hist *h, uint64_t ns);
+void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total_ns,
+		    uint64_t max_ns);
+void hist_merge(struct hist *dst, const struct hist *src);
+
+/*
+ * pct-th percentile (0 < pct <= 100) in microseconds, interpolated linearly
+ * inside its slot and never above max. 0 for an empty histogram.
+ */
+double hist_percentile_us(const struct hist *h, double pct);
+
+/* bcc-style chart: "     usecs : count  distribution" rows, then a p50/p90/p99/max line. */
+void hist_print(FILE *f, const struct hist *h, const char *indent);
+
+#endif

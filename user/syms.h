@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Symbolizer: user addresses through elfutils libdwfl, kernel addresses
+ * through /proc/kallsyms. A process's memory map is captured with
+ * syms_snapshot() while it lives, so stacks of a process that exits before
+ * the report still get names.
+ */
+#ifndef WAITSCOPE_SYMS_H
+#define WAITSCOPE_SYMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct syms_opts {
+	/* dwfl debuginfo path ("-:.debug:/usr/lib/debug" style); NULL for elfutils' default */
+	const char *debuginfo_path;
+	bool lines;       /* append " (file:line)" where DWARF line info exists */
+	bool no_demangle; /* keep mangled names */
+};
+
+struct syms_stats {
+	uint64_t frames;     /* frames resolved so far */
+	uint64_t unknown;    /* frames with no symbol */
+	uint64_t no_maps;    /* frames of processes whose maps were never captured */
+};
+
+struct syms;
+
+struct syms *syms_new(const struct syms_opts *opts);
+void syms_free(struct syms *s);
+
+/*
+ * Capture /proc/PID/maps now (again if called again: dlopen'ed libraries
+ * appear). Returns 0, or -errno when the process is gone. Binaries are
+ * opened later through /proc/PID/map_files or /proc/PID/root while the
+ * process lives, and by path after it has exited.
+ */
+int syms_snapshot(struct syms *s, pid_t tgid);
+bool syms_has_snapshot(const struct syms *s, pid_t tgid);
+
+/*
+ * Name of one frame, owned by the symbolizer and valid until syms_free().
+ * addr is a return address as a stack walk reports it (the symbolizer looks
+ * up addr - 1 where that matters). Never NULL: "func", "func (file.c:12)"
+ * with opts.lines, "libfoo.so+0x1234" without a symbol, "[unknown]" without
+ * a mapping.
+ */
+const char *syms_user(struct syms *s, pid_t tgid, uint64_t addr);
+const char *syms_kernel(struct syms *s, uint64_t addr);
+
+void syms_get_stats(const struct syms *s, struct syms_stats *out);
+
+/* Demangle a C++ or Rust (legacy and v0) name; returns malloc'ed text or NULL if not mangled. */
+char *syms_demangle(const char *name);
+
+#endif
