@@ -36,6 +36,7 @@ HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
 .PHONY: all deps demo check unit integration bench vmlinux clean format lint
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(addprefix $(OUT)/,$(TOOLS)) $(FIXTURES)
 

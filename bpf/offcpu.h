@@ -25,23 +25,10 @@ enum offcpu_drop {
 
 /* Per-CPU event counters, next to the drops. */
 enum offcpu_counter {
-	CNT_SWITCHES, /* sched_switch events seen */
-	CNT_PERIODS,  /* blocked periods recorded */
+	CNT_PERIODS, /* blocked periods recorded */
 	CNT_NR,
 };
 
-/* Why user space could not walk into the fd table: kinds of file behind a read/write. */
-enum fd_kind {
-	FD_NONE,
-	FD_SOCK,
-	FD_FIFO,
-	FD_FILE, /* regular file or block device */
-	FD_CHR,
-	FD_OTHER,
-};
-
-/* sys_class[nr] tells the BPF side what a syscall means for the wait reason. */
-#define SYS_CLASS_FD 0xff /* read/write-like: the reason depends on the fd's file kind */
 
 /* A stack is stored once, keyed by a 64-bit hash of its frames. */
 struct stack {

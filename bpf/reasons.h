@@ -17,4 +17,7 @@ enum reason {
 	REASON_NR,
 };
 
+/* A syscall class: read/write-like, the reason depends on the kind of file behind the fd. */
+#define SYS_CLASS_FD 0xff
+
 #endif

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * offcpu: every off-CPU period of the traced threads, from sched_switch
+ * alone, with its stacks and wait reason, aggregated in maps.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "offcpu.h"
+
+#define PF_KTHREAD 0x00200000
+#define TASK_RUNNING 0
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_DEAD 0x0080
+#define TASK_NOLOAD 0x0400
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+
+/* Knobs, set by user space before load. */
+const volatile __u32 targ_tgids[MAX_TARGETS] = {};
+const volatile __u32 n_tgids = 0;
+const volatile __u32 targ_tid = 0;
+const volatile __u32 self_tgid = 0;
+const volatile bool user_threads_only = false;
+const volatile bool kernel_threads_only = false;
+const volatile bool user_stacks = true;
+const volatile bool kernel_stacks = true;
+const volatile __u64 min_ns = 0;
+const volatile __u64 max_ns = ~0ULL;
+const volatile __u8 sys_class[MAX_SYSCALLS] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct thread);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct period_key);
+	__type(value, struct period_val);
+} periods SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct hist_key);
+	__type(value, struct hist_val);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct stack);
+} stacks SEC(".maps");
+
+/* processes already announced to user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} notices SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_NR + CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static const struct thread zero_thread;
+static const struct hist_val zero_hist;
+
+/*
+ * tp_btf hands us BTF task pointers that can be read directly; raw_tp hands
+ * plain integers that need probe reads. One handler serves both: the
+ * compiler drops the branch the program type cannot take.
+ */
+#define TREAD(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		(*c)++;
+}
+
+static __always_inline bool wanted(__u32 pid, __u32 tgid, __u32 flags)
+{
+	if (!pid || tgid == self_tgid)
+		return false;
+	if (targ_tid && pid != targ_tid)
+		return false;
+	if (user_threads_only && (flags & PF_KTHREAD))
+		return false;
+	if (kernel_threads_only && !(flags & PF_KTHREAD))
+		return false;
+	if (!n_tgids)
+		return true;
+	for (__u32 i = 0; i < MAX_TARGETS && i < n_tgids; i++)
+		if (targ_tgids[i] == tgid)
+			return true;
+	return false;
+}
+
+/* Stores the stack once, keyed by a hash of its frames; returns the hash, 0 for none. */
+static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop)
+{
+	__u32 zero = 0;
+	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 h = flags ? 0x5ca1ab1e : 0xc0ffee;
+	long n, err;
+
+	if (!st)
+		return 0;
+	n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), flags);
+	if (n < 0) {
+		count(drop);
+		return 0;
+	}
+	st->nr = n / sizeof(__u64);
+	if (!st->nr)
+		return 0;
+	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++) {
+		h = (h ^ st->ips[i]) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+	}
+	h |= 1; /* never 0, which means "no stack" */
+	err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: already stored */) {
+		count(DROP_STACKS_FULL);
+		return 0;
+	}
+	return h;
+}
+
+static __always_inline __u16 fd_reason(struct task_struct *task, int fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	__u16 mode;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return REASON_OTHER;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return REASON_OTHER;
+	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	switch (mode) {
+	case S_IFSOCK:
+		return REASON_NET;
+	case S_IFIFO:
+		return REASON_PIPE;
+	case S_IFREG:
+	case S_IFBLK:
+		return REASON_DISK;
+	default:
+		return REASON_OTHER;
+	}
+}
+
+/* Why the current task (prev) leaves the CPU: task state + syscall in flight + fd kind. */
+static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *regs, __u32 state,
+				      __u16 *syscall)
+{
+	bool d_state = (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD);
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u16 reason;
+
+	*syscall = NO_SYSCALL;
+	if (nr >= 0 && nr < MAX_SYSCALLS)
+		*syscall = nr;
+	if (state == TASK_RUNNING)
+		return REASON_RUNQUEUE;
+	if (nr < 0)
+		return REASON_FAULT; /* page fault or other kernel work: no syscall */
+	if (nr >= MAX_SYSCALLS)
+		return REASON_OTHER;
+	reason = sys_class[nr];
+	if (reason == SYS_CLASS_FD)
+		reason = fd_reason(task, (int)PT_REGS_PARM1_CORE(regs));
+	if (reason == REASON_OTHER && d_state)
+		return REASON_DISK;
+	return reason < REASON_NR ? reason : REASON_OTHER;
+}
+
+static __always_inline struct thread *get_thread(__u32 pid, __u32 tgid, __u32 flags)
+{
+	struct thread *t = bpf_map_lookup_elem(&threads, &pid);
+	struct new_proc *np;
+	__u8 one = 1;
+	long err;
+
+	if (t)
+		return t;
+	if (bpf_map_update_elem(&threads, &pid, &zero_thread, BPF_NOEXIST) &&
+	    !(t = bpf_map_lookup_elem(&threads, &pid))) {
+		count(DROP_THREADS_FULL);
+		return NULL;
+	}
+	t = bpf_map_lookup_elem(&threads, &pid);
+	if (!t)
+		return NULL;
+	t->tgid = tgid;
+	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
+	err = bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */ || (flags & PF_KTHREAD))
+		return t;
+	np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
+	if (!np) {
+		count(DROP_EVENTS_LOST);
+		return t;
+	}
+	np->tgid = tgid;
+	bpf_ringbuf_submit(np, 0);
+	return t;
+}
+
+static __always_inline void add_hist(__u32 pid, __u16 reason, __u64 delta)
+{
+	struct hist_key hk = {.pid = pid, .reason = reason};
+	struct hist_val *h = bpf_map_lookup_elem(&hists, &hk);
+	__u64 us = delta / 1000;
+	__u32 slot = 0;
+
+	if (!h) {
+		bpf_map_update_elem(&hists, &hk, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &hk);
+		if (!h) {
+			count(DROP_HISTS_FULL);
+			return;
+		}
+	}
+	while (us > 1 && slot < HIST_SLOTS - 1) {
+		us >>= 1;
+		slot++;
+	}
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->total_ns, delta);
+	if (delta > h->max_ns)
+		h->max_ns = delta;
+}
+
+static __always_inline void add_period(struct thread *t, __u32 pid, __u64 delta)
+{
+	struct period_key k = {
+		.tgid = t->tgid,
+		.pid = pid,
+		.ustack = t->ustack,
+		.kstack = t->kstack,
+		.reason = t->reason,
+		.syscall = t->syscall,
+	};
+	struct period_val *v = bpf_map_lookup_elem(&periods, &k);
+	struct period_val nv = {.total_ns = delta, .count = 1, .max_ns = delta};
+
+	if (!v) {
+		if (!bpf_map_update_elem(&periods, &k, &nv, BPF_NOEXIST))
+			return;
+		v = bpf_map_lookup_elem(&periods, &k);
+		if (!v) {
+			count(DROP_PERIODS_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->total_ns, delta);
+	__sync_fetch_and_add(&v->count, 1);
+	if (delta > v->max_ns)
+		v->max_ns = delta;
+}
+
+/* prev leaves the CPU: close its on-CPU period, open an off-CPU one. */
+static __always_inline void switch_out(void *ctx, struct task_struct *prev, struct pt_regs *regs,
+				       __u32 pid, __u32 tgid, __u32 flags, __u32 state, __u64 now)
+{
+	struct thread *t = get_thread(pid, tgid, flags);
+
+	if (!t)
+		return;
+	/* threads rename themselves after they start: keep the latest name */
+	__builtin_memcpy(t->comm, prev->comm, TASK_COMM_LEN);
+	if (t->on_ts) {
+		t->oncpu_ns += now - t->on_ts;
+		t->on_ts = 0;
+	}
+	if (state & TASK_DEAD)
+		return;
+	if (flags & PF_KTHREAD) {
+		t->syscall = NO_SYSCALL;
+		t->reason = state == TASK_RUNNING ? REASON_RUNQUEUE
+			    : (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD) ? REASON_DISK
+										 : REASON_OTHER;
+		t->ustack = 0;
+	} else {
+		t->reason = classify(prev, regs, state, &t->syscall);
+		t->ustack = user_stacks ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED) : 0;
+	}
+	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED) : 0;
+	t->state = state;
+	t->off_ts = now;
+}
+
+/* next gets the CPU: close its off-CPU period, if we saw it start. */
+static __always_inline void switch_in(__u32 pid, __u64 now)
+{
+	struct thread *t = bpf_map_lookup_elem(&threads, &pid);
+	__u64 delta;
+	__u16 r;
+
+	if (!t)
+		return;
+	t->on_ts = now;
+	if (!t->off_ts)
+		return;
+	delta = now - t->off_ts;
+	t->off_ts = 0;
+	if (delta < min_ns || delta > max_ns)
+		return;
+	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
+	t->offcpu_ns[r] += delta;
+	t->periods[r]++;
+	add_hist(pid, r, delta);
+	add_period(t, pid, delta);
+	count(DROP_NR + CNT_PERIODS);
+}
+
+static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
+					 struct task_struct *next, bool btf)
+{
+	__u32 pid = TREAD(btf, prev, pid), tgid = TREAD(btf, prev, tgid);
+	__u32 flags = TREAD(btf, prev, flags);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (wanted(pid, tgid, flags)) {
+		/* prev is current: its user registers say which syscall it sleeps in */
+		struct task_struct *cur = bpf_get_current_task_btf();
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+		__u32 state = preempt ? TASK_RUNNING : TREAD(btf, prev, __state);
+
+		switch_out(ctx, cur, regs, pid, tgid, flags, state, now);
+	}
+	pid = TREAD(btf, next, pid);
+	tgid = TREAD(btf, next, tgid);
+	flags = TREAD(btf, next, flags);
+	if (wanted(pid, tgid, flags))
+		switch_in(pid, now);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next, true);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next, false);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of user/hist.c: slots, percentiles against known distributions, merge, the chart. */
+#include <inttypes.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hist.h"
+
+#define US 1000ULL /* ns */
+
+/* by hand: the Makefile links no libm */
+static void assert_near(double got, double want, double tol)
+{
+	if (got - want > tol || want - got > tol)
+		fail_msg("got %.6f, want %.6f (+-%g)", got, want, tol);
+}
+
+static void test_slot_edges(void **state)
+{
+	(void)state;
+	assert_int_equal(hist_slot(0), 0);
+	assert_int_equal(hist_slot(1), 0);
+	assert_int_equal(hist_slot(2), 1);
+	assert_int_equal(hist_slot(3), 1);
+	assert_int_equal(hist_slot(4), 2);
+	assert_int_equal(hist_slot(7), 2);
+	assert_int_equal(hist_slot(8), 3);
+	assert_int_equal(hist_slot(1023), 9);
+	assert_int_equal(hist_slot(1024), 10);
+	assert_int_equal(hist_slot((1ULL << 31) - 1), 30);
+	assert_int_equal(hist_slot(1ULL << 31), 31);
+	assert_int_equal(hist_slot(1ULL << 32), HIST_MAX_SLOTS - 1);
+	assert_int_equal(hist_slot(UINT64_MAX), HIST_MAX_SLOTS - 1);
+}
+
+/* ns are truncated to whole us before slotting: 1999 ns is 1 us, slot 0. */
+static void test_add_ns(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	hist_add(&h, 0);
+	hist_add(&h, 999);
+	hist_add(&h, 1999);
+	hist_add(&h, 2000);
+	hist_add(&h, 3999);
+	hist_add(&h, 4000);
+	hist_add(&h, UINT64_MAX / 2);
+	assert_int_equal(h.slots[0], 3);
+	assert_int_equal(h.slots[1], 2);
+	assert_int_equal(h.slots[2], 1);
+	assert_int_equal(h.slots[HIST_MAX_SLOTS - 1], 1);
+	assert_int_equal(h.count, 7);
+	assert_int_equal(h.max_ns, UINT64_MAX / 2);
+	assert_int_equal(h.total_ns, 0 + 999 + 1999 + 2000 + 3999 + 4000 + UINT64_MAX / 2);
+}
+
+static void test_percentile_empty(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	assert_true(hist_percentile_us(&h, 50) == 0);
+	assert_true(hist_percentile_us(&h, 100) == 0);
+}
+
+static void test_percentile_single(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	/* 7.5 us: slot 2 = [4, 8); the median interpolates to the middle of the slot */
+	hist_add(&h, 7500);
+	assert_near(hist_percentile_us(&h, 50), 6.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 25), 5.0, 1e-9);
+	/* 4 + 0.99 * 4 = 7.96 is above the only sample: clamped to max */
+	assert_near(hist_percentile_us(&h, 99), 7.5, 1e-9);
+	assert_near(hist_percentile_us(&h, 100), 7.5, 1e-9);
+}
+
+/* 1000 samples spread evenly over slot 10 = [1024, 2048) us. */
+static void test_percentile_uniform_in_slot(void **state)
+{
+	struct hist h = {0};
+	double vals[1000];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		vals[i] = 1024 + i * 1.024;
+		hist_add(&h, (uint64_t)(vals[i] * US));
+	}
+	assert_int_equal(h.slots[10], 1000);
+	assert_near(hist_percentile_us(&h, 50), 1536.0, 1e-6);
+	assert_near(hist_percentile_us(&h, 90), 1945.6, 1e-6);
+	assert_near(hist_percentile_us(&h, 99), 2037.76, 1e-6);
+	/* linear interpolation recovers a uniform distribution to within one step */
+	assert_near(hist_percentile_us(&h, 50), vals[499], 1.1);
+	assert_near(hist_percentile_us(&h, 90), vals[899], 1.1);
+	assert_near(hist_percentile_us(&h, 99), vals[989], 1.1);
+	assert_near(hist_percentile_us(&h, 100), vals[999], 1e-3);
+}
+
+/* Half the samples at 3 us (slot 1 = [2, 4)), half at 5 us (slot 2 = [4, 8)). */
+static void test_percentile_straddling(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	for (int i = 0; i < 500; i++) {
+		hist_add(&h, 3 * US);
+		hist_add(&h, 5 * US);
+	}
+	assert_near(hist_percentile_us(&h, 25), 3.0, 1e-9);
+	/* the median sits exactly on the boundary between the two slots */
+	assert_near(hist_percentile_us(&h, 50), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 60), 4.8, 1e-9);
+	/* 4 + 0.5 * 4 = 6 would exceed every sample: clamped to max */
+	assert_near(hist_percentile_us(&h, 75), 5.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 99), 5.0, 1e-9);
+}
+
+static void test_percentile_monotonic(void **state)
+{
+	struct hist h = {0};
+	double prev = 0;
+
+	(void)state;
+	for (uint64_t ns = 1; ns < 50000000; ns = ns * 3 + 7)
+		hist_add(&h, ns);
+	for (double p = 0.5; p <= 100; p += 0.5) {
+		double v = hist_percentile_us(&h, p);
+
+		assert_true(v >= prev);
+		assert_true(v <= h.max_ns / 1000.0);
+		prev = v;
+	}
+	assert_near(prev, h.max_ns / 1000.0, 1e-9);
+}
+
+/* Slot 0 covers [0, 2) us and a zero-length period must not turn into 1 us. */
+static void test_percentile_slot0(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		hist_add(&h, 0);
+	assert_true(hist_percentile_us(&h, 50) == 0);
+	assert_true(hist_percentile_us(&h, 99) == 0);
+
+	memset(&h, 0, sizeof(h));
+	for (int i = 0; i < 10; i++)
+		hist_add(&h, 1900);
+	assert_near(hist_percentile_us(&h, 50), 1.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 99), 1.9, 1e-9);
+}
+
+/* Out-of-range or NaN percentiles are clamped, not undefined. */
+static void test_percentile_bad_pct(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	hist_add(&h, 5 * US);
+	hist_add(&h, 100 * US);
+	assert_near(hist_percentile_us(&h, 0), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, -5), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, NAN), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 250), 100.0, 1e-9);
+}
+
+static void test_percentile_huge(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	hist_add(&h, UINT64_MAX);
+	/* slot 31 = [2^31, 2^32) us; the clamp slot is interpolated like any other */
+	assert_near(hist_percentile_us(&h, 50), 1.5 * 2147483648.0, 1);
+	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1);
+}
+
+static void test_add_slots(void **state)
+{
+	uint32_t slots[HIST_MAX_SLOTS] = {0};
+	struct hist h = {0};
+
+	(void)state;
+	slots[0] = 4;
+	slots[3] = 2;
+	slots[HIST_MAX_SLOTS - 1] = 1;
+	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 123456789, 3000000000000ULL);
+	assert_int_equal(h.count, 7);
+	assert_int_equal(h.slots[0], 4);
+	assert_int_equal(h.slots[3], 2);
+	assert_int_equal(h.slots[HIST_MAX_SLOTS - 1], 1);
+	assert_int_equal(h.total_ns, 123456789);
+	assert_int_equal(h.max_ns, 3000000000000ULL);
+
+	/* adding again accumulates; a smaller max does not lower the old one */
+	hist_add_slots(&h, slots, 4, 1, 5);
+	assert_int_equal(h.count, 13);
+	assert_int_equal(h.slots[3], 4);
+	assert_int_equal(h.total_ns, 123456790);
+	assert_int_equal(h.max_ns, 3000000000000ULL);
+}
+
+/* Slots beyond ours (a wider BPF map) land in the last slot, which holds everything longer. */
+static void test_add_slots_wide(void **state)
+{
+	uint32_t slots[40] = {0};
+	struct hist h = {0};
+
+	(void)state;
+	slots[35] = 3;
+	slots[39] = 2;
+	hist_add_slots(&h, slots, 40, 0, UINT64_MAX);
+	assert_int_equal(h.slots[HIST_MAX_SLOTS - 1], 5);
+	assert_int_equal(h.count, 5);
+
+	memset(&h, 0, sizeof(h));
+	hist_add_slots(&h, slots, 0, 0, 0);
+	assert_int_equal(h.count, 0);
+}
+
+/* A max the BPF side lost to a race is raised to what the slots prove. */
+static void test_add_slots_max_floor(void **state)
+{
+	uint32_t slots[HIST_MAX_SLOTS] = {0};
+	struct hist h = {0};
+
+	(void)state;
+	slots[5] = 1;
+	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 40 * US, 0);
+	assert_int_equal(h.max_ns, 32 * US);
+	assert_true(hist_percentile_us(&h, 50) > 0);
+
+	/* slot 0 proves nothing beyond 0 */
+	memset(&h, 0, sizeof(h));
+	memset(slots, 0, sizeof(slots));
+	slots[0] = 2;
+	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 0, 0);
+	assert_int_equal(h.max_ns, 0);
+}
+
+static void test_merge(void **state)
+{
+	struct hist a = {0}, b = {0}, all = {0}, empty = {0};
+	uint64_t x = 12345, ns;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		/* a cheap LCG spreads samples over many slots */
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		ns = (x >> 20) % (1ULL << (i % 35));
+		hist_add(i & 1 ? &a : &b, ns);
+		hist_add(&all, ns);
+	}
+	hist_merge(&a, &b);
+	assert_memory_equal(&a, &all, sizeof(all));
+	for (double p = 1; p <= 100; p += 7)
+		assert_true(hist_percentile_us(&a, p) == hist_percentile_us(&all, p));
+
+	/* merging an empty histogram changes nothing, into one copies */
+	hist_merge(&a, &empty);
+	assert_memory_equal(&a, &all, sizeof(all));
+	hist_merge(&empty, &all);
+	assert_memory_equal(&empty, &all, sizeof(all));
+}
+
+/* ---- the chart, printed to memory and parsed back ---- */
+
+static char *print_to_string(const struct hist *h, const char *indent)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	hist_print(f, h, indent);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* "12.3 us" / "4.56 ms" / "7.89 s" back to us; the unit must fit the value. */
+static double parse_dur(const char *num, const char *unit)
+{
+	double v = strtod(num, NULL);
+
+	if (!strcmp(unit, "us")) {
+		assert_true(v < 1000);
+		return v;
+	}
+	if (!strcmp(unit, "ms")) {
+		assert_true(v >= 1 && v < 1000);
+		return v * 1e3;
+	}
+	if (!strcmp(unit, "s")) {
+		assert_true(v >= 1);
+		return v * 1e6;
+	}
+	fail_msg("unknown unit '%s'", unit);
+	return 0;
+}
+
+/* The printed figure has 3-4 significant digits; accept its rounding. */
+static void assert_printed(const char *num, const char *unit, double want)
+{
+	double got = parse_dur(num, unit);
+
+	assert_near(got, want, want * 0.006 > 0.05 ? want * 0.006 : 0.05);
+}
+
+static void check_summary(const char *line, const struct hist *h)
+{
+	char n[5][32], u[5][8];
+	uint64_t periods;
+	int end = 0;
+
+	assert_int_equal(sscanf(line,
+				"p50 %31s %7s  p90 %31s %7s  p99 %31s %7s  max %31s %7s  "
+				"(%" SCNu64 " periods, total %31s %7[^)])%n",
+				n[0], u[0], n[1], u[1], n[2], u[2], n[3], u[3], &periods, n[4],
+				u[4], &end),
+			 11);
+	assert_int_equal(line[end], '\0');
+	assert_int_equal(periods, h->count);
+	assert_printed(n[0], u[0], hist_percentile_us(h, 50));
+	assert_printed(n[1], u[1], hist_percentile_us(h, 90));
+	assert_printed(n[2], u[2], hist_percentile_us(h, 99));
+	assert_printed(n[3], u[3], h->max_ns / 1000.0);
+	assert_printed(n[4], u[4], h->total_ns / 1000.0);
+}
+
+struct row {
+	uint64_t low, count;
+	char high[32];
+	int stars;
+};
+
+static void parse_row(const char *line, struct row *r)
+{
+	const char *bar;
+	int end = 0, len;
+
+	assert_int_equal(sscanf(line, "%" SCNu64 " -> %31s : %" SCNu64 " |%n", &r->low, r->high,
+				&r->count, &end),
+			 3);
+	/* the count column lines up under "count" in the header */
+	assert_int_equal(strstr(line, " : ") - line, 24);
+	bar = line + end;
+	len = (int)strlen(bar);
+	assert_int_equal(len, 41);
+	assert_int_equal(bar[40], '|');
+	r->stars = (int)strspn(bar, "*");
+	assert_int_equal((int)strspn(bar + r->stars, " "), 40 - r->stars);
+}
+
+static void check_chart(const struct hist *h, const char *indent)
+{
+	char *out = print_to_string(h, indent), *save = NULL, *line;
+	uint64_t val_max = 0;
+	int lo = -1, hi = -1, slot, nlines = 0;
+	size_t ind = strlen(indent);
+
+	for (int i = 0; i < HIST_MAX_SLOTS; i++) {
+		if (h->slots[i]) {
+			lo = lo < 0 ? i : lo;
+			hi = i;
+			val_max = h->slots[i] > val_max ? h->slots[i] : val_max;
+		}
+	}
+	assert_true(lo >= 0);
+	assert_int_equal(out[strlen(out) - 1], '\n');
+	slot = lo;
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct row r;
+
+		assert_memory_equal(line, indent, ind);
+		line += ind;
+		if (nlines++ == 0) {
+			assert_string_equal(line,
+					    "     usecs               : count    distribution");
+			continue;
+		}
+		if (slot > hi) {
+			check_summary(line, h);
+			slot++;
+			continue;
+		}
+		parse_row(line, &r);
+		assert_int_equal(r.low, slot ? 1ULL << slot : 0);
+		if (slot == HIST_MAX_SLOTS - 1)
+			assert_string_equal(r.high, "inf");
+		else
+			assert_int_equal(strtoull(r.high, NULL, 10), (1ULL << (slot + 1)) - 1);
+		assert_int_equal(r.count, h->slots[slot]);
+		assert_int_equal(r.stars, (int)(r.count * 40 / val_max));
+		slot++;
+	}
+	/* header, one row per slot of the span, the summary */
+	assert_int_equal(nlines, 1 + (hi - lo + 1) + 1);
+	free(out);
+}
+
+static void test_print_chart(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	/* slots 2..6 with a hole at 4: the hole is printed, slots outside the span are not */
+	for (int i = 0; i < 12; i++)
+		hist_add(&h, 5 * US);
+	for (int i = 0; i < 40; i++)
+		hist_add(&h, 9 * US + i);
+	for (int i = 0; i < 3; i++)
+		hist_add(&h, 100 * US);
+	check_chart(&h, "");
+	check_chart(&h, "    ");
+}
+
+static void test_print_units(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	/* ms and s in the summary, slot 0 and the open-ended last slot in the chart */
+	hist_add(&h, 500);
+	for (int i = 0; i < 100; i++)
+		hist_add(&h, 2500 * US);
+	hist_add(&h, 3ULL * 3600 * 1000000 * US);
+	check_chart(&h, "\t");
+}
+
+static void test_print_empty(void **state)
+{
+	struct hist h = {0};
+	char *out;
+
+	(void)state;
+	out = print_to_string(&h, "  ");
+	assert_string_equal(out, "  p50 0.0 us  p90 0.0 us  p99 0.0 us  max 0.0 us  "
+				 "(0 periods, total 0.0 us)\n");
+	free(out);
+}
+
+static void test_print_exact(void **state)
+{
+	struct hist h = {0};
+	char *out;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		hist_add(&h, 2 * US);
+	for (int i = 0; i < 2; i++)
+		hist_add(&h, 3 * US);
+	hist_add(&h, 1 * US);
+	out = print_to_string(&h, "");
+	assert_string_equal(
+		out,
+		"     usecs               : count    distribution\n"
+		"         0 -> 1          : 1        |******                                  |\n"
+		"         2 -> 3          : 6        |****************************************|\n"
+		"p50 2.8 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15.0 us)\n");
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slot_edges),
+		cmocka_unit_test(test_add_ns),
+		cmocka_unit_test(test_percentile_empty),
+		cmocka_unit_test(test_percentile_single),
+		cmocka_unit_test(test_percentile_uniform_in_slot),
+		cmocka_unit_test(test_percentile_straddling),
+		cmocka_unit_test(test_percentile_monotonic),
+		cmocka_unit_test(test_percentile_slot0),
+		cmocka_unit_test(test_percentile_bad_pct),
+		cmocka_unit_test(test_percentile_huge),
+		cmocka_unit_test(test_add_slots),
+		cmocka_unit_test(test_add_slots_wide),
+		cmocka_unit_test(test_add_slots_max_floor),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_print_chart),
+		cmocka_unit_test(test_print_units),
+		cmocka_unit_test(test_print_empty),
+		cmocka_unit_test(test_print_exact),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

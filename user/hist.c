@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/* log2 histograms of durations in microseconds. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "hist.h"
+
+#define HIST_BAR_WIDTH 40
+
+int hist_slot(uint64_t us)
+{
+	int slot;
+
+	if (us < 2)
+		return 0;
+	slot = 63 - __builtin_clzll(us);
+	return slot < HIST_MAX_SLOTS ? slot : HIST_MAX_SLOTS - 1;
+}
+
+/* Lower edge of a slot in us; slot 0 starts at 0, not 1, because it also holds 0 us. */
+static double slot_low_us(int i)
+{
+	return i == 0 ? 0.0 : (double)(1ULL << i);
+}
+
+static double slot_high_us(int i)
+{
+	return (double)(1ULL << (i + 1));
+}
+
+void hist_add(struct hist *h, uint64_t ns)
+{
+	h->slots[hist_slot(ns / 1000)]++;
+	h->count++;
+	h->total_ns += ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+}
+
+void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total_ns,
+		    uint64_t max_ns)
+{
+	int top = -1;
+
+	for (int i = 0; i < n; i++) {
+		int s = i < HIST_MAX_SLOTS ? i : HIST_MAX_SLOTS - 1;
+
+		if (!slots[i])
+			continue;
+		h->slots[s] += slots[i];
+		h->count += slots[i];
+		top = s;
+	}
+	h->total_ns += total_ns;
+	/*
+	 * The BPF side updates max without atomics, so a racing CPU can leave it
+	 * below a period its slots did record; never report a max below what the
+	 * slots prove.
+	 */
+	if (top > 0 && max_ns < (uint64_t)1000 << top)
+		max_ns = (uint64_t)1000 << top;
+	if (max_ns > h->max_ns)
+		h->max_ns = max_ns;
+}
+
+void hist_merge(struct hist *dst, const struct hist *src)
+{
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		dst->slots[i] += src->slots[i];
+	dst->count += src->count;
+	dst->total_ns += src->total_ns;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+}
+
+double hist_percentile_us(const struct hist *h, double pct)
+{
+	double rank, seen = 0, max_us = h->max_ns / 1000.0;
+
+	if (!h->count)
+		return 0;
+	/* written so that NaN lands on the low side too */
+	if (!(pct > 0))
+		pct = 0;
+	if (pct > 100)
+		pct = 100;
+	rank = pct / 100.0 * (double)h->count;
+
+	for (int i = 0; i < HIST_MAX_SLOTS; i++) {
+		double n = (double)h->slots[i], v;
+
+		if (!h->slots[i] || seen + n < rank) {
+			seen += n;
+			continue;
+		}
+		v = slot_low_us(i) + (rank - seen) / n * (slot_high_us(i) - slot_low_us(i));
+		return v < max_us ? v : max_us;
+	}
+	/* count and slots disagree (a caller filled them by hand): the max is all we know */
+	return max_us;
+}
+
+/*
+ * "12.3 us", "4.56 ms", "7.89 s": the largest unit that keeps the figure at
+ * 1 or more once rounded, so 999.96 us is "1.00 ms", never "1000.0 us".
+ */
+static const char *fmt_us(char *buf, size_t len, double us)
+{
+	if (us < 999.95)
+		snprintf(buf, len, "%.1f us", us);
+	else if (us < 999995)
+		snprintf(buf, len, "%.2f ms", us / 1000);
+	else
+		snprintf(buf, len, "%.2f s", us / 1000000);
+	return buf;
+}
+
+static void print_row(FILE *f, const char *indent, int i, uint64_t val, uint64_t val_max)
+{
+	int stars = (int)((double)val * HIST_BAR_WIDTH / (double)val_max);
+	char high[24];
+
+	/* the last slot also holds everything longer, so its upper edge is open */
+	if (i == HIST_MAX_SLOTS - 1)
+		snprintf(high, sizeof(high), "inf");
+	else
+		snprintf(high, sizeof(high), "%" PRIu64, ((uint64_t)1 << (i + 1)) - 1);
+	fprintf(f, "%s%10" PRIu64 " -> %-10s : %-8" PRIu64 " |%.*s%*s|\n", indent,
+		i == 0 ? 0 : (uint64_t)1 << i, high, val, stars,
+		"****************************************", HIST_BAR_WIDTH - stars, "");
+}
+
+static void print_summary(FILE *f, const struct hist *h, const char *indent)
+{
+	char p50[32], p90[32], p99[32], max[32], total[32];
+
+	fprintf(f, "%sp50 %s  p90 %s  p99 %s  max %s  (%" PRIu64 " periods, total %s)\n", indent,
+		fmt_us(p50, sizeof(p50), hist_percentile_us(h, 50)),
+		fmt_us(p90, sizeof(p90), hist_percentile_us(h, 90)),
+		fmt_us(p99, sizeof(p99), hist_percentile_us(h, 99)),
+		fmt_us(max, sizeof(max), h->max_ns / 1000.0), h->count,
+		fmt_us(total, sizeof(total), h->total_ns / 1000.0));
+}
+
+void hist_print(FILE *f, const struct hist *h, const char *indent)
+{
+	int lo = -1, hi = -1;
+	uint64_t val_max = 0;
+
+	if (!indent)
+		indent = "";
+	for (int i = 0; i < HIST_MAX_SLOTS; i++) {
+		if (!h->slots[i])
+			continue;
+		if (lo < 0)
+			lo = i;
+		hi = i;
+		if (h->slots[i] > val_max)
+			val_max = h->slots[i];
+	}
+	/* an empty chart says nothing the summary line does not */
+	if (lo >= 0) {
+		fprintf(f, "%s%5s%-19s : count    distribution\n", indent, "", "usecs");
+		for (int i = lo; i <= hi; i++)
+			print_row(f, indent, i, h->slots[i], val_max);
+	}
+	print_summary(f, h, indent);
+}

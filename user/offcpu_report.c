@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+#include <string.h>
+#include "folded.h"
+#include "json.h"
+#include "offcpu_report.h"
+#include "units.h"
+
+#define NS_PER_US 1000.0
+
+static uint64_t total_offcpu(const struct profile *p)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < REASON_NR; r++)
+		n += p->reason_ns[r];
+	return n;
+}
+
+static size_t blocked_threads(const struct profile *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nthreads; i++)
+		n += pthread_offcpu_ns(&p->threads[i]) > 0;
+	return n;
+}
+
+static void text_scope(FILE *f, const struct profile *p)
+{
+	if (!p->npids) {
+		fprintf(f, "whole system");
+	} else {
+		for (int i = 0; i < p->npids; i++)
+			fprintf(f, "%sPID %d (%s)", i ? ", " : "", p->pids[i], p->target_comm[i]);
+	}
+	if (p->tid)
+		fprintf(f, ", thread %d", p->tid);
+}
+
+static void text_summary(FILE *f, const struct profile *p)
+{
+	char a[32];
+
+	fprintf(f, "%s: ", p->tool);
+	text_scope(f, p);
+	fprintf(f, ", %.2f s traced: %s off-CPU in %" PRIu64 " blocked periods across %zu threads\n",
+		p->duration, fmt_duration(a, sizeof(a), total_offcpu(p)), p->periods,
+		blocked_threads(p));
+	for (int i = 0; i < p->npids; i++)
+		if (p->exited[i])
+			fprintf(f, "PID %d (%s) exited during the trace; this is what was gathered\n",
+				p->pids[i], p->target_comm[i]);
+	if (!lost_total(p)) {
+		fprintf(f, "lost: nothing\n");
+		return;
+	}
+	fprintf(f, "lost:");
+	for (int i = 0; i < LOST_NR; i++)
+		if (p->lost[i])
+			fprintf(f, " %s %" PRIu64, lost_name(i), p->lost[i]);
+	fprintf(f, "\n");
+}
+
+static void text_reasons(FILE *f, const struct profile *p)
+{
+	uint64_t all = total_offcpu(p);
+	char t[32], p50[32], p90[32], p99[32], mx[32];
+
+	fprintf(f, "\n%-9s %10s %6s %8s %10s %10s %10s %10s\n", "REASON", "OFF-CPU", "SHARE",
+		"PERIODS", "P50", "P90", "P99", "MAX");
+	for (int r = 0; r < REASON_NR; r++) {
+		const struct hist *h = &p->reason_hist[r];
+
+		if (!p->reason_ns[r])
+			continue;
+		fprintf(f, "%-9s %10s %5.1f%% %8" PRIu64 " %10s %10s %10s %10s\n", reason_name(r),
+			fmt_duration(t, sizeof(t), p->reason_ns[r]), 100.0 * p->reason_ns[r] / all,
+			h->count, fmt_duration(p50, sizeof(p50), hist_percentile_us(h, 50) * 1000),
+			fmt_duration(p90, sizeof(p90), hist_percentile_us(h, 90) * 1000),
+			fmt_duration(p99, sizeof(p99), hist_percentile_us(h, 99) * 1000),
+			fmt_duration(mx, sizeof(mx), h->max_ns));
+	}
+}
+
+static size_t rows(size_t n, const struct report_opts *o)
+{
+	return o->top && (size_t)o->top < n ? (size_t)o->top : n;
+}
+
+static void text_stack(FILE *f, const struct pstack *s)
+{
+	const char *sys = s->syscall >= 0 ? syscall_name(s->syscall) : NULL;
+	char t[32], mx[32];
+
+	fprintf(f, "\n%s %s%s%s%s, %" PRIu64 " periods, max %s - %s [%d] pid %d\n",
+		fmt_duration(t, sizeof(t), s->total_ns), reason_name(s->reason), sys ? " (" : "",
+		sys ? sys : "", sys ? ")" : "", s->count, fmt_duration(mx, sizeof(mx), s->max_ns),
+		s->comm, s->tid, s->pid);
+	/* innermost first, as bcc prints them: kernel, then user */
+	for (int i = s->nframes - 1; i >= 0; i--) {
+		fprintf(f, "    %s\n", s->frames[i]);
+		if (i == s->nframes - s->nkernel && s->nkernel && s->nkernel < s->nframes)
+			fprintf(f, "    --\n");
+	}
+	if (!s->nframes)
+		fprintf(f, "    [no stack]\n");
+}
+
+static void text_stacks(FILE *f, const struct profile *p, const struct report_opts *o)
+{
+	fprintf(f, "\nTOP STACKS (%zu of %zu, by off-CPU time, innermost frame first)\n",
+		rows(p->nstacks, o), p->nstacks);
+	for (size_t i = 0; i < rows(p->nstacks, o); i++)
+		text_stack(f, &p->stacks[i]);
+}
+
+static void text_breakdown(FILE *f, const struct pthread *t)
+{
+	char d[32];
+	const char *sep = "";
+
+	for (int r = 0; r < REASON_NR; r++) {
+		if (!t->offcpu_ns[r])
+			continue;
+		fprintf(f, "%s%s %s", sep, reason_name(r), fmt_duration(d, sizeof(d), t->offcpu_ns[r]));
+		sep = ", ";
+	}
+}
+
+static void text_threads(FILE *f, const struct profile *p, const struct report_opts *o)
+{
+	char on[32], off[32];
+
+	fprintf(f, "\nTHREADS (%zu of %zu, by off-CPU time)\n", rows(p->nthreads, o), p->nthreads);
+	fprintf(f, "%8s %8s %-16s %-16s %10s %10s  %s\n", "TID", "PID", "COMM", "ACTOR", "ON-CPU",
+		"OFF-CPU", "REASONS");
+	for (size_t i = 0; i < rows(p->nthreads, o); i++) {
+		const struct pthread *t = &p->threads[i];
+
+		fprintf(f, "%8d %8d %-16s %-16s %10s %10s  ", t->tid, t->pid, t->comm, t->actor,
+			fmt_duration(on, sizeof(on), t->oncpu_ns),
+			fmt_duration(off, sizeof(off), pthread_offcpu_ns(t)));
+		text_breakdown(f, t);
+		fprintf(f, "\n");
+	}
+}
+
+static void text_histograms(FILE *f, const struct profile *p)
+{
+	for (int r = 0; r < REASON_NR; r++) {
+		if (!p->reason_hist[r].count)
+			continue;
+		fprintf(f, "\n%s: blocked periods\n", reason_name(r));
+		hist_print(f, &p->reason_hist[r], "  ");
+	}
+}
+
+void report_text(FILE *f, const struct profile *p, const struct report_opts *o)
+{
+	text_summary(f, p);
+	if (!p->periods) {
+		fprintf(f, "no blocked periods were recorded\n");
+		return;
+	}
+	text_reasons(f, p);
+	switch (o->by) {
+	case BY_STACK:
+		text_stacks(f, p, o);
+		break;
+	case BY_THREAD:
+		text_threads(f, p, o);
+		break;
+	case BY_REASON:
+		text_histograms(f, p);
+		break;
+	}
+}
+
+static void json_reasons(struct json *j, const char *key, const uint64_t *ns)
+{
+	json_object_begin(j, key);
+	for (int r = 0; r < REASON_NR; r++)
+		json_double(j, reason_name(r), ns[r] / NS_PER_US);
+	json_object_end(j);
+}
+
+static void json_targets(struct json *j, const struct profile *p)
+{
+	json_array_begin(j, "targets");
+	for (int i = 0; i < p->npids; i++) {
+		json_object_begin(j, NULL);
+		json_i64(j, "pid", p->pids[i]);
+		json_string(j, "comm", p->target_comm[i]);
+		json_bool(j, "exited", p->exited[i]);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_thread(struct json *j, const struct pthread *t)
+{
+	uint64_t periods = 0;
+
+	for (int r = 0; r < REASON_NR; r++)
+		periods += t->periods[r];
+	json_object_begin(j, NULL);
+	json_i64(j, "tid", t->tid);
+	json_i64(j, "pid", t->pid);
+	json_string(j, "comm", t->comm);
+	json_string(j, "actor", t->actor);
+	json_bool(j, "kernel", t->kernel);
+	json_double(j, "offcpu_us", pthread_offcpu_ns(t) / NS_PER_US);
+	json_double(j, "oncpu_us", t->oncpu_ns / NS_PER_US);
+	json_u64(j, "periods", periods);
+	json_reasons(j, "reasons", t->offcpu_ns);
+	json_object_end(j);
+}
+
+static void json_stack(struct json *j, const struct pstack *s)
+{
+	json_object_begin(j, NULL);
+	json_i64(j, "pid", s->pid);
+	json_i64(j, "tid", s->tid);
+	json_string(j, "comm", s->comm);
+	json_string(j, "reason", reason_name(s->reason));
+	json_string(j, "syscall", s->syscall >= 0 ? syscall_name(s->syscall) : NULL);
+	json_array_begin(j, "frames");
+	for (int i = 0; i < s->nframes; i++)
+		json_string(j, NULL, s->frames[i]);
+	json_array_end(j);
+	json_i64(j, "kernel_frames", s->nkernel);
+	json_double(j, "total_us", s->total_ns / NS_PER_US);
+	json_u64(j, "count", s->count);
+	json_double(j, "max_us", s->max_ns / NS_PER_US);
+	json_object_end(j);
+}
+
+static void json_hist(struct json *j, const char *key, const struct hist *h)
+{
+	json_object_begin(j, key);
+	json_u64(j, "count", h->count);
+	json_double(j, "total_us", h->total_ns / NS_PER_US);
+	json_double(j, "p50_us", hist_percentile_us(h, 50));
+	json_double(j, "p90_us", hist_percentile_us(h, 90));
+	json_double(j, "p99_us", hist_percentile_us(h, 99));
+	json_double(j, "max_us", h->max_ns / NS_PER_US);
+	json_array_begin(j, "slots");
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		json_u64(j, NULL, h->slots[i]);
+	json_array_end(j);
+	json_object_end(j);
+}
+
+void report_json(FILE *f, const struct profile *p)
+{
+	struct json j;
+
+	json_init(&j, f, false);
+	json_object_begin(&j, NULL);
+	json_string(&j, "tool", p->tool);
+	json_double(&j, "duration_us", p->duration * 1e6);
+	json_object_begin(&j, "window");
+	json_u64(&j, "start_ns", p->start_ns);
+	json_u64(&j, "end_ns", p->end_ns);
+	json_object_end(&j);
+	json_targets(&j, p);
+	json_reasons(&j, "reasons", p->reason_ns);
+	json_u64(&j, "periods", p->periods);
+	json_array_begin(&j, "threads");
+	for (size_t i = 0; i < p->nthreads; i++)
+		json_thread(&j, &p->threads[i]);
+	json_array_end(&j);
+	json_array_begin(&j, "stacks");
+	for (size_t i = 0; i < p->nstacks; i++)
+		json_stack(&j, &p->stacks[i]);
+	json_array_end(&j);
+	json_object_begin(&j, "histograms");
+	for (int r = 0; r < REASON_NR; r++)
+		json_hist(&j, reason_name(r), &p->reason_hist[r]);
+	json_object_end(&j);
+	json_object_begin(&j, "lost");
+	for (int i = 0; i < LOST_NR; i++)
+		json_u64(&j, lost_name(i), p->lost[i]);
+	json_object_end(&j);
+	json_object_end(&j);
+	json_end(&j);
+}
+
+/* comm;user frames;kernel frames_[k];[reason] us */
+void report_folded(FILE *f, const struct profile *p)
+{
+	const char *frames[2 + 2 * 127 + 1];
+	char kbuf[2 * 127][160], reason[32];
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct pstack *s = &p->stacks[i];
+		uint64_t us = (s->total_ns + 500) / 1000;
+		int n = 0;
+
+		if (!us)
+			continue;
+		frames[n++] = s->comm;
+		for (int k = 0; k < s->nframes && k < 2 * 127; k++) {
+			if (k < s->nframes - s->nkernel) {
+				frames[n++] = s->frames[k];
+				continue;
+			}
+			snprintf(kbuf[k], sizeof(kbuf[k]), "%s_[k]", s->frames[k]);
+			frames[n++] = kbuf[k];
+		}
+		snprintf(reason, sizeof(reason), "[%s]", reason_name(s->reason));
+		frames[n++] = reason;
+		folded_print(f, frames, n, us);
+	}
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An off-CPU profile as the reports see it: symbolized stacks, threads,
+ * per-reason totals and histograms, and the counts of everything lost.
+ */
+#ifndef WAITSCOPE_PROFILE_H
+#define WAITSCOPE_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hist.h"
+#include "taxonomy.h"
+
+#define COMM_LEN 16
+#define ACTOR_LEN 32
+#define PROFILE_MAX_TARGETS 64
+
+/* One symbolized stack of one thread in one reason. */
+struct pstack {
+	int pid, tid;
+	const char *comm;
+	int reason;
+	int syscall; /* -1 for none */
+	const char **frames; /* outermost first: user frames, then kernel frames */
+	int nframes, nkernel;
+	uint64_t total_ns, count, max_ns;
+};
+
+struct pthread {
+	int tid, pid;
+	char comm[COMM_LEN];
+	char actor[ACTOR_LEN];
+	bool kernel;
+	uint64_t oncpu_ns;
+	uint64_t offcpu_ns[REASON_NR];
+	uint64_t periods[REASON_NR];
+	struct hist hist[REASON_NR];
+};
+
+/* Everything dropped on the way, by name, for every report face. */
+enum lost_counter {
+	LOST_THREADS_FULL,
+	LOST_PERIODS_FULL,
+	LOST_HISTS_FULL,
+	LOST_STACKS_FULL,
+	LOST_USTACK_FAILED,
+	LOST_KSTACK_FAILED,
+	LOST_EVENTS,
+	LOST_RECURSION,
+	LOST_NO_MAPS,
+	LOST_NR,
+};
+
+struct profile {
+	const char *tool;
+	double duration;		 /* seconds traced */
+	uint64_t start_ns, end_ns;	 /* CLOCK_MONOTONIC window */
+	int npids;			 /* 0: whole system */
+	int pids[PROFILE_MAX_TARGETS];
+	bool exited[PROFILE_MAX_TARGETS];
+	char target_comm[PROFILE_MAX_TARGETS][COMM_LEN];
+	int tid;			 /* -t filter, 0 for none */
+	struct pthread *threads;
+	size_t nthreads;
+	struct pstack *stacks;
+	size_t nstacks;
+	uint64_t reason_ns[REASON_NR];
+	struct hist reason_hist[REASON_NR];
+	uint64_t periods;
+	uint64_t lost[LOST_NR];
+};
+
+const char *lost_name(int i);
+uint64_t lost_total(const struct profile *p);
+
+/* Sums thread totals into reason totals; sorts threads and stacks by off-CPU time. */
+void profile_finish(struct profile *p);
+uint64_t pthread_offcpu_ns(const struct pthread *t);
+void profile_free(struct profile *p);
+
+/* "dispatcher-3" -> "dispatcher-*": the thread's role with instance numbers folded. */
+void actor_of(const char *comm, char *out, size_t n);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The run loop every tool shares: wait for the duration, a signal or the
+ * targets' exit, poll the ring buffer, call back each second, and keep a
+ * live status line on a terminal.
+ */
+#ifndef WAITSCOPE_SESSION_H
+#define WAITSCOPE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ring_buffer;
+
+enum stop_reason {
+	STOP_DURATION,
+	STOP_SIGNAL,
+	STOP_TARGETS_EXITED,
+};
+
+struct session {
+	const char *tool;
+	double duration;	 /* seconds; 0 runs until a signal or the targets exit */
+	const int *pids;	 /* targets watched for exit */
+	int npids;
+	bool *exited;		 /* out: per target, set when it exited */
+	struct ring_buffer *rb;	 /* polled when not NULL */
+	/* each second; status fills the live status line (stderr on a terminal only) */
+	void (*tick)(void *ctx);
+	void (*status)(void *ctx, char *buf, size_t n);
+	void *ctx;
+	double elapsed; /* out: seconds traced */
+};
+
+/* Blocks until the session ends; returns why. */
+enum stop_reason session_run(struct session *s);
+
+/* Seconds on CLOCK_MONOTONIC, and the same in ns (the clock of bpf_ktime_get_ns). */
+double mono_seconds(void);
+unsigned long long mono_ns(void);
+
+/*
+ * Output to a reader that went away (`| head`) is not an error: exit 0
+ * quietly. Call after writing the report.
+ */
+void finish_stdout(void);
+
+#endif

@@ -1,0 +1,821 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Symbolizer. User frames go through elfutils libdwfl, fed with the text of
+ * /proc/PID/maps captured while the process lived, so that a process which
+ * has exited by report time still gets names. Results are cached per
+ * (tgid, address) because the same frames recur in thousands of stacks.
+ */
+#include "syms.h"
+
+#include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNKNOWN "[unknown]"
+#define DELETED " (deleted)"
+
+struct proc {
+	pid_t tgid;
+	uint32_t gen;	    /* bumped by every snapshot: older cache entries are stale */
+	bool tried;	    /* an on-demand snapshot failed: do not retry for every frame */
+	bool dwfl_failed;   /* building the Dwfl failed: do not retry for every frame */
+	uint64_t starttime; /* tells our process from a later one that reuses the pid */
+	char *maps;
+	size_t maps_len;
+	Dwfl *dwfl;
+};
+
+struct frame {
+	uint64_t addr;
+	const char *name; /* NULL marks an empty slot */
+	pid_t tgid;
+	uint32_t gen;
+	bool known;
+};
+
+struct ksym {
+	uint64_t addr;
+	const char *name;
+};
+
+struct syms {
+	struct syms_opts opts;
+	char *debuginfo_path; /* our copy: Dwfl_Callbacks keeps a pointer to the pointer */
+	Dwfl_Callbacks cb;
+
+	struct proc **procs; /* open addressing on tgid */
+	size_t nprocs, procs_cap;
+	struct frame *frames; /* open addressing on (tgid, addr) */
+	size_t nframes, frames_cap;
+	char **strs; /* interned names, open addressing on the text */
+	size_t nstrs, strs_cap;
+
+	struct ksym *ksyms;
+	size_t nksyms;
+	char *knames;
+	bool ktried;
+
+	struct syms_stats stats;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static uint64_t str_hash(const char *str)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *str; str++)
+		h = (h ^ (unsigned char)*str) * 0x100000001b3ULL;
+	return h;
+}
+
+/* ---- interned strings ---- */
+
+static char **str_slot(char **slots, size_t cap, const char *str)
+{
+	size_t i = str_hash(str) & (cap - 1);
+
+	while (slots[i] && strcmp(slots[i], str))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool strs_grow(struct syms *s)
+{
+	size_t cap = s->strs_cap ? s->strs_cap * 2 : 256;
+	char **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < s->strs_cap; i++)
+		if (s->strs[i])
+			*str_slot(slots, cap, s->strs[i]) = s->strs[i];
+	free(s->strs);
+	s->strs = slots;
+	s->strs_cap = cap;
+	return true;
+}
+
+/* Takes ownership of str (malloc'ed, may be NULL after a failed allocation). */
+static const char *intern_owned(struct syms *s, char *str)
+{
+	char **slot;
+
+	if (!str)
+		return NULL;
+	if (2 * (s->nstrs + 1) > s->strs_cap && !strs_grow(s)) {
+		free(str);
+		return NULL;
+	}
+	slot = str_slot(s->strs, s->strs_cap, str);
+	if (*slot) {
+		free(str);
+		return *slot;
+	}
+	*slot = str;
+	s->nstrs++;
+	return str;
+}
+
+static const char *intern_or_unknown(struct syms *s, char *str)
+{
+	const char *out = intern_owned(s, str);
+
+	return out ? out : UNKNOWN;
+}
+
+/* ---- processes ---- */
+
+static struct proc **proc_slot(struct proc **slots, size_t cap, pid_t tgid)
+{
+	size_t i = mix64((uint64_t)tgid) & (cap - 1);
+
+	while (slots[i] && slots[i]->tgid != tgid)
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool procs_grow(struct syms *s)
+{
+	size_t cap = s->procs_cap ? s->procs_cap * 2 : 64;
+	struct proc **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < s->procs_cap; i++)
+		if (s->procs[i])
+			*proc_slot(slots, cap, s->procs[i]->tgid) = s->procs[i];
+	free(s->procs);
+	s->procs = slots;
+	s->procs_cap = cap;
+	return true;
+}
+
+static struct proc *proc_find(const struct syms *s, pid_t tgid)
+{
+	if (!s->procs_cap)
+		return NULL;
+	return *proc_slot(s->procs, s->procs_cap, tgid);
+}
+
+static struct proc *proc_get(struct syms *s, pid_t tgid)
+{
+	struct proc **slot;
+
+	if (2 * (s->nprocs + 1) > s->procs_cap && !procs_grow(s))
+		return NULL;
+	slot = proc_slot(s->procs, s->procs_cap, tgid);
+	if (!*slot) {
+		*slot = calloc(1, sizeof(**slot));
+		if (!*slot)
+			return NULL;
+		(*slot)->tgid = tgid;
+		s->nprocs++;
+	}
+	return *slot;
+}
+
+static void proc_free(struct proc *p)
+{
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	free(p->maps);
+	free(p);
+}
+
+static char *grow_buf(char *buf, size_t *cap)
+{
+	char *nb = realloc(buf, *cap * 2);
+
+	if (!nb) {
+		free(buf);
+		return NULL;
+	}
+	*cap *= 2;
+	return nb;
+}
+
+/* Reads a whole /proc file, whose size is unknown in advance (st_size is 0); sets errno. */
+static char *read_proc_file(const char *path, size_t *len)
+{
+	size_t cap = 16384, n = 0;
+	ssize_t r = 0;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	while (buf) {
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n + 1 == cap)
+			buf = grow_buf(buf, &cap);
+	}
+	err = !buf ? ENOMEM : r < 0 ? errno : 0;
+	close(fd);
+	if (err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Field 22 of /proc/PID/stat: the process start time in clock ticks since boot. */
+static uint64_t proc_starttime(pid_t tgid)
+{
+	char path[64], buf[1024], *p;
+	uint64_t start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields count from the last ')' */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}
+
+static bool proc_alive(const struct proc *p)
+{
+	return p->starttime && proc_starttime(p->tgid) == p->starttime;
+}
+
+int syms_snapshot(struct syms *s, pid_t tgid)
+{
+	char path[64], *maps;
+	uint64_t start = proc_starttime(tgid);
+	struct proc *p;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tgid);
+	maps = read_proc_file(path, &len);
+	if (!maps)
+		return errno ? -errno : -ENOENT;
+	p = proc_get(s, tgid);
+	if (!p) {
+		free(maps);
+		return -ENOMEM;
+	}
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	free(p->maps);
+	p->dwfl = NULL;
+	p->dwfl_failed = false;
+	p->maps = maps;
+	p->maps_len = len;
+	p->starttime = start;
+	p->gen++;
+	return 0;
+}
+
+bool syms_has_snapshot(const struct syms *s, pid_t tgid)
+{
+	const struct proc *p = proc_find(s, tgid);
+
+	return p && p->maps;
+}
+
+/* ---- opening a module's ELF file ---- */
+
+static const char *next_line(const char *line)
+{
+	const char *nl = strchr(line, '\n');
+
+	return nl ? nl + 1 : NULL;
+}
+
+/* The maps line that starts at base gives the name of its /proc/PID/map_files entry. */
+static bool maps_range_at(const char *maps, uint64_t base, uint64_t *end)
+{
+	for (const char *line = maps; line; line = next_line(line)) {
+		unsigned long long lo, hi;
+
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo == base) {
+			*end = hi;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Only regular files: a mapped device or FIFO could block or act on open. */
+static int open_regular(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static bool ends_with(const char *str, const char *suffix)
+{
+	size_t n = strlen(str), m = strlen(suffix);
+
+	return n >= m && !strcmp(str + n - m, suffix);
+}
+
+/*
+ * Through the live process: map_files holds the very inode that is mapped, even if the
+ * path was replaced or deleted since, and root/ reaches files of another mount namespace.
+ */
+static int open_in_proc(const struct proc *p, const char *modname, Dwarf_Addr base)
+{
+	char path[PATH_MAX + 64];
+	uint64_t end;
+	int fd = -1;
+
+	if (!proc_alive(p))
+		return -1;
+	if (maps_range_at(p->maps, base, &end)) {
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+			 (int)p->tgid, (uint64_t)base, end);
+		fd = open_regular(path);
+	}
+	if (fd < 0 && !ends_with(modname, DELETED)) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)p->tgid, modname);
+		fd = open_regular(path);
+	}
+	return fd;
+}
+
+/*
+ * The file name is where libdwfl looks for .gnu_debuglink companions: the plain path when
+ * it names the same file for us (same mount namespace), else the path through root/.
+ */
+static char *debuglink_base(const struct proc *p, const char *modname, int fd)
+{
+	struct stat ours, theirs;
+	char *name;
+
+	if (!stat(modname, &ours) && !fstat(fd, &theirs) && ours.st_dev == theirs.st_dev &&
+	    ours.st_ino == theirs.st_ino)
+		return strdup(modname);
+	if (asprintf(&name, "/proc/%d/root%s", (int)p->tgid, modname) < 0)
+		return NULL;
+	return name;
+}
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	const struct proc *p = *userdata;
+	int fd = -1;
+
+	(void)mod;
+	(void)elfp;
+	if (modname[0] != '/')
+		return -1;
+	if (p)
+		fd = open_in_proc(p, modname, base);
+	if (fd >= 0) {
+		*file_name = debuglink_base(p, modname, fd);
+		return fd;
+	}
+	/* The process has exited (or hides its files): the path is all that is left. */
+	if (ends_with(modname, DELETED))
+		return -1;
+	fd = open_regular(modname);
+	if (fd >= 0)
+		*file_name = strdup(modname);
+	return fd;
+}
+
+static int set_module_proc(Dwfl_Module *mod, void **userdata, const char *name,
+			   Dwarf_Addr start, void *arg)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
+static Dwfl *proc_dwfl(struct syms *s, struct proc *p)
+{
+	Dwfl *dwfl;
+	FILE *f;
+
+	if (p->dwfl || p->dwfl_failed || !p->maps_len)
+		return p->dwfl;
+	p->dwfl_failed = true;
+	dwfl = dwfl_begin(&s->cb);
+	if (!dwfl)
+		return NULL;
+	f = fmemopen(p->maps, p->maps_len, "r");
+	dwfl_report_begin(dwfl);
+	/* A partial report still names the modules read before a bad line: keep them. */
+	if (f) {
+		dwfl_linux_proc_maps_report(dwfl, f);
+		fclose(f);
+	}
+	if (dwfl_report_end(dwfl, NULL, NULL)) {
+		dwfl_end(dwfl);
+		return NULL;
+	}
+	/* find_elf gets only the module: hand it the process through the module's userdata */
+	dwfl_getmodules(dwfl, set_module_proc, p, 0);
+	p->dwfl = dwfl;
+	p->dwfl_failed = false;
+	return dwfl;
+}
+
+/* ---- naming a user frame ---- */
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static char *func_name(const struct syms *s, const char *sym)
+{
+	/* symbols defined with .symver carry their version in .symtab: "memcpy@@GLIBC_2.14" */
+	size_t len = sym[0] == '@' ? strlen(sym) : strcspn(sym, "@");
+	char *name = strndup(sym, len), *dem;
+
+	if (!name || s->opts.no_demangle)
+		return name;
+	dem = syms_demangle(name);
+	if (!dem)
+		return name;
+	free(name);
+	return dem;
+}
+
+static char *with_line(Dwfl_Module *mod, Dwarf_Addr pc, char *func)
+{
+	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	const char *src;
+	char *out;
+	int lineno = 0;
+
+	src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (!src || lineno <= 0)
+		return func;
+	if (asprintf(&out, "%s (%s:%d)", func, basename_of(src), lineno) < 0)
+		return func;
+	free(func);
+	return out;
+}
+
+/* perf's "dso+0xoff": off is relative to the load bias, i.e. an address addr2line takes. */
+static char *module_offset(Dwfl_Module *mod, uint64_t addr)
+{
+	Dwarf_Addr start = 0, bias = 0;
+	const char *name = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	char *out;
+
+	if (!dwfl_module_getelf(mod, &bias))
+		bias = start;
+	if (asprintf(&out, "%s+0x%" PRIx64, basename_of(name ? name : "?"), addr - bias) < 0)
+		return NULL;
+	return out;
+}
+
+static const char *resolve(struct syms *s, struct proc *p, uint64_t addr, bool *known)
+{
+	Dwfl *dwfl = proc_dwfl(s, p);
+	/* a return address may already belong to the next function or line */
+	Dwarf_Addr pc = addr - 1;
+	Dwfl_Module *mod = dwfl && addr ? dwfl_addrmodule(dwfl, pc) : NULL;
+	const char *sym, *out;
+	GElf_Sym esym;
+	GElf_Off off;
+	char *name;
+
+	*known = false;
+	if (!mod)
+		return UNKNOWN;
+	sym = dwfl_module_addrinfo(mod, pc, &off, &esym, NULL, NULL, NULL);
+	if (!sym || !*sym)
+		return intern_or_unknown(s, module_offset(mod, addr));
+	name = func_name(s, sym);
+	if (name && s->opts.lines)
+		name = with_line(mod, pc, name);
+	out = intern_owned(s, name);
+	*known = out != NULL;
+	return out ? out : UNKNOWN;
+}
+
+/* ---- frame cache ---- */
+
+static struct frame *frame_slot(struct frame *slots, size_t cap, pid_t tgid, uint64_t addr)
+{
+	size_t i = mix64(addr ^ ((uint64_t)tgid << 40) ^ (uint64_t)tgid) & (cap - 1);
+
+	while (slots[i].name && (slots[i].addr != addr || slots[i].tgid != tgid))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool frames_grow(struct syms *s)
+{
+	size_t cap = s->frames_cap ? s->frames_cap * 2 : 1024;
+	struct frame *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < s->frames_cap; i++) {
+		const struct frame *f = &s->frames[i];
+
+		if (f->name)
+			*frame_slot(slots, cap, f->tgid, f->addr) = *f;
+	}
+	free(s->frames);
+	s->frames = slots;
+	s->frames_cap = cap;
+	return true;
+}
+
+static const char *frame_lookup(struct syms *s, struct proc *p, uint64_t addr)
+{
+	struct frame *f;
+	bool known;
+
+	if (2 * (s->nframes + 1) > s->frames_cap && !frames_grow(s)) {
+		const char *name = resolve(s, p, addr, &known);
+
+		s->stats.unknown += !known;
+		return name;
+	}
+	f = frame_slot(s->frames, s->frames_cap, p->tgid, addr);
+	if (!f->name || f->gen != p->gen) {
+		s->nframes += !f->name;
+		f->name = resolve(s, p, addr, &f->known);
+		f->tgid = p->tgid;
+		f->addr = addr;
+		f->gen = p->gen;
+	}
+	s->stats.unknown += !f->known;
+	return f->name;
+}
+
+const char *syms_user(struct syms *s, pid_t tgid, uint64_t addr)
+{
+	struct proc *p = proc_find(s, tgid);
+
+	s->stats.frames++;
+	/* a process first seen at report time may still be alive: capture it now, once */
+	if ((!p || (!p->maps && !p->tried)) && syms_snapshot(s, tgid)) {
+		p = proc_get(s, tgid);
+		if (p)
+			p->tried = true;
+	}
+	p = proc_find(s, tgid);
+	if (!p || !p->maps) {
+		s->stats.no_maps++;
+		s->stats.unknown++;
+		return UNKNOWN;
+	}
+	return frame_lookup(s, p, addr);
+}
+
+/* ---- kernel ---- */
+
+static int ktype_rank(char type)
+{
+	/* at a shared address prefer global over local, strong over weak */
+	switch (type) {
+	case 'T':
+		return 0;
+	case 't':
+		return 1;
+	case 'W':
+		return 2;
+	case 'w':
+		return 3;
+	default:
+		return -1;
+	}
+}
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* the rank was parked in the byte before the name while loading */
+	if (x->name[-1] != y->name[-1])
+		return x->name[-1] - y->name[-1];
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Parses kallsyms in place: each kept line becomes "<rank byte><name>\0" inside the file
+ * text, which then stays allocated as the name store.
+ */
+static size_t ksyms_parse(char *text, struct ksym *out)
+{
+	size_t n = 0;
+
+	for (char *line = text, *next; line && *line; line = next) {
+		char *end, *name, type;
+		unsigned long long addr;
+		int rank;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		addr = strtoull(line, &end, 16);
+		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
+			continue;
+		type = end[1];
+		rank = ktype_rank(type);
+		name = end + 3;
+		if (!addr || rank < 0)
+			continue;
+		name[strcspn(name, " \t")] = '\0';
+		end[2] = (char)rank;
+		out[n].addr = addr;
+		out[n].name = name;
+		n++;
+	}
+	return n;
+}
+
+static void ksyms_load(struct syms *s)
+{
+	size_t len, lines = 0, n, kept = 0;
+	char *text;
+
+	s->ktried = true;
+	text = read_proc_file("/proc/kallsyms", &len);
+	if (!text)
+		return;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	s->ksyms = calloc(lines + 1, sizeof(*s->ksyms));
+	if (!s->ksyms) {
+		free(text);
+		return;
+	}
+	n = ksyms_parse(text, s->ksyms);
+	qsort(s->ksyms, n, sizeof(*s->ksyms), ksym_cmp);
+	/* aliases share an address: keep the best ranked, the binary search needs one */
+	for (size_t i = 0; i < n; i++)
+		if (!kept || s->ksyms[kept - 1].addr != s->ksyms[i].addr)
+			s->ksyms[kept++] = s->ksyms[i];
+	s->nksyms = kept;
+	s->knames = text;
+}
+
+static const struct ksym *ksym_find(const struct syms *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nksyms;
+
+	if (!s->nksyms || addr < s->ksyms[0].addr)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ksyms[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &s->ksyms[lo];
+}
+
+const char *syms_kernel(struct syms *s, uint64_t addr)
+{
+	const struct ksym *k;
+
+	s->stats.frames++;
+	if (!s->ktried)
+		ksyms_load(s);
+	k = addr ? ksym_find(s, addr - 1) : NULL;
+	/* past the end marker of a text region lies no function */
+	if (!k || !strcmp(k->name, "_etext") || !strcmp(k->name, "_einittext")) {
+		s->stats.unknown++;
+		return UNKNOWN;
+	}
+	return k->name;
+}
+
+/* ---- demangling ---- */
+
+static bool is_rust_legacy_hash(const char *mangled)
+{
+	size_t n = strlen(mangled);
+
+	if (n < 3 + 20 || strncmp(mangled + n - 20, "17h", 3) || mangled[n - 1] != 'E')
+		return false;
+	for (size_t i = n - 17; i < n - 1; i++)
+		if (!isxdigit((unsigned char)mangled[i]))
+			return false;
+	return true;
+}
+
+/* libiberty keeps the hash when it does not look random enough to be Rust's (e.g. all zero) */
+static void strip_rust_hash(char *dem)
+{
+	size_t n = strlen(dem);
+
+	if (n > 19 && !strncmp(dem + n - 19, "::h", 3))
+		dem[n - 19] = '\0';
+}
+
+char *syms_demangle(const char *name)
+{
+	char *dem;
+
+	if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return NULL;
+	/* DMGL_AUTO tries Rust (legacy and v0) before C++; the Rust hash goes without VERBOSE */
+	dem = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	if (dem && is_rust_legacy_hash(name))
+		strip_rust_hash(dem);
+	return dem;
+}
+
+/* ---- life cycle ---- */
+
+struct syms *syms_new(const struct syms_opts *opts)
+{
+	struct syms *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (opts)
+		s->opts = *opts;
+	if (opts && opts->debuginfo_path) {
+		s->debuginfo_path = strdup(opts->debuginfo_path);
+		if (!s->debuginfo_path) {
+			free(s);
+			return NULL;
+		}
+		s->cb.debuginfo_path = &s->debuginfo_path;
+	}
+	s->opts.debuginfo_path = s->debuginfo_path;
+	s->cb.find_elf = find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	return s;
+}
+
+void syms_free(struct syms *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->procs_cap; i++)
+		if (s->procs[i])
+			proc_free(s->procs[i]);
+	for (size_t i = 0; i < s->strs_cap; i++)
+		free(s->strs[i]);
+	free(s->procs);
+	free(s->frames);
+	free(s->strs);
+	free(s->ksyms);
+	free(s->knames);
+	free(s->debuginfo_path);
+	free(s);
+}
+
+void syms_get_stats(const struct syms *s, struct syms_stats *out)
+{
+	*out = s->stats;
+}

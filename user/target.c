@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "target.h"
+
+#define MIN_KERNEL_MAJOR 5
+#define MIN_KERNEL_MINOR 15
+#define CAP_SYS_ADMIN 21
+#define CAP_PERFMON 38
+#define CAP_BPF 39
+
+int target_parse_pids(const char *tool, const char *arg, int *out, int max)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long pid = strtol(tok, &end, 10);
+
+		if (*end || pid <= 0 || pid > 4194304) {
+			fprintf(stderr, "%s: invalid PID '%s'\n", tool, tok);
+			goto fail;
+		}
+		if (n == max) {
+			fprintf(stderr, "%s: at most %d PIDs\n", tool, max);
+			goto fail;
+		}
+		if (!pid_alive(pid)) {
+			fprintf(stderr, "%s: no process with PID %ld\n", tool, pid);
+			goto fail;
+		}
+		out[n++] = pid;
+	}
+	free(copy);
+	if (!n)
+		fprintf(stderr, "%s: no PID given\n", tool);
+	return n ? n : -1;
+fail:
+	free(copy);
+	return -1;
+}
+
+bool pid_alive(int pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool alive = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	/* the state follows the last ')': the name may contain anything */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2])
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
+int tid_tgid(int tid)
+{
+	char path[64], line[256];
+	int tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+void proc_comm(int pid, int tid, char *buf, size_t n)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	f = fopen(path, "r");
+	if (!f || !fgets(buf, n, f)) {
+		snprintf(buf, n, "?");
+	} else {
+		buf[strcspn(buf, "\n")] = 0;
+	}
+	if (f)
+		fclose(f);
+}
+
+static uint64_t effective_caps(void)
+{
+	char line[256];
+	uint64_t caps = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %" SCNx64, &caps) == 1)
+			break;
+	fclose(f);
+	return caps;
+}
+
+static bool kernel_too_old(const char *tool)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	if (major > MIN_KERNEL_MAJOR || (major == MIN_KERNEL_MAJOR && minor >= MIN_KERNEL_MINOR))
+		return false;
+	fprintf(stderr, "%s: kernel %s is too old: waitscope needs %d.%d or newer\n", tool,
+		u.release, MIN_KERNEL_MAJOR, MIN_KERNEL_MINOR);
+	return true;
+}
+
+int preflight(const char *tool, const char *btf_path)
+{
+	uint64_t caps = effective_caps();
+	bool bpf_caps = (caps >> CAP_BPF & 1) && (caps >> CAP_PERFMON & 1);
+
+	if (kernel_too_old(tool))
+		return EXIT_ENV;
+	if (!(caps >> CAP_SYS_ADMIN & 1) && !bpf_caps) {
+		fprintf(stderr,
+			"%s: permission denied: run as root (needs CAP_BPF and CAP_PERFMON, or "
+			"CAP_SYS_ADMIN)\n",
+			tool);
+		return EXIT_ENV;
+	}
+	if (btf_path && access(btf_path, R_OK)) {
+		fprintf(stderr, "%s: cannot read BTF file %s: %s\n", tool, btf_path,
+			strerror(errno));
+		return EXIT_ENV;
+	}
+	if (!btf_path && access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr,
+			"%s: no kernel BTF at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y, "
+			"or give a BTF file with --btf)\n",
+			tool);
+		return EXIT_ENV;
+	}
+	return 0;
+}
+
+double parse_seconds(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !isfinite(v) || v <= 0)
+		return -1;
+	return v;
+}

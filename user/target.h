@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What a tool traces, and whether this machine lets it: pids, liveness, preflight checks. */
+#ifndef WAITSCOPE_TARGET_H
+#define WAITSCOPE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit codes of every tool. */
+#define EXIT_ENV 1   /* the machine lacks something: privileges, BTF, kernel */
+#define EXIT_USAGE 2 /* bad flags or targets */
+
+/* Parses "PID[,PID..]"; returns how many, or -1 after printing a one-line error. */
+int target_parse_pids(const char *tool, const char *arg, int *out, int max);
+/* Alive and not a zombie. */
+bool pid_alive(int pid);
+/* Thread group of a thread id, -1 if there is no such thread. */
+int tid_tgid(int tid);
+/* Thread or process name from /proc, "?" when gone. */
+void proc_comm(int pid, int tid, char *buf, size_t n);
+
+/*
+ * Checks kernel version, BTF and privileges before any BPF is loaded, so a
+ * user gets one clear line instead of a verifier dump. btf_path is a
+ * user-supplied BTF file or NULL. Returns 0 or the exit code to use.
+ */
+int preflight(const char *tool, const char *btf_path);
+
+/* Parses a positive number of seconds; returns -1 when it is not one. */
+double parse_seconds(const char *s);
+
+#endif
