@@ -350,23 +350,25 @@ static __always_inline void switch_in(__u32 pid, __u64 now)
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
 					 struct task_struct *next, bool btf)
 {
-	__u32 pid = TREAD(btf, prev, pid), tgid = TREAD(btf, prev, tgid);
-	__u32 flags = TREAD(btf, prev, flags);
-	__u64 now = bpf_ktime_get_ns();
+	__u32 prev_pid = TREAD(btf, prev, pid), next_pid = TREAD(btf, next, pid);
+	bool out = wanted(prev_pid, TREAD(btf, prev, tgid), TREAD(btf, prev, flags));
+	bool in = wanted(next_pid, TREAD(btf, next, tgid), TREAD(btf, next, flags));
+	__u64 now;
 
-	if (wanted(pid, tgid, flags)) {
+	/* most switches on a busy host are not ours: leave before any helper call */
+	if (!out && !in)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (out) {
 		/* prev is current: its user registers say which syscall it sleeps in */
 		struct task_struct *cur = bpf_get_current_task_btf();
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-		__u32 state = preempt ? TASK_RUNNING : TREAD(btf, prev, __state);
+		__u32 state = preempt ? TASK_RUNNING : cur->__state;
 
-		switch_out(ctx, cur, regs, pid, tgid, flags, state, now);
+		switch_out(ctx, cur, regs, prev_pid, cur->tgid, cur->flags, state, now);
 	}
-	pid = TREAD(btf, next, pid);
-	tgid = TREAD(btf, next, tgid);
-	flags = TREAD(btf, next, flags);
-	if (wanted(pid, tgid, flags))
-		switch_in(pid, now);
+	if (in)
+		switch_in(next_pid, now);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "units.h"
 
 #define HIST_BAR_WIDTH 40
 
@@ -100,19 +101,10 @@ double hist_percentile_us(const struct hist *h, double pct)
 	return max_us;
 }
 
-/*
- * "12.3 us", "4.56 ms", "7.89 s": the largest unit that keeps the figure at
- * 1 or more once rounded, so 999.96 us is "1.00 ms", never "1000.0 us".
- */
+/* us as a person reads them, the way the rest of the report writes durations */
 static const char *fmt_us(char *buf, size_t len, double us)
 {
-	if (us < 999.95)
-		snprintf(buf, len, "%.1f us", us);
-	else if (us < 999995)
-		snprintf(buf, len, "%.2f ms", us / 1000);
-	else
-		snprintf(buf, len, "%.2f s", us / 1000000);
-	return buf;
+	return fmt_duration(buf, len, (uint64_t)(us * 1000 + 0.5));
 }
 
 static void print_row(FILE *f, const char *indent, int i, uint64_t val, uint64_t val_max)
@@ -138,8 +130,8 @@ static void print_summary(FILE *f, const struct hist *h, const char *indent)
 		fmt_us(p50, sizeof(p50), hist_percentile_us(h, 50)),
 		fmt_us(p90, sizeof(p90), hist_percentile_us(h, 90)),
 		fmt_us(p99, sizeof(p99), hist_percentile_us(h, 99)),
-		fmt_us(max, sizeof(max), h->max_ns / 1000.0), h->count,
-		fmt_us(total, sizeof(total), h->total_ns / 1000.0));
+		fmt_duration(max, sizeof(max), h->max_ns), h->count,
+		fmt_duration(total, sizeof(total), h->total_ns));
 }
 
 void hist_print(FILE *f, const struct hist *h, const char *indent)

@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -171,7 +172,7 @@ static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct prof
 	s->pid = k->tgid;
 	s->tid = k->pid;
 	t = find_thread(p, k->pid);
-	s->comm = t ? t->comm : "?";
+	snprintf(s->comm, sizeof(s->comm), "%s", t ? t->comm : "?");
 	s->reason = k->reason < REASON_NR ? k->reason : REASON_OTHER;
 	s->syscall = k->syscall == NO_SYSCALL ? -1 : k->syscall;
 	s->total_ns = v->total_ns;

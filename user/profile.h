@@ -19,7 +19,7 @@
 /* One symbolized stack of one thread in one reason. */
 struct pstack {
 	int pid, tid;
-	const char *comm;
+	char comm[COMM_LEN];
 	int reason;
 	int syscall; /* -1 for none */
 	const char **frames; /* outermost first: user frames, then kernel frames */

@@ -4,11 +4,12 @@
 
 const char *fmt_duration(char *buf, size_t n, uint64_t ns)
 {
-	if (ns < 10000ULL)
+	/* thresholds sit where rounding would carry into the next unit: no "1000 us" */
+	if (ns < 9950ULL)
 		snprintf(buf, n, "%.1f us", ns / 1e3);
-	else if (ns < 1000000ULL)
+	else if (ns < 999500ULL)
 		snprintf(buf, n, "%.0f us", ns / 1e3);
-	else if (ns < 1000000000ULL)
+	else if (ns < 999950000ULL)
 		snprintf(buf, n, "%.1f ms", ns / 1e6);
 	else
 		snprintf(buf, n, "%.2f s", ns / 1e9);

@@ -290,33 +290,26 @@ static char *print_to_string(const struct hist *h, const char *indent)
 	return buf;
 }
 
-/* "12.3 us" / "4.56 ms" / "7.89 s" back to us; the unit must fit the value. */
-static double parse_dur(const char *num, const char *unit)
+/*
+ * "8.5 us" / "812 us" / "12.3 ms" / "4.56 s" back to us. The tolerance is half
+ * a unit of the last digit each unit is printed with (units.c).
+ */
+static void assert_printed(const char *num, const char *unit, double want)
 {
 	double v = strtod(num, NULL);
 
 	if (!strcmp(unit, "us")) {
-		assert_true(v < 1000);
-		return v;
-	}
-	if (!strcmp(unit, "ms")) {
-		assert_true(v >= 1 && v < 1000);
-		return v * 1e3;
-	}
-	if (!strcmp(unit, "s")) {
+		assert_true(v <= 1000);
+		assert_near(v, want, want < 10 ? 0.05 : 0.5);
+	} else if (!strcmp(unit, "ms")) {
+		assert_true(v >= 1 && v <= 1000);
+		assert_near(v * 1e3, want, 50);
+	} else if (!strcmp(unit, "s")) {
 		assert_true(v >= 1);
-		return v * 1e6;
+		assert_near(v * 1e6, want, 5000);
+	} else {
+		fail_msg("unknown unit '%s'", unit);
 	}
-	fail_msg("unknown unit '%s'", unit);
-	return 0;
-}
-
-/* The printed figure has 3-4 significant digits; accept its rounding. */
-static void assert_printed(const char *num, const char *unit, double want)
-{
-	double got = parse_dur(num, unit);
-
-	assert_near(got, want, want * 0.006 > 0.05 ? want * 0.006 : 0.05);
 }
 
 static void check_summary(const char *line, const struct hist *h)
@@ -469,7 +462,7 @@ static void test_print_exact(void **state)
 		"     usecs               : count    distribution\n"
 		"         0 -> 1          : 1        |******                                  |\n"
 		"         2 -> 3          : 6        |****************************************|\n"
-		"p50 2.8 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15.0 us)\n");
+		"p50 2.8 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
 	free(out);
 }
 

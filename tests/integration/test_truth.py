@@ -1,0 +1,337 @@
+"""offcpu's figures against the workload's own: per thread, per reason, per stack."""
+
+import subprocess
+import time
+
+import pytest
+
+from conftest import (FIXTURE_FUNCS, REASONS, WAITING, assert_matches_truth, fixture_stacks_ok,
+                      frame_func, is_kernel_thread, kallsyms_names, parse_json, stack_funcs, threads_by_tid,
+                      tolerance_us)
+
+FIVE = ["w-sleep", "w-mutex", "w-pipe", "w-sock", "w-fsync"]
+
+
+def test_targets_and_window(traced_all):
+    w, doc, _ = traced_all
+    assert doc["tool"] == "offcpu"
+    assert [t["pid"] for t in doc["targets"]] == [w.pid]
+    assert doc["targets"][0]["exited"] is False
+    assert doc["targets"][0]["comm"] == "waiters"
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    assert end > start
+    # the window is CLOCK_MONOTONIC, like the workload's timestamps
+    first = min(r[2] for r in w.records)
+    last = max(r[3] for r in w.records)
+    assert first < start < end < last, (
+        f"window [{start}, {end}] is not inside the workload's life [{first}, {last}] "
+        "(CLOCK_MONOTONIC ns)")
+    assert 3.5e6 <= doc["duration_us"] <= 6e6
+    assert abs((end - start) / 1000 - doc["duration_us"]) < 0.5e6
+
+
+@pytest.mark.parametrize("name", FIVE)
+def test_thread_reason_matches_workload(traced_all, name):
+    w, doc, _ = traced_all
+    tid = w.tid(name)
+    reason = WAITING[name][0]
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    truth = w.truth_us(tid, start, end)
+    assert truth > 0, f"{name}: the workload recorded no calls inside the window"
+    threads = threads_by_tid(doc)
+    assert tid in threads, f"{name} (tid {tid}) missing from threads: {sorted(threads)}"
+    assert threads[tid]["pid"] == w.pid
+    assert threads[tid]["comm"] == name
+    assert_matches_truth(threads[tid], reason, truth)
+
+
+def test_only_target_threads(traced_all):
+    w, doc, _ = traced_all
+    assert doc["threads"], "no threads reported"
+    assert {t["pid"] for t in doc["threads"]} == {w.pid}
+    assert {s["pid"] for s in doc["stacks"]} == {w.pid}
+    assert set(w.names) <= {t["tid"] for t in doc["threads"]}
+    for t in doc["threads"]:
+        assert t["kernel"] is False
+
+
+def test_totals_are_consistent(traced_all):
+    """reasons = sum over threads; thread offcpu = sum of its reasons; stacks add up too."""
+    _, doc, _ = traced_all
+    n = len(doc["threads"])
+    for r in REASONS:
+        s = sum(t["reasons"][r] for t in doc["threads"])
+        assert abs(doc["reasons"][r] - s) <= 1 + 0.1 * n, (r, doc["reasons"][r], s)
+    for t in doc["threads"]:
+        assert abs(t["offcpu_us"] - sum(t["reasons"].values())) <= 1 + 0.1 * len(REASONS), t
+        assert t["periods"] > 0
+    for r in REASONS:
+        st = sum(s["total_us"] for s in doc["stacks"] if s["reason"] == r)
+        # every recorded period is kept, with or without its stack
+        assert abs(st - doc["reasons"][r]) <= max(1000, 0.01 * doc["reasons"][r]), (
+            f"{r}: stacks sum to {st} us, reasons say {doc['reasons'][r]} us")
+    for s in doc["stacks"]:
+        assert s["count"] > 0 and s["max_us"] <= s["total_us"] + 0.1
+        assert s["max_us"] * s["count"] >= s["total_us"] - 0.1 * s["count"]
+        assert 0 <= s["kernel_frames"] <= len(s["frames"])
+
+
+def test_histograms_match_threads(traced_all):
+    w, doc, _ = traced_all
+    for r in REASONS:
+        h = doc["histograms"][r]
+        assert abs(h["total_us"] - doc["reasons"][r]) <= max(1000, 0.01 * doc["reasons"][r]), r
+        if h["count"]:
+            assert h["p50_us"] <= h["p90_us"] <= h["p99_us"] <= h["max_us"] + 0.1, (r, h)
+    # w-sleep's 10 ms sleeps are the only sleeps longer than 8 ms; w-holder naps 5 and 1 ms
+    h = doc["histograms"]["sleep"]
+    assert 9000 <= h["max_us"] <= 30000, h
+    assert h["count"] > 0
+
+
+@pytest.mark.parametrize("name", FIVE)
+def test_stacks_show_fixture_functions(traced_all, name):
+    w, doc, _ = traced_all
+    reason, funcs = WAITING[name]
+    msg = fixture_stacks_ok(doc, w.tid(name), reason, funcs)
+    assert msg is None, f"{name}: {msg}"
+
+
+def test_user_frames_outermost_first(traced_all):
+    """frames run outermost first: the thread function before the wait function,
+    user frames before kernel frames."""
+    w, doc, _ = traced_all
+    checked = 0
+    for name in FIVE:
+        wait_fn, thread_fn = WAITING[name][1]
+        for s in doc["stacks"]:
+            if s["tid"] != w.tid(name):
+                continue
+            funcs = [frame_func(f) for f in s["frames"]]
+            nuser = len(funcs) - s["kernel_frames"]
+            for fn in (wait_fn, thread_fn):
+                if fn in funcs:
+                    assert funcs.index(fn) < nuser, f"{fn} among the kernel frames: {s['frames']}"
+            if wait_fn in funcs and thread_fn in funcs:
+                assert funcs.index(thread_fn) < funcs.index(wait_fn), s["frames"]
+                checked += 1
+    assert checked, "no stack shows both a thread function and its wait function"
+
+
+def test_kernel_frames_by_default(traced_all):
+    w, doc, _ = traced_all
+    ksyms = kallsyms_names()
+    for name in FIVE:
+        stacks = [s for s in doc["stacks"] if s["tid"] == w.tid(name)]
+        total = sum(s["total_us"] for s in stacks)
+        with_k = sum(s["total_us"] for s in stacks if s["kernel_frames"] > 0)
+        assert total and with_k >= 0.9 * total, (
+            f"{name}: only {with_k}/{total} us of stacks have kernel frames")
+    kframes = [f for s in doc["stacks"] for f in s["frames"][len(s["frames"]) - s["kernel_frames"]:]]
+    assert kframes
+    known = [f for f in kframes if frame_func(f) in ksyms]
+    assert len(known) >= 0.95 * len(kframes), (
+        "kernel frames not in /proc/kallsyms: "
+        f"{sorted({f for f in kframes if frame_func(f) not in ksyms})[:20]}")
+    # and kernel frames are not the fixture's
+    assert not {frame_func(f) for f in kframes} & FIXTURE_FUNCS
+
+
+@pytest.mark.parametrize("flag", ["-U", "-K"])
+def test_user_or_kernel_stacks_only(procs, flag):
+    w = procs.waiters("sleep", "pipe")
+    r = procs.offcpu(["-p", w.pid, flag, "--json", 2])
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    stacks = [s for s in doc["stacks"] if s["frames"]]
+    assert stacks, "no stacks with frames"
+    ksyms = kallsyms_names()
+    funcs = set().union(*(stack_funcs(s) for s in stacks))
+    if flag == "-U":
+        for s in doc["stacks"]:
+            assert s["kernel_frames"] == 0, s
+        for name in ("w-sleep", "w-pipe"):
+            reason, fns = WAITING[name]
+            msg = fixture_stacks_ok(doc, w.tid(name), reason, fns)
+            assert msg is None, f"{name}: {msg}"
+    else:
+        for s in doc["stacks"]:
+            assert s["kernel_frames"] == len(s["frames"]), s
+        assert not funcs & FIXTURE_FUNCS, f"user frames with -K: {funcs & FIXTURE_FUNCS}"
+        known = [f for f in funcs if f in ksyms]
+        assert len(known) >= 0.95 * len(funcs), sorted(funcs - ksyms)[:20]
+    # the totals do not depend on which stacks are collected
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    t = threads_by_tid(doc)
+    assert_matches_truth(t[w.tid("w-sleep")], "sleep", w.truth_us(w.tid("w-sleep"), start, end),
+                         flag)
+
+
+def test_tid_filter(procs):
+    w = procs.waiters("sleep", "pipe")
+    tid = w.tid("w-pipe")
+    r = procs.offcpu(["-t", tid, "--json", 2])
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    assert [t["tid"] for t in doc["threads"]] == [tid], [
+        (t["tid"], t["comm"]) for t in doc["threads"]]
+    assert doc["stacks"] and {s["tid"] for s in doc["stacks"]} == {tid}
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    assert_matches_truth(doc["threads"][0], "pipe", w.truth_us(tid, start, end), "-t")
+    assert doc["reasons"]["sleep"] == 0  # w-sleep's sleeps are not this thread's
+
+
+# w-sleep blocks ~10 ms per call, w-pipe ~5 ms (at most ~6 ms): a 7.5 ms
+# threshold splits them with a wide margin on either side.
+THRESHOLD_US = 7500
+
+
+@pytest.mark.parametrize("flag", ["-m", "-M"])
+def test_min_max_period(procs, flag):
+    w = procs.waiters("sleep", "pipe")
+    r = procs.offcpu(["-p", w.pid, flag, THRESHOLD_US, "--json", 2.5])
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    th = threads_by_tid(doc)
+    sleep_tid, pipe_tid = w.tid("w-sleep"), w.tid("w-pipe")
+    # the workload itself confirms the split
+    assert all(c[4] > THRESHOLD_US * 1000 for c in w.calls(sleep_tid))
+    assert all(c[4] < THRESHOLD_US * 1000 for c in w.calls(pipe_tid))
+    kept, dropped = ((sleep_tid, "sleep"), (pipe_tid, "pipe"))[:: 1 if flag == "-m" else -1]
+    assert kept[0] in th, f"{flag} {THRESHOLD_US}: {w.names[kept[0]]} missing"
+    assert_matches_truth(th[kept[0]], kept[1], w.truth_us(kept[0], start, end), flag)
+    got = th[dropped[0]]["reasons"][dropped[1]] if dropped[0] in th else 0.0
+    assert got <= 2000, (f"{flag} {THRESHOLD_US}: {w.names[dropped[0]]} still has "
+                         f"{got} us of {dropped[1]}")
+
+
+@pytest.mark.parametrize("flag", ["-u", "-k"])
+def test_user_or_kernel_threads_only(procs, flag):
+    w = procs.waiters("sleep", "fsync")  # fsync keeps the kernel's I/O threads busy
+    r = procs.offcpu([flag, "--json", 2], timeout=90)
+    doc = parse_json(r)
+    # ground truth from /proc, read while the threads still live
+    alive = {t["tid"]: is_kernel_thread(t["tid"]) for t in doc["threads"] if t["tid"] > 0}
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    assert doc["targets"] == []
+    assert doc["threads"], f"{flag}: no threads at all"
+    tids = {t["tid"] for t in doc["threads"]}
+    wrong = {tid: k for tid, k in alive.items() if k is not None and k != (flag == "-k")}
+    assert not wrong, f"{flag}: threads of the wrong kind per /proc: {wrong}"
+    for t in doc["threads"]:
+        assert t["kernel"] is (flag == "-k"), t
+    if flag == "-u":
+        assert w.tid("w-sleep") in tids and w.tid("w-fsync") in tids
+    else:
+        assert not tids & set(w.names)
+        assert sum(1 for k in alive.values() if k) >= 1
+
+
+def test_threads_created_after_start_are_followed(procs):
+    w = procs.waiters("spawn", "sleep", late=1.5)
+    r = procs.offcpu(["-p", w.pid, "--json", 4])
+    late = w.wait_thread("w-late")
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    first_call = min(c[2] for c in w.calls(late))
+    assert start < first_call, (
+        "offcpu's window began after w-late was created (1.5 s after the workload): "
+        "the test cannot tell whether new threads are followed")
+    th = threads_by_tid(doc)
+    assert late in th, f"w-late (tid {late}) missing: {[(t['tid'], t['comm']) for t in doc['threads']]}"
+    assert th[late]["comm"] == "w-late"
+    truth = w.truth_us(late, start, end)
+    assert truth > 1.5e6
+    assert_matches_truth(th[late], "sleep", truth, "late thread")
+    msg = fixture_stacks_ok(doc, late, "sleep", WAITING["w-late"][1])
+    assert msg is None, msg
+
+
+def test_short_lived_process_is_symbolized(procs):
+    off = procs.offcpu_popen(["--json", 4])
+    time.sleep(1.2)
+    spawned = time.monotonic_ns()
+    w = procs.waiters("sleep", "pipe", "mutex", d=1)
+    w.finish()
+    out, err = off.communicate(timeout=90)
+    assert off.returncode == 0, err
+
+    doc = parse_json(subprocess.CompletedProcess(off.args, off.returncode, out, err))
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    assert start < spawned, "the whole-system trace began only after the workload was started"
+    assert max(c[3] for c in w.records) < end, "the workload outlived the trace"
+    th = threads_by_tid(doc)
+    for name in ("w-sleep", "w-pipe", "w-mutex"):
+        tid = w.tid(name)
+        reason, funcs = WAITING[name]
+        assert tid in th, f"{name} of the short-lived process missing"
+        assert th[tid]["pid"] == w.pid
+        msg = fixture_stacks_ok(doc, tid, reason, funcs)
+        assert msg is None, f"short-lived {name}: {msg}"
+        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), "short-lived")
+
+
+def test_target_exits_mid_trace_json(procs):
+    w = procs.waiters("sleep", "pipe", x=1.5)
+    r = procs.offcpu(["-p", w.pid, "--json", 20], timeout=30)
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    assert r.elapsed < 8, f"offcpu took {r.elapsed:.1f} s; the target exited after 1.5 s"
+    doc = parse_json(r)
+    assert doc["targets"] == [{**doc["targets"][0], "pid": w.pid, "exited": True}]
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    th = threads_by_tid(doc)
+    for name in ("w-sleep", "w-pipe"):
+        tid = w.tid(name)
+        reason, funcs = WAITING[name]
+        assert tid in th, f"{name} missing after the target exited"
+        msg = fixture_stacks_ok(doc, tid, reason, funcs)
+        assert msg is None, f"exited target, {name}: {msg}"
+        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), "exited target")
+
+
+def test_target_exits_mid_trace_text(procs):
+    w = procs.waiters("sleep", "pipe", x=1.5)
+    r = procs.offcpu(["-p", w.pid, 20], timeout=30)
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    assert r.elapsed < 8, f"offcpu took {r.elapsed:.1f} s; the target exited after 1.5 s"
+    assert "exited" in r.stdout, f"the report does not say the target exited:\n{r.stdout}"
+    shown = FIXTURE_FUNCS & {frame_func(tok) for tok in r.stdout.split()}
+    assert shown & {"sleep_wait", "sleep_thread"} and shown & {"pipe_wait", "pipe_thread"}, (
+        f"the report shows no fixture stacks:\n{r.stdout}")
+
+
+def test_several_pids(procs):
+    a = procs.waiters("sleep")
+    b = procs.waiters("pipe")
+    r = procs.offcpu(["-p", f"{a.pid},{b.pid}", "--json", 2])
+    a.finish()
+    b.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    assert sorted(t["pid"] for t in doc["targets"]) == sorted([a.pid, b.pid])
+    assert {t["pid"] for t in doc["threads"]} == {a.pid, b.pid}
+    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    th = threads_by_tid(doc)
+    for w, name in ((a, "w-sleep"), (b, "w-pipe")):
+        tid = w.tid(name)
+        reason, funcs = WAITING[name]
+        assert tid in th and th[tid]["pid"] == w.pid
+        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), "-p A,B")
+        assert fixture_stacks_ok(doc, tid, reason, funcs) is None
+
+
+def test_tolerance_helper_is_not_vacuous():
+    """A guard on the guard: the truth check must reject a tool that reports nothing."""
+    empty = {"tid": 1, "comm": "x", "reasons": {r: 0.0 for r in REASONS}}
+    with pytest.raises(AssertionError):
+        assert_matches_truth(empty, "sleep", 50000.0)
+    assert tolerance_us(1e6) == 5e4 and tolerance_us(1000) == 2000
