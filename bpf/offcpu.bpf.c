@@ -243,8 +243,7 @@ static __always_inline void add_hist(__u32 pid, __u16 reason, __u64 delta)
 {
 	struct hist_key hk = {.pid = pid, .reason = reason};
 	struct hist_val *h = bpf_map_lookup_elem(&hists, &hk);
-	__u64 us = delta / 1000;
-	__u32 slot = 0;
+	__u32 slot = hist_fine_slot(delta / 1000);
 
 	if (!h) {
 		bpf_map_update_elem(&hists, &hk, &zero_hist, BPF_NOEXIST);
@@ -254,11 +253,10 @@ static __always_inline void add_hist(__u32 pid, __u16 reason, __u64 delta)
 			return;
 		}
 	}
-	while (us > 1 && slot < HIST_SLOTS - 1) {
-		us >>= 1;
-		slot++;
-	}
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	/* hide the slot's known range from clang so that the verifier sees the check */
+	asm volatile("" : "+r"(slot));
+	if (slot < HIST_FINE_SLOTS)
+		__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->total_ns, delta);
 	if (delta > h->max_ns)
 		h->max_ns = delta;

@@ -4,12 +4,12 @@
 #define WAITSCOPE_OFFCPU_H
 
 #include "reasons.h"
+#include "hist_slots.h"
 
 #define TASK_COMM_LEN 16
 #define MAX_STACK_DEPTH 127
 #define MAX_TARGETS 64
 #define MAX_SYSCALLS 512
-#define HIST_SLOTS 32
 
 /* Counters of everything the BPF side had to drop; indexes into the drops map. */
 enum offcpu_drop {
@@ -85,7 +85,7 @@ struct hist_key {
 };
 
 struct hist_val {
-	__u32 slots[HIST_SLOTS]; /* log2 of the period in microseconds */
+	__u32 slots[HIST_FINE_SLOTS]; /* hist_fine_slot() of the period in microseconds */
 	__u64 total_ns;
 	__u64 max_ns;
 };

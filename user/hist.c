@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* log2 histograms of durations in microseconds. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "hist.h"
@@ -29,8 +30,28 @@ static double slot_high_us(int i)
 	return (double)(1ULL << (i + 1));
 }
 
+/* Edges of a fine slot in us: slots below HIST_SUB are 1 us wide. */
+static double fine_low_us(int i)
+{
+	int l = i / HIST_SUB + HIST_SUB_BITS - 1;
+
+	if (i < HIST_SUB)
+		return i;
+	return (double)((unsigned long long)(HIST_SUB + i % HIST_SUB) << (l - HIST_SUB_BITS));
+}
+
+static double fine_high_us(int i)
+{
+	int l = i / HIST_SUB + HIST_SUB_BITS - 1;
+
+	if (i < HIST_SUB)
+		return i + 1;
+	return fine_low_us(i) + (double)(1ULL << (l - HIST_SUB_BITS));
+}
+
 void hist_add(struct hist *h, uint64_t ns)
 {
+	h->fine[hist_fine_slot(ns / 1000)]++;
 	h->slots[hist_slot(ns / 1000)]++;
 	h->count++;
 	h->total_ns += ns;
@@ -64,8 +85,22 @@ void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total
 		h->max_ns = max_ns;
 }
 
+void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns,
+		   uint64_t max_ns)
+{
+	uint32_t log2[HIST_MAX_SLOTS] = {0};
+
+	for (int i = 0; i < n && i < HIST_FINE_SLOTS; i++) {
+		h->fine[i] += fine[i];
+		log2[hist_slot((uint64_t)fine_low_us(i))] += fine[i];
+	}
+	hist_add_slots(h, log2, HIST_MAX_SLOTS, total_ns, max_ns);
+}
+
 void hist_merge(struct hist *dst, const struct hist *src)
 {
+	for (int i = 0; i < HIST_FINE_SLOTS; i++)
+		dst->fine[i] += src->fine[i];
 	for (int i = 0; i < HIST_MAX_SLOTS; i++)
 		dst->slots[i] += src->slots[i];
 	dst->count += src->count;
@@ -74,9 +109,36 @@ void hist_merge(struct hist *dst, const struct hist *src)
 		dst->max_ns = src->max_ns;
 }
 
+/* Walks slots to the one holding the rank and interpolates inside it. */
+static double slot_percentile(const uint64_t *slots, int n, double rank, double (*low)(int),
+			      double (*high)(int))
+{
+	double seen = 0;
+
+	for (int i = 0; i < n; i++) {
+		double c = (double)slots[i];
+
+		if (!slots[i] || seen + c < rank) {
+			seen += c;
+			continue;
+		}
+		return low(i) + (rank - seen) / c * (high(i) - low(i));
+	}
+	return -1;
+}
+
+static bool fine_filled(const struct hist *h)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < HIST_FINE_SLOTS; i++)
+		n += h->fine[i];
+	return n == h->count;
+}
+
 double hist_percentile_us(const struct hist *h, double pct)
 {
-	double rank, seen = 0, max_us = h->max_ns / 1000.0;
+	double rank, v, max_us = h->max_ns / 1000.0;
 
 	if (!h->count)
 		return 0;
@@ -86,19 +148,14 @@ double hist_percentile_us(const struct hist *h, double pct)
 	if (pct > 100)
 		pct = 100;
 	rank = pct / 100.0 * (double)h->count;
-
-	for (int i = 0; i < HIST_MAX_SLOTS; i++) {
-		double n = (double)h->slots[i], v;
-
-		if (!h->slots[i] || seen + n < rank) {
-			seen += n;
-			continue;
-		}
-		v = slot_low_us(i) + (rank - seen) / n * (slot_high_us(i) - slot_low_us(i));
-		return v < max_us ? v : max_us;
-	}
+	if (fine_filled(h))
+		v = slot_percentile(h->fine, HIST_FINE_SLOTS, rank, fine_low_us, fine_high_us);
+	else
+		v = slot_percentile(h->slots, HIST_MAX_SLOTS, rank, slot_low_us, slot_high_us);
 	/* count and slots disagree (a caller filled them by hand): the max is all we know */
-	return max_us;
+	if (v < 0)
+		return max_us;
+	return v < max_us ? v : max_us;
 }
 
 /* us as a person reads them, the way the rest of the report writes durations */

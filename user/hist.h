@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "hist_slots.h"
 
 #define HIST_MAX_SLOTS 32
 
@@ -14,6 +15,8 @@
  */
 struct hist {
 	uint64_t slots[HIST_MAX_SLOTS];
+	/* hist_fine_slot() counts: percentiles come from these when they are filled */
+	uint64_t fine[HIST_FINE_SLOTS];
 	uint64_t count;
 	uint64_t total_ns;
 	uint64_t max_ns;
@@ -24,6 +27,9 @@ int hist_slot(uint64_t us);
 void hist_add(struct hist *h, uint64_t ns);
 void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total_ns,
 		    uint64_t max_ns);
+/* The BPF side's log-linear slots (bpf/hist_slots.h); the log2 slots follow from them. */
+void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns,
+		   uint64_t max_ns);
 void hist_merge(struct hist *dst, const struct hist *src);
 
 /*

@@ -110,8 +110,8 @@ static void read_hists(const struct offcpu_maps *m, struct profile *p)
 			continue;
 		t = find_thread(p, key.pid);
 		if (t)
-			hist_add_slots(&t->hist[key.reason], v.slots, HIST_SLOTS, v.total_ns,
-				       v.max_ns);
+			hist_add_fine(&t->hist[key.reason], v.slots, HIST_FINE_SLOTS, v.total_ns,
+				      v.max_ns);
 	}
 }
 

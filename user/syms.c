@@ -398,6 +398,24 @@ static char *debuglink_base(const struct proc *p, const char *modname, int fd)
 	return name;
 }
 
+/*
+ * libdwfl would keep every module's fd open until dwfl_end(): thousands in a system-wide
+ * run. The Elf works from its mapping (or from memory) once the fd is done with.
+ */
+static int elf_from_fd(int fd, Elf **elfp)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+
+	/* FDREAD reads what is not mapped, then marks the fd done */
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_cntl(elf, ELF_C_FDREAD)) {
+		elf_end(elf);
+		return fd;
+	}
+	close(fd);
+	*elfp = elf;
+	return -1;
+}
+
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {
@@ -405,26 +423,26 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	int fd = -1;
 
 	(void)mod;
-	(void)elfp;
 	if (modname[0] != '/')
 		return -1;
 	if (p)
 		fd = open_in_proc(p, modname, base);
 	if (fd >= 0) {
 		*file_name = debuglink_base(p, modname, fd);
-		return fd;
+		return elf_from_fd(fd, elfp);
 	}
 	/* The process has exited (or hides its files): the path is all that is left. */
 	if (ends_with(modname, DELETED))
 		return -1;
 	fd = open_regular(modname);
-	if (fd >= 0)
-		*file_name = strdup(modname);
-	return fd;
+	if (fd < 0)
+		return -1;
+	*file_name = strdup(modname);
+	return elf_from_fd(fd, elfp);
 }
 
-static int set_module_proc(Dwfl_Module *mod, void **userdata, const char *name,
-			   Dwarf_Addr start, void *arg)
+static int set_module_proc(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			   void *arg)
 {
 	(void)mod;
 	(void)name;

@@ -261,7 +261,8 @@ static uint64_t map_base(pid_t pid, const char *file)
 	while (!base && fgets(line, sizeof(line), f)) {
 		const char *name = strrchr(line, '/');
 
-		if (name && !strncmp(name + 1, file, strlen(file)) && name[1 + strlen(file)] == '\n' &&
+		if (name && !strncmp(name + 1, file, strlen(file)) &&
+		    name[1 + strlen(file)] == '\n' &&
 		    sscanf(line, "%llx-%*x %*s %llx", &lo, &off) == 2 && off == 0)
 			base = lo;
 	}
@@ -290,8 +291,7 @@ static const char *find_rustc(void)
 static struct syms *new_syms(const char *debuginfo_path, bool lines, bool no_demangle)
 {
 	struct syms_opts o = {
-		.debuginfo_path = debuginfo_path, .lines = lines, .no_demangle = no_demangle
-	};
+		.debuginfo_path = debuginfo_path, .lines = lines, .no_demangle = no_demangle};
 	struct syms *s = syms_new(&o);
 
 	assert_non_null(s);
@@ -346,8 +346,8 @@ static void test_dynsym_only(void **state)
 	struct syms *s = new_syms(NULL, false, false);
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -rdynamic -o prog_dyn prog.c -ldl && strip --strip-all prog_dyn"),
-			 0);
+	assert_int_equal(
+		sh("gcc -O0 -rdynamic -o prog_dyn prog.c -ldl && strip --strip-all prog_dyn"), 0);
 	assert_false(has_section("prog_dyn", ".symtab"));
 	c = spawn("./prog_dyn", 3);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
@@ -392,7 +392,8 @@ static void test_minidebuginfo(void **state)
 	/* Fedora's find-debuginfo recipe: function symbols not in .dynsym, xz'ed */
 	assert_int_equal(
 		sh("gcc -O0 -o prog_mini prog.c -ldl"
-		   " && nm -D prog_mini --format=posix --defined-only | awk '{print $1}' | sort > dynsyms"
+		   " && nm -D prog_mini --format=posix --defined-only"
+		   " | awk '{print $1}' | sort > dynsyms"
 		   " && nm prog_mini --format=posix --defined-only"
 		   " | awk '$2 == \"T\" || $2 == \"t\" || $2 == \"D\" {print $1}' | sort > funcsyms"
 		   " && comm -13 dynsyms funcsyms > keep_symbols"
@@ -438,9 +439,10 @@ static void check_rust(const char *flags, const char *bin, const char *raw_prefi
 		skip();
 	}
 	write_file("prog.rs", prog_rs);
-	assert_int_equal(sh("'%s' -C force-frame-pointers=yes -g %s --crate-name wsrust -o %s prog.rs",
-			    rustc, flags, bin),
-			 0);
+	assert_int_equal(
+		sh("'%s' -C force-frame-pointers=yes -g %s --crate-name wsrust -o %s prog.rs",
+		   rustc, flags, bin),
+		0);
 	s = new_syms(NULL, false, false);
 	raw = new_syms(NULL, false, true);
 	c = spawn(bin, 1);
@@ -448,7 +450,8 @@ static void check_rust(const char *flags, const char *bin, const char *raw_prefi
 	assert_int_equal(syms_snapshot(raw, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "wsrust::target_fn");
 	/* proves which mangling the binary really used */
-	assert_true(!strncmp(syms_user(raw, c->pid, c->addr[0] + 1), raw_prefix, strlen(raw_prefix)));
+	assert_true(
+		!strncmp(syms_user(raw, c->pid, c->addr[0] + 1), raw_prefix, strlen(raw_prefix)));
 	reap(c);
 	syms_free(raw);
 	syms_free(s);
@@ -501,13 +504,13 @@ static void test_demangle(void **state)
 	static const struct {
 		const char *mangled, *want;
 	} cases[] = {
-		{ "_ZN2ns6Widget4pokeEi", "ns::Widget::poke(int)" },
-		{ "_ZN2ns5twiceIiEET_S1_", "int ns::twice<int>(int)" },
-		{ "_ZN7mycrate3foo17h8b9f7d3a2c1e4f56E", "mycrate::foo" },
+		{"_ZN2ns6Widget4pokeEi", "ns::Widget::poke(int)"},
+		{"_ZN2ns5twiceIiEET_S1_", "int ns::twice<int>(int)"},
+		{"_ZN7mycrate3foo17h8b9f7d3a2c1e4f56E", "mycrate::foo"},
 		/* a hash libiberty does not believe (too few distinct digits) still goes */
-		{ "_ZN7mycrate3foo17h0000000000000000E", "mycrate::foo" },
-		{ "_RNvCs1234_7mycrate3foo", "mycrate::foo" },
-		{ "_RNvMNtCs1234_7mycrate3barNtB2_3Baz3new", "<mycrate::bar::Baz>::new" },
+		{"_ZN7mycrate3foo17h0000000000000000E", "mycrate::foo"},
+		{"_RNvCs1234_7mycrate3foo", "mycrate::foo"},
+		{"_RNvMNtCs1234_7mycrate3barNtB2_3Baz3new", "<mycrate::bar::Baz>::new"},
 	};
 	char *d;
 
@@ -566,7 +569,8 @@ static void test_unknown_and_module_offset(void **state)
 	uint64_t base;
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -o prog_strip prog.c -ldl && strip --strip-all prog_strip"), 0);
+	assert_int_equal(sh("gcc -O0 -o prog_strip prog.c -ldl && strip --strip-all prog_strip"),
+			 0);
 	c = spawn("./prog_strip", 3);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	base = map_base(c->pid, "prog_strip");
