@@ -107,7 +107,7 @@ format:
 
 lint:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr --suppress=missingIncludeSystem -I user -I bpf -I $(OUT) \
+		--inline-suppr --suppress=missingIncludeSystem --library=cppcheck.cfg -I user -I bpf -I $(OUT) \
 		user tools tests/unit tests/fixtures
 
 clean:

@@ -13,8 +13,8 @@
 #endif
 
 #define HIST_SUB_BITS 3
-#define HIST_SUB (1 << HIST_SUB_BITS)
-/* up to 2^31 us (36 minutes); longer periods land in the last slot */
+#define HIST_SUB      (1 << HIST_SUB_BITS)
+/* full resolution up to 2^32 us (71 minutes); longer periods land in the last slot */
 #define HIST_FINE_SLOTS ((31 - HIST_SUB_BITS + 2) * HIST_SUB)
 
 /* floor(log2(v)) for v > 0, without a clz instruction (BPF has none). */

@@ -9,17 +9,17 @@
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
 
-#define PF_KTHREAD 0x00200000
-#define TASK_RUNNING 0
+#define PF_KTHREAD	     0x00200000
+#define TASK_RUNNING	     0
 #define TASK_UNINTERRUPTIBLE 0x0002
-#define TASK_DEAD 0x0080
-#define TASK_NOLOAD 0x0400
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define S_IFREG 0100000
-#define S_IFBLK 0060000
-#define S_IFCHR 0020000
-#define S_IFIFO 0010000
+#define TASK_DEAD	     0x0080
+#define TASK_NOLOAD	     0x0400
+#define S_IFMT		     00170000
+#define S_IFSOCK	     0140000
+#define S_IFREG		     0100000
+#define S_IFBLK		     0060000
+#define S_IFCHR		     0020000
+#define S_IFIFO		     0010000
 
 /* Knobs, set by user space before load. */
 const volatile __u32 targ_tgids[MAX_TARGETS] = {};
@@ -309,8 +309,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	if (flags & PF_KTHREAD) {
 		t->syscall = NO_SYSCALL;
 		t->reason = state == TASK_RUNNING ? REASON_RUNQUEUE
-			    : (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD) ? REASON_DISK
-										 : REASON_OTHER;
+			    : (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD)
+				    ? REASON_DISK
+				    : REASON_OTHER;
 		t->ustack = 0;
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);

@@ -6,10 +6,10 @@
 #include "reasons.h"
 #include "hist_slots.h"
 
-#define TASK_COMM_LEN 16
+#define TASK_COMM_LEN	16
 #define MAX_STACK_DEPTH 127
-#define MAX_TARGETS 64
-#define MAX_SYSCALLS 512
+#define MAX_TARGETS	64
+#define MAX_SYSCALLS	512
 
 /* Counters of everything the BPF side had to drop; indexes into the drops map. */
 enum offcpu_drop {
@@ -28,7 +28,6 @@ enum offcpu_counter {
 	CNT_PERIODS, /* blocked periods recorded */
 	CNT_NR,
 };
-
 
 /* A stack is stored once, keyed by a 64-bit hash of its frames. */
 struct stack {
@@ -60,7 +59,7 @@ struct thread {
 };
 
 #define THREAD_KERNEL 1 /* kernel thread */
-#define NO_SYSCALL 0xffff
+#define NO_SYSCALL    0xffff
 
 /* Aggregation key of blocked periods. */
 struct period_key {

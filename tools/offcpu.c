@@ -54,7 +54,8 @@ static const char doc[] =
 enum { OPT_BY = 0x100, OPT_JSON, OPT_LINES, OPT_BTF };
 
 static const struct argp_option opts[] = {
-	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads, new ones too)", 0},
+	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads, new ones too)",
+	 0},
 	{"tid", 't', "TID", 0, "Trace this thread only", 0},
 	{"min", 'm', "MIN_US", 0, "Only blocked periods of at least MIN_US microseconds", 0},
 	{"max", 'M', "MAX_US", 0, "Only blocked periods of at most MAX_US microseconds", 0},
@@ -321,8 +322,8 @@ static void init_profile(struct profile *p)
 
 static int trace(struct run *r, struct profile *p)
 {
-	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(r->skel->maps.notices), on_notice, r,
-						  NULL);
+	struct ring_buffer *rb =
+		ring_buffer__new(bpf_map__fd(r->skel->maps.notices), on_notice, r, NULL);
 	struct session s = {
 		.tool = TOOL,
 		.duration = env.duration,

@@ -85,16 +85,28 @@ void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total
 		h->max_ns = max_ns;
 }
 
-void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns,
-		   uint64_t max_ns)
+void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns, uint64_t max_ns)
 {
-	uint32_t log2[HIST_MAX_SLOTS] = {0};
+	uint64_t floor_ns = 0;
 
+	/*
+	 * Straight into the 64-bit counters: up to 8 fine slots sum into one log2
+	 * slot, which a 32-bit array would wrap.
+	 */
 	for (int i = 0; i < n && i < HIST_FINE_SLOTS; i++) {
+		if (!fine[i])
+			continue;
 		h->fine[i] += fine[i];
-		log2[hist_slot((uint64_t)fine_low_us(i))] += fine[i];
+		h->slots[hist_slot((uint64_t)fine_low_us(i))] += fine[i];
+		h->count += fine[i];
+		floor_ns = (uint64_t)fine_low_us(i) * 1000;
 	}
-	hist_add_slots(h, log2, HIST_MAX_SLOTS, total_ns, max_ns);
+	h->total_ns += total_ns;
+	/* as in hist_add_slots, with the tighter floor the fine slots prove */
+	if (max_ns < floor_ns)
+		max_ns = floor_ns;
+	if (max_ns > h->max_ns)
+		h->max_ns = max_ns;
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)

@@ -28,8 +28,7 @@ void hist_add(struct hist *h, uint64_t ns);
 void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total_ns,
 		    uint64_t max_ns);
 /* The BPF side's log-linear slots (bpf/hist_slots.h); the log2 slots follow from them. */
-void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns,
-		   uint64_t max_ns);
+void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns, uint64_t max_ns);
 void hist_merge(struct hist *dst, const struct hist *src);
 
 /*

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "folded.h"
 #include "json.h"
 #include "offcpu_report.h"
 #include "units.h"
 
-#define NS_PER_US 1000.0
+#define NS_PER_US  1000.0
+#define MAX_FRAMES 127 /* per user or kernel stack, as the BPF side walks them */
 
 static uint64_t total_offcpu(const struct profile *p)
 {
@@ -44,12 +46,14 @@ static void text_summary(FILE *f, const struct profile *p)
 
 	fprintf(f, "%s: ", p->tool);
 	text_scope(f, p);
-	fprintf(f, ", %.2f s traced: %s off-CPU in %" PRIu64 " blocked periods across %zu threads\n",
+	fprintf(f,
+		", %.2f s traced: %s off-CPU in %" PRIu64 " blocked periods across %zu threads\n",
 		p->duration, fmt_duration(a, sizeof(a), total_offcpu(p)), p->periods,
 		blocked_threads(p));
 	for (int i = 0; i < p->npids; i++)
 		if (p->exited[i])
-			fprintf(f, "PID %d (%s) exited during the trace; this is what was gathered\n",
+			fprintf(f,
+				"PID %d (%s) exited during the trace; this is what was gathered\n",
 				p->pids[i], p->target_comm[i]);
 	if (!lost_total(p)) {
 		fprintf(f, "lost: nothing\n");
@@ -90,8 +94,8 @@ static size_t rows(size_t n, const struct report_opts *o)
 
 static void text_stack(FILE *f, const struct pstack *s)
 {
-	const char *sys = s->syscall >= 0 ? syscall_name(s->syscall) : NULL;
-	char t[32], mx[32];
+	char t[32], mx[32], sb[32];
+	const char *sys = s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL;
 
 	fprintf(f, "\n%s %s%s%s%s, %" PRIu64 " periods, max %s - %s [%d] pid %d\n",
 		fmt_duration(t, sizeof(t), s->total_ns), reason_name(s->reason), sys ? " (" : "",
@@ -123,7 +127,8 @@ static void text_breakdown(FILE *f, const struct pthread *t)
 	for (int r = 0; r < REASON_NR; r++) {
 		if (!t->offcpu_ns[r])
 			continue;
-		fprintf(f, "%s%s %s", sep, reason_name(r), fmt_duration(d, sizeof(d), t->offcpu_ns[r]));
+		fprintf(f, "%s%s %s", sep, reason_name(r),
+			fmt_duration(d, sizeof(d), t->offcpu_ns[r]));
 		sep = ", ";
 	}
 }
@@ -224,7 +229,10 @@ static void json_stack(struct json *j, const struct pstack *s)
 	json_i64(j, "tid", s->tid);
 	json_string(j, "comm", s->comm);
 	json_string(j, "reason", reason_name(s->reason));
-	json_string(j, "syscall", s->syscall >= 0 ? syscall_name(s->syscall) : NULL);
+	char sb[32];
+
+	json_string(j, "syscall",
+		    s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL);
 	json_array_begin(j, "frames");
 	for (int i = 0; i < s->nframes; i++)
 		json_string(j, NULL, s->frames[i]);
@@ -290,27 +298,28 @@ void report_json(FILE *f, const struct profile *p)
 /* comm;user frames;kernel frames_[k];[reason] us */
 void report_folded(FILE *f, const struct profile *p)
 {
-	const char *frames[2 + 2 * 127 + 1];
-	char kbuf[2 * 127][160], reason[32];
+	const char *frames[2 + 2 * MAX_FRAMES];
+	char *kernel[2 * MAX_FRAMES], reason[32];
 
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct pstack *s = &p->stacks[i];
 		uint64_t us = (s->total_ns + 500) / 1000;
-		int n = 0;
+		int n = 0, nk = 0;
 
 		if (!us)
 			continue;
 		frames[n++] = s->comm;
-		for (int k = 0; k < s->nframes && k < 2 * 127; k++) {
+		for (int k = 0; k < s->nframes && k < 2 * MAX_FRAMES; k++) {
 			if (k < s->nframes - s->nkernel) {
 				frames[n++] = s->frames[k];
-				continue;
+			} else if (asprintf(&kernel[nk], "%s_[k]", s->frames[k]) >= 0) {
+				frames[n++] = kernel[nk++];
 			}
-			snprintf(kbuf[k], sizeof(kbuf[k]), "%s_[k]", s->frames[k]);
-			frames[n++] = kbuf[k];
 		}
 		snprintf(reason, sizeof(reason), "[%s]", reason_name(s->reason));
 		frames[n++] = reason;
 		folded_print(f, frames, n, us);
+		while (nk)
+			free(kernel[--nk]);
 	}
 }

@@ -39,7 +39,9 @@ static int by_thread_offcpu(const void *a, const void *b)
 {
 	uint64_t x = pthread_offcpu_ns(a), y = pthread_offcpu_ns(b);
 
-	return x < y ? 1 : x > y ? -1 : ((const struct pthread *)a)->tid - ((const struct pthread *)b)->tid;
+	return x < y   ? 1
+	       : x > y ? -1
+		       : ((const struct pthread *)a)->tid - ((const struct pthread *)b)->tid;
 }
 
 static int by_stack_total(const void *a, const void *b)
@@ -64,8 +66,10 @@ void profile_finish(struct profile *p)
 			hist_merge(&p->reason_hist[r], &t->hist[r]);
 		}
 	}
-	qsort(p->threads, p->nthreads, sizeof(*p->threads), by_thread_offcpu);
-	qsort(p->stacks, p->nstacks, sizeof(*p->stacks), by_stack_total);
+	if (p->nthreads)
+		qsort(p->threads, p->nthreads, sizeof(*p->threads), by_thread_offcpu);
+	if (p->nstacks)
+		qsort(p->stacks, p->nstacks, sizeof(*p->stacks), by_stack_total);
 }
 
 void profile_free(struct profile *p)

@@ -12,8 +12,8 @@
 #include "hist.h"
 #include "taxonomy.h"
 
-#define COMM_LEN 16
-#define ACTOR_LEN 32
+#define COMM_LEN	    16
+#define ACTOR_LEN	    32
 #define PROFILE_MAX_TARGETS 64
 
 /* One symbolized stack of one thread in one reason. */
@@ -21,7 +21,7 @@ struct pstack {
 	int pid, tid;
 	char comm[COMM_LEN];
 	int reason;
-	int syscall; /* -1 for none */
+	int syscall;	     /* -1 for none */
 	const char **frames; /* outermost first: user frames, then kernel frames */
 	int nframes, nkernel;
 	uint64_t total_ns, count, max_ns;
@@ -54,13 +54,13 @@ enum lost_counter {
 
 struct profile {
 	const char *tool;
-	double duration;		 /* seconds traced */
-	uint64_t start_ns, end_ns;	 /* CLOCK_MONOTONIC window */
-	int npids;			 /* 0: whole system */
+	double duration;	   /* seconds traced */
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC window */
+	int npids;		   /* 0: whole system */
 	int pids[PROFILE_MAX_TARGETS];
 	bool exited[PROFILE_MAX_TARGETS];
 	char target_comm[PROFILE_MAX_TARGETS][COMM_LEN];
-	int tid;			 /* -t filter, 0 for none */
+	int tid; /* -t filter, 0 for none */
 	struct pthread *threads;
 	size_t nthreads;
 	struct pstack *stacks;

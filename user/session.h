@@ -20,11 +20,11 @@ enum stop_reason {
 
 struct session {
 	const char *tool;
-	double duration;	 /* seconds; 0 runs until a signal or the targets exit */
-	const int *pids;	 /* targets watched for exit */
+	double duration; /* seconds; 0 runs until a signal or the targets exit */
+	const int *pids; /* targets watched for exit */
 	int npids;
-	bool *exited;		 /* out: per target, set when it exited */
-	struct ring_buffer *rb;	 /* polled when not NULL */
+	bool *exited;		/* out: per target, set when it exited */
+	struct ring_buffer *rb; /* polled when not NULL */
 	/* each second; status fills the live status line (stderr on a terminal only) */
 	void (*tick)(void *ctx);
 	void (*status)(void *ctx, char *buf, size_t n);

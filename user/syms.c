@@ -276,6 +276,32 @@ static bool proc_alive(const struct proc *p)
 	return p->starttime && proc_starttime(p->tgid) == p->starttime;
 }
 
+/* Takes ownership of maps. */
+static int proc_set_maps(struct proc *p, char *maps, size_t len, uint64_t starttime)
+{
+	/* a zombie (or an exiting task) has released its mm: its empty maps say nothing new */
+	if (!len && p->maps_len) {
+		free(maps);
+		return -ESRCH;
+	}
+	/* periodic refreshes mostly find the same maps: keep the Dwfl and the cached names */
+	if (p->maps && len == p->maps_len && !memcmp(maps, p->maps, len)) {
+		free(maps);
+		p->starttime = starttime;
+		return 0;
+	}
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	free(p->maps);
+	p->dwfl = NULL;
+	p->dwfl_failed = false;
+	p->maps = maps;
+	p->maps_len = len;
+	p->starttime = starttime;
+	p->gen++;
+	return 0;
+}
+
 int syms_snapshot(struct syms *s, pid_t tgid)
 {
 	char path[64], *maps;
@@ -292,16 +318,7 @@ int syms_snapshot(struct syms *s, pid_t tgid)
 		free(maps);
 		return -ENOMEM;
 	}
-	if (p->dwfl)
-		dwfl_end(p->dwfl);
-	free(p->maps);
-	p->dwfl = NULL;
-	p->dwfl_failed = false;
-	p->maps = maps;
-	p->maps_len = len;
-	p->starttime = start;
-	p->gen++;
-	return 0;
+	return proc_set_maps(p, maps, len, start);
 }
 
 bool syms_has_snapshot(const struct syms *s, pid_t tgid)
@@ -534,6 +551,25 @@ static char *module_offset(Dwfl_Module *mod, uint64_t addr)
 	return out;
 }
 
+/* The vdso has no file for libdwfl to open: name the mapping, as perf does. */
+static const char *kernel_mapping(const char *maps, uint64_t pc)
+{
+	for (const char *line = maps; line; line = next_line(line)) {
+		unsigned long long lo, hi;
+		int name = 0;
+
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &name) < 2 || pc < lo ||
+		    pc >= hi || !name)
+			continue;
+		if (!strncmp(line + name, "[vdso]\n", 7))
+			return "[vdso]";
+		if (!strncmp(line + name, "[vsyscall]\n", 11))
+			return "[vsyscall]";
+		break;
+	}
+	return UNKNOWN;
+}
+
 static const char *resolve(struct syms *s, struct proc *p, uint64_t addr, bool *known)
 {
 	Dwfl *dwfl = proc_dwfl(s, p);
@@ -547,7 +583,7 @@ static const char *resolve(struct syms *s, struct proc *p, uint64_t addr, bool *
 
 	*known = false;
 	if (!mod)
-		return UNKNOWN;
+		return addr ? kernel_mapping(p->maps, pc) : UNKNOWN;
 	sym = dwfl_module_addrinfo(mod, pc, &off, &esym, NULL, NULL, NULL);
 	if (!sym || !*sym)
 		return intern_or_unknown(s, module_offset(mod, addr));

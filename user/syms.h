@@ -15,14 +15,15 @@
 struct syms_opts {
 	/* dwfl debuginfo path ("-:.debug:/usr/lib/debug" style); NULL for elfutils' default */
 	const char *debuginfo_path;
-	bool lines;       /* append " (file:line)" where DWARF line info exists */
+	bool lines;	  /* append " (file:line)" where DWARF line info exists */
 	bool no_demangle; /* keep mangled names */
 };
 
+/* Counted per call of syms_user()/syms_kernel(), cache hits included. */
 struct syms_stats {
-	uint64_t frames;     /* frames resolved so far */
-	uint64_t unknown;    /* frames with no symbol */
-	uint64_t no_maps;    /* frames of processes whose maps were never captured */
+	uint64_t frames;  /* frames resolved so far */
+	uint64_t unknown; /* frames with no symbol ("[unknown]" and "dso+0x..." alike) */
+	uint64_t no_maps; /* frames of processes whose maps were never captured */
 };
 
 struct syms;
@@ -35,6 +36,8 @@ void syms_free(struct syms *s);
  * appear). Returns 0, or -errno when the process is gone. Binaries are
  * opened later through /proc/PID/map_files or /proc/PID/root while the
  * process lives, and by path after it has exited.
+ * A failed call keeps the previous snapshot, and so does a zombie's empty
+ * maps (-ESRCH). syms_user() snapshots a pid it has never seen, once.
  */
 int syms_snapshot(struct syms *s, pid_t tgid);
 bool syms_has_snapshot(const struct syms *s, pid_t tgid);
@@ -43,10 +46,15 @@ bool syms_has_snapshot(const struct syms *s, pid_t tgid);
  * Name of one frame, owned by the symbolizer and valid until syms_free().
  * addr is a return address as a stack walk reports it (the symbolizer looks
  * up addr - 1 where that matters). Never NULL: "func", "func (file.c:12)"
- * with opts.lines, "libfoo.so+0x1234" without a symbol, "[unknown]" without
- * a mapping.
+ * with opts.lines, "libfoo.so+0x1234" without a symbol, "[vdso]" in the vdso,
+ * "[unknown]" without a mapping. The offset in "libfoo.so+0x1234" is addr minus the module's load
+ * bias (perf's form): an address in the file's own terms, as addr2line wants.
  */
 const char *syms_user(struct syms *s, pid_t tgid, uint64_t addr);
+/*
+ * Kernel text symbol from /proc/kallsyms (read on first use), without offset;
+ * addr is a return address too. "[unknown]" when kallsyms hides addresses.
+ */
 const char *syms_kernel(struct syms *s, uint64_t addr);
 
 void syms_get_stats(const struct syms *s, struct syms_stats *out);

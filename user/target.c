@@ -12,9 +12,9 @@
 
 #define MIN_KERNEL_MAJOR 5
 #define MIN_KERNEL_MINOR 15
-#define CAP_SYS_ADMIN 21
-#define CAP_PERFMON 38
-#define CAP_BPF 39
+#define CAP_SYS_ADMIN	 21
+#define CAP_PERFMON	 38
+#define CAP_BPF		 39
 
 int target_parse_pids(const char *tool, const char *arg, int *out, int max)
 {
@@ -148,7 +148,8 @@ int preflight(const char *tool, const char *btf_path)
 	}
 	if (!btf_path && access("/sys/kernel/btf/vmlinux", R_OK)) {
 		fprintf(stderr,
-			"%s: no kernel BTF at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y, "
+			"%s: no kernel BTF at /sys/kernel/btf/vmlinux (needs "
+			"CONFIG_DEBUG_INFO_BTF=y, "
 			"or give a BTF file with --btf)\n",
 			tool);
 		return EXIT_ENV;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* Exit codes of every tool. */
-#define EXIT_ENV 1   /* the machine lacks something: privileges, BTF, kernel */
+#define EXIT_ENV   1 /* the machine lacks something: privileges, BTF, kernel */
 #define EXIT_USAGE 2 /* bad flags or targets */
 
 /* Parses "PID[,PID..]"; returns how many, or -1 after printing a one-line error. */

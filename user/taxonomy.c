@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
 #include "taxonomy.h"
 #include "syscall_names.h"
 
 static const char *const names[REASON_NR] = {
-	[REASON_RUNQUEUE] = "runqueue", [REASON_LOCK] = "lock",   [REASON_NET] = "net",
-	[REASON_POLL] = "poll",		[REASON_PIPE] = "pipe",   [REASON_DISK] = "disk",
+	[REASON_RUNQUEUE] = "runqueue", [REASON_LOCK] = "lock",	  [REASON_NET] = "net",
+	[REASON_POLL] = "poll",		[REASON_PIPE] = "pipe",	  [REASON_DISK] = "disk",
 	[REASON_SLEEP] = "sleep",	[REASON_CHILD] = "child", [REASON_FAULT] = "fault",
 	[REASON_OTHER] = "other",
 };
@@ -87,6 +88,16 @@ const char *syscall_name(int nr)
 	int n = sizeof(syscall_names) / sizeof(syscall_names[0]);
 
 	return nr >= 0 && nr < n ? syscall_names[nr] : NULL;
+}
+
+const char *syscall_label(int nr, char *buf, size_t n)
+{
+	const char *name = syscall_name(nr);
+
+	if (name)
+		return name;
+	snprintf(buf, n, "syscall_%d", nr);
+	return buf;
 }
 
 void reasons_fill_syscall_classes(uint8_t *cls, int n)

@@ -3,6 +3,7 @@
 #ifndef WAITSCOPE_TAXONOMY_H
 #define WAITSCOPE_TAXONOMY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "reasons.h"
 
@@ -12,6 +13,8 @@ int reason_parse(const char *name);
 
 /* Name of syscall nr on this architecture, NULL if unknown. */
 const char *syscall_name(int nr);
+/* The name, or "syscall_NR" for a number this build has no name for: never hidden. */
+const char *syscall_label(int nr, char *buf, size_t n);
 
 /*
  * Fills cls[0..n) with what each syscall means for a wait: a reason, or

@@ -15,14 +15,20 @@ def test_no_loss_under_load(procs):
     assert r.returncode == 0, r.stderr
     assert pp.roundtrips and pp.roundtrips > 100000, f"pingpong only did {pp.roundtrips} roundtrips"
     doc = parse_json(r)
+    problems = []
     lost = doc["lost"]
-    assert "recursion_misses" in lost, lost
+    if "recursion_misses" not in lost:
+        problems.append(f"no recursion_misses counter in lost: {lost}")
     dropped = {k: v for k, v in lost.items() if k != "recursion_misses" and v}
-    assert not dropped, f"offcpu lost data under load: {lost}"
+    if dropped:
+        problems.append(f"offcpu lost data under load: {dropped} (lost: {lost})")
     periods = doc.get("periods", sum(t["periods"] for t in doc["threads"]))
-    assert periods > 100000, f"only {periods} blocked periods in {TRACE_S} s of pingpong"
+    if periods <= 100000:
+        problems.append(f"only {periods} blocked periods in {TRACE_S} s of pingpong")
     th = threads_by_tid(doc)
     for name, tid in pp.threads.items():
-        assert tid in th, f"pingpong thread {name} missing"
-        assert th[tid]["periods"] > 1000, th[tid]
-        assert th[tid]["reasons"]["pipe"] > 0, th[tid]
+        t = th.get(tid)
+        if not t or t["periods"] < 1000 or t["reasons"]["pipe"] <= 0:
+            problems.append(f"pingpong thread {name}: {t}")
+    print(f"pingpong: {pp.roundtrips} roundtrips; offcpu: {periods} periods, lost {lost}")
+    assert not problems, "\n".join(problems)

@@ -183,9 +183,28 @@ def test_tid_filter(procs):
     assert doc["reasons"]["sleep"] == 0  # w-sleep's sleeps are not this thread's
 
 
-# w-sleep blocks ~10 ms per call, w-pipe ~5 ms (at most ~6 ms): a 7.5 ms
-# threshold splits them with a wide margin on either side.
+# w-sleep blocks ~10 ms per call, w-pipe ~5 ms: a 7.5 ms threshold splits
+# them. Scheduling jitter stretches a few pipe waits to 7-9 ms, so the
+# expectation is computed per call, from the workload's own figures; calls
+# within 1 ms of the threshold may fall either way (a blocked period is a
+# little shorter than the call's off-CPU time).
 THRESHOLD_US = 7500
+MARGIN_US = 1000
+
+
+def filtered_truth(w, tid, start, end, keep):
+    """(sure, maybe): off-CPU us of the calls in the window that the filter
+    surely keeps, and of those too close to the threshold to tell."""
+    sure = maybe = 0.0
+    for t, _, s, e, off in w.records:
+        if t != tid or s < start or e > end:
+            continue
+        us = off / 1000
+        if abs(us - THRESHOLD_US) <= MARGIN_US:
+            maybe += us
+        elif keep(us):
+            sure += us
+    return sure, maybe
 
 
 @pytest.mark.parametrize("flag", ["-m", "-M"])
@@ -197,16 +216,24 @@ def test_min_max_period(procs, flag):
     doc = parse_json(r)
     start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
     th = threads_by_tid(doc)
-    sleep_tid, pipe_tid = w.tid("w-sleep"), w.tid("w-pipe")
-    # the workload itself confirms the split
-    assert all(c[4] > THRESHOLD_US * 1000 for c in w.calls(sleep_tid))
-    assert all(c[4] < THRESHOLD_US * 1000 for c in w.calls(pipe_tid))
-    kept, dropped = ((sleep_tid, "sleep"), (pipe_tid, "pipe"))[:: 1 if flag == "-m" else -1]
-    assert kept[0] in th, f"{flag} {THRESHOLD_US}: {w.names[kept[0]]} missing"
-    assert_matches_truth(th[kept[0]], kept[1], w.truth_us(kept[0], start, end), flag)
-    got = th[dropped[0]]["reasons"][dropped[1]] if dropped[0] in th else 0.0
-    assert got <= 2000, (f"{flag} {THRESHOLD_US}: {w.names[dropped[0]]} still has "
-                         f"{got} us of {dropped[1]}")
+    keep = (lambda us: us >= THRESHOLD_US) if flag == "-m" else (lambda us: us <= THRESHOLD_US)
+    checked = {}
+    for name in ("w-sleep", "w-pipe"):
+        tid = w.tid(name)
+        reason = WAITING[name][0]
+        sure, maybe = filtered_truth(w, tid, start, end, keep)
+        t = th.get(tid)
+        got = t["reasons"][reason] if t else 0.0
+        rq = t["reasons"]["runqueue"] if t else 0.0
+        tol = tolerance_us(sure + maybe)
+        checked[name] = sure
+        assert got - tol <= sure + maybe and sure <= got + rq + tol, (
+            f"{flag} {THRESHOLD_US}: {name}'s calls that pass the filter were off-CPU "
+            f"{sure / 1000:.1f} ms (+ {maybe / 1000:.1f} ms near the threshold); offcpu says "
+            f"{reason} {got / 1000:.1f} ms, runqueue {rq / 1000:.1f} ms")
+    # something must have passed the filter, or the test proves nothing
+    kept = "w-sleep" if flag == "-m" else "w-pipe"
+    assert checked[kept] > 1e6, checked
 
 
 @pytest.mark.parametrize("flag", ["-u", "-k"])

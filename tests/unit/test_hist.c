@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/hist.c: slots, percentiles against known distributions, merge, the chart. */
+/*
+ * Unit tests of user/hist.c and bpf/hist_slots.h: log2 and log-linear (fine)
+ * slots, percentiles against known distributions, merge, the chart.
+ */
 #include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
@@ -21,6 +24,30 @@ static void assert_near(double got, double want, double tol)
 {
 	if (got - want > tol || want - got > tol)
 		fail_msg("got %.6f, want %.6f (+-%g)", got, want, tol);
+}
+
+/* Edges of fine slot i in us, written from the definition rather than from hist.c. */
+static uint64_t fine_low(int i)
+{
+	if (i < 8)
+		return i;
+	return (uint64_t)(8 + i % 8) << (i / 8 + 2 - 3);
+}
+
+static uint64_t fine_high(int i)
+{
+	if (i < 8)
+		return i + 1;
+	return (uint64_t)(9 + i % 8) << (i / 8 + 2 - 3);
+}
+
+/* A histogram filled the way the BPF side did before fine slots: log2 slots only. */
+static void add_log2(struct hist *h, int slot, uint32_t n, uint64_t max_ns)
+{
+	uint32_t slots[HIST_MAX_SLOTS] = {0};
+
+	slots[slot] = n;
+	hist_add_slots(h, slots, HIST_MAX_SLOTS, 0, max_ns);
 }
 
 static void test_slot_edges(void **state)
@@ -58,6 +85,13 @@ static void test_add_ns(void **state)
 	assert_int_equal(h.slots[1], 2);
 	assert_int_equal(h.slots[2], 1);
 	assert_int_equal(h.slots[HIST_MAX_SLOTS - 1], 1);
+	/* the fine slots are 1 us wide up to 8 us; the longest lands in the last one */
+	assert_int_equal(h.fine[0], 2);
+	assert_int_equal(h.fine[1], 1);
+	assert_int_equal(h.fine[2], 1);
+	assert_int_equal(h.fine[3], 1);
+	assert_int_equal(h.fine[4], 1);
+	assert_int_equal(h.fine[HIST_FINE_SLOTS - 1], 1);
 	assert_int_equal(h.count, 7);
 	assert_int_equal(h.max_ns, UINT64_MAX / 2);
 	assert_int_equal(h.total_ns, 0 + 999 + 1999 + 2000 + 3999 + 4000 + UINT64_MAX / 2);
@@ -77,16 +111,25 @@ static void test_percentile_single(void **state)
 	struct hist h = {0};
 
 	(void)state;
-	/* 7.5 us: slot 2 = [4, 8); the median interpolates to the middle of the slot */
-	hist_add(&h, 7500);
-	assert_near(hist_percentile_us(&h, 50), 6.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 25), 5.0, 1e-9);
-	/* 4 + 0.99 * 4 = 7.96 is above the only sample: clamped to max */
-	assert_near(hist_percentile_us(&h, 99), 7.5, 1e-9);
-	assert_near(hist_percentile_us(&h, 100), 7.5, 1e-9);
+	/*
+	 * 31.5 us: fine slot 23 = [30, 32), 2 us wide (below 16 us the slots are
+	 * 1 us wide and the middle would be the max); the median interpolates to
+	 * the middle of the slot
+	 */
+	hist_add(&h, 31500);
+	assert_int_equal(h.fine[23], 1);
+	assert_near(hist_percentile_us(&h, 50), 31.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 25), 30.5, 1e-9);
+	/* 30 + 0.99 * 2 = 31.98 is above the only sample: clamped to max */
+	assert_near(hist_percentile_us(&h, 99), 31.5, 1e-9);
+	assert_near(hist_percentile_us(&h, 100), 31.5, 1e-9);
 }
 
-/* 1000 samples spread evenly over slot 10 = [1024, 2048) us. */
+/*
+ * 1000 samples spread evenly over slot 10 = [1024, 2048) us, 125 in each of
+ * its fine slots 64..71, 128 us wide: interpolating in those gives what
+ * interpolating in the log2 slot gave.
+ */
 static void test_percentile_uniform_in_slot(void **state)
 {
 	struct hist h = {0};
@@ -98,6 +141,8 @@ static void test_percentile_uniform_in_slot(void **state)
 		hist_add(&h, (uint64_t)(vals[i] * US));
 	}
 	assert_int_equal(h.slots[10], 1000);
+	for (int i = 64; i < 72; i++)
+		assert_int_equal(h.fine[i], 125);
 	assert_near(hist_percentile_us(&h, 50), 1536.0, 1e-6);
 	assert_near(hist_percentile_us(&h, 90), 1945.6, 1e-6);
 	assert_near(hist_percentile_us(&h, 99), 2037.76, 1e-6);
@@ -108,7 +153,11 @@ static void test_percentile_uniform_in_slot(void **state)
 	assert_near(hist_percentile_us(&h, 100), vals[999], 1e-3);
 }
 
-/* Half the samples at 3 us (slot 1 = [2, 4)), half at 5 us (slot 2 = [4, 8)). */
+/*
+ * Half the samples at 3 us (fine slot 3 = [3, 4)), half at 5.4 us (fine slot
+ * 5 = [5, 6)), with the empty fine slot 4 between them. 5.4 rather than 5 us
+ * leaves room to interpolate below the max in the upper slot.
+ */
 static void test_percentile_straddling(void **state)
 {
 	struct hist h = {0};
@@ -116,15 +165,15 @@ static void test_percentile_straddling(void **state)
 	(void)state;
 	for (int i = 0; i < 500; i++) {
 		hist_add(&h, 3 * US);
-		hist_add(&h, 5 * US);
+		hist_add(&h, 5400);
 	}
-	assert_near(hist_percentile_us(&h, 25), 3.0, 1e-9);
-	/* the median sits exactly on the boundary between the two slots */
+	assert_near(hist_percentile_us(&h, 25), 3.5, 1e-9);
+	/* the median sits exactly on the upper edge of the first slot; the empty one is skipped */
 	assert_near(hist_percentile_us(&h, 50), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 60), 4.8, 1e-9);
-	/* 4 + 0.5 * 4 = 6 would exceed every sample: clamped to max */
-	assert_near(hist_percentile_us(&h, 75), 5.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 99), 5.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 60), 5.2, 1e-9);
+	/* 5 + 0.5 * 1 = 5.5 would exceed every sample: clamped to max */
+	assert_near(hist_percentile_us(&h, 75), 5.4, 1e-9);
+	assert_near(hist_percentile_us(&h, 99), 5.4, 1e-9);
 }
 
 static void test_percentile_monotonic(void **state)
@@ -145,7 +194,7 @@ static void test_percentile_monotonic(void **state)
 	assert_near(prev, h.max_ns / 1000.0, 1e-9);
 }
 
-/* Slot 0 covers [0, 2) us and a zero-length period must not turn into 1 us. */
+/* Fine slot 0 covers [0, 1) us and a zero-length period must not turn into 0.5 us. */
 static void test_percentile_slot0(void **state)
 {
 	struct hist h = {0};
@@ -159,7 +208,8 @@ static void test_percentile_slot0(void **state)
 	memset(&h, 0, sizeof(h));
 	for (int i = 0; i < 10; i++)
 		hist_add(&h, 1900);
-	assert_near(hist_percentile_us(&h, 50), 1.0, 1e-9);
+	/* fine slot 1 = [1, 2); 1 + 0.99 = 1.99 is clamped to max */
+	assert_near(hist_percentile_us(&h, 50), 1.5, 1e-9);
 	assert_near(hist_percentile_us(&h, 99), 1.9, 1e-9);
 }
 
@@ -171,9 +221,11 @@ static void test_percentile_bad_pct(void **state)
 	(void)state;
 	hist_add(&h, 5 * US);
 	hist_add(&h, 100 * US);
-	assert_near(hist_percentile_us(&h, 0), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, -5), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, NAN), 4.0, 1e-9);
+	/* the lower edge of fine slot 5 = [5, 6) */
+	assert_near(hist_percentile_us(&h, 0), 5.0, 1e-9);
+	assert_near(hist_percentile_us(&h, -5), 5.0, 1e-9);
+	assert_near(hist_percentile_us(&h, NAN), 5.0, 1e-9);
+	/* the upper edge of fine slot 36 = [96, 104), clamped to max */
 	assert_near(hist_percentile_us(&h, 250), 100.0, 1e-9);
 }
 
@@ -183,8 +235,12 @@ static void test_percentile_huge(void **state)
 
 	(void)state;
 	hist_add(&h, UINT64_MAX);
-	/* slot 31 = [2^31, 2^32) us; the clamp slot is interpolated like any other */
-	assert_near(hist_percentile_us(&h, 50), 1.5 * 2147483648.0, 1);
+	/*
+	 * last fine slot 239 = [15 * 2^28, 16 * 2^28) us; the clamp slot is
+	 * interpolated like any other
+	 */
+	assert_int_equal(h.fine[HIST_FINE_SLOTS - 1], 1);
+	assert_near(hist_percentile_us(&h, 50), 15.5 * 268435456.0, 1);
 	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1);
 }
 
@@ -274,6 +330,355 @@ static void test_merge(void **state)
 	assert_memory_equal(&a, &all, sizeof(all));
 	hist_merge(&empty, &all);
 	assert_memory_equal(&empty, &all, sizeof(all));
+}
+
+/* ---- log-linear (fine) slots ---- */
+
+static void test_fine_slot_edges(void **state)
+{
+	(void)state;
+	assert_int_equal(HIST_FINE_SLOTS, 240);
+	/* 1 us wide below 8 us, then 8 slots to each power of two */
+	for (unsigned int us = 0; us <= 8; us++)
+		assert_int_equal(hist_fine_slot(us), us);
+	assert_int_equal(hist_fine_slot(15), 15);
+	assert_int_equal(hist_fine_slot(16), 16);
+	assert_int_equal(hist_fine_slot(17), 16);
+	assert_int_equal(hist_fine_slot(1023), 63);
+	assert_int_equal(hist_fine_slot(1024), 64);
+	assert_int_equal(hist_fine_slot(1151), 64);
+	assert_int_equal(hist_fine_slot(1152), 65);
+	assert_int_equal(hist_fine_slot((1ULL << 31) - 1), 231);
+	assert_int_equal(hist_fine_slot(1ULL << 31), 232);
+	/* the last slot is [15 * 2^28, 2^32) and also holds everything longer */
+	assert_int_equal(hist_fine_slot((1ULL << 32) - 1), HIST_FINE_SLOTS - 1);
+	assert_int_equal(hist_fine_slot(1ULL << 32), HIST_FINE_SLOTS - 1);
+	assert_int_equal(hist_fine_slot(1ULL << 40), HIST_FINE_SLOTS - 1);
+	assert_int_equal(hist_fine_slot(UINT64_MAX), HIST_FINE_SLOTS - 1);
+
+	/* every slot holds exactly [low, high) */
+	for (int i = 0; i < HIST_FINE_SLOTS; i++) {
+		assert_int_equal(hist_fine_slot(fine_low(i)), i);
+		assert_int_equal(hist_fine_slot(fine_high(i) - 1), i);
+		if (i > 0)
+			assert_int_equal(fine_high(i - 1), fine_low(i));
+	}
+	assert_int_equal(fine_high(HIST_FINE_SLOTS - 1), 1ULL << 32);
+}
+
+/*
+ * hist_fine_slot() never decreases and never skips a slot, and agrees with
+ * hist_slot(): the log2 slot of a fine slot's lower edge is the log2 slot of
+ * every duration in it, so that log2 charts are sums of fine slots.
+ */
+static void test_fine_slot_sweep(void **state)
+{
+	unsigned int prev = 0;
+
+	(void)state;
+	for (uint64_t us = 0; us < (1ULL << 20); us++) {
+		unsigned int s = hist_fine_slot(us);
+
+		assert_true(s == prev || s == prev + 1);
+		assert_true(fine_low(s) <= us && us < fine_high(s));
+		assert_int_equal(hist_slot(fine_low(s)), hist_slot(us));
+		prev = s;
+	}
+	/* and on up, past the last slot, by steps under half the narrowest slot, 1/15 */
+	for (uint64_t us = 1ULL << 20; us < (1ULL << 62); us += us / 32 + 1) {
+		unsigned int s = hist_fine_slot(us);
+
+		assert_true(s >= prev);
+		assert_true(s <= prev + 1);
+		assert_int_equal(hist_slot(fine_low(s)), hist_slot(us));
+		prev = s;
+	}
+	assert_int_equal(prev, HIST_FINE_SLOTS - 1);
+	for (int i = 0; i < HIST_FINE_SLOTS; i++)
+		assert_int_equal(hist_slot(fine_low(i)), hist_slot(fine_high(i) - 1));
+
+	/* the BPF side's log2 without clz, at and around every power of two */
+	for (int k = 0; k < 64; k++) {
+		uint64_t p = 1ULL << k;
+
+		assert_int_equal(hist_log2(p), k);
+		assert_int_equal(hist_log2(p + p / 2), k);
+		if (p > 1)
+			assert_int_equal(hist_log2(p - 1), k - 1);
+	}
+	assert_int_equal(hist_log2(UINT64_MAX), 63);
+}
+
+static void test_add_fine(void **state)
+{
+	uint32_t fine[HIST_FINE_SLOTS] = {0};
+	struct hist h = {0};
+
+	(void)state;
+	fine[0] = 3;
+	fine[1] = 1;
+	fine[5] = 2;
+	fine[8] = 4;
+	fine[15] = 1;
+	fine[64] = 7;
+	fine[65] = 1;
+	fine[HIST_FINE_SLOTS - 1] = 2;
+	hist_add_fine(&h, fine, HIST_FINE_SLOTS, 999, 5000000000000ULL);
+	for (int i = 0; i < HIST_FINE_SLOTS; i++)
+		assert_int_equal(h.fine[i], fine[i]);
+	/* [0, 2) -> 0, [4, 8) -> 2, [8, 16) -> 3, [1024, 2048) -> 10, [2^31, ...) -> 31 */
+	for (int i = 0; i < HIST_MAX_SLOTS; i++) {
+		uint64_t want = i == 0	  ? 4
+				: i == 2  ? 2
+				: i == 3  ? 5
+				: i == 10 ? 8
+				: i == 31 ? 2
+					  : 0;
+
+		assert_int_equal(h.slots[i], want);
+	}
+	assert_int_equal(h.count, 21);
+	assert_int_equal(h.total_ns, 999);
+	assert_int_equal(h.max_ns, 5000000000000ULL);
+	/*
+	 * rank 10.5 is the only count of fine slot 15 = [15, 16): 15.5; the log2
+	 * slots would say 8 + 4.5 / 5 * 8 = 15.2
+	 */
+	assert_near(hist_percentile_us(&h, 50), 15.5, 1e-9);
+	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1e-9);
+
+	/* adding again accumulates, a short array included; a smaller max does not lower the old */
+	hist_add_fine(&h, fine, 9, 1, 5);
+	assert_int_equal(h.fine[8], 8);
+	assert_int_equal(h.fine[15], 1);
+	assert_int_equal(h.slots[0], 8);
+	assert_int_equal(h.slots[3], 9);
+	assert_int_equal(h.count, 31);
+	assert_int_equal(h.total_ns, 1000);
+	assert_int_equal(h.max_ns, 5000000000000ULL);
+}
+
+/* The BPF side's fine slots give the very histogram hist_add() builds from the same periods. */
+static void test_add_fine_as_add(void **state)
+{
+	uint32_t fine[HIST_FINE_SLOTS] = {0};
+	struct hist want = {0}, got = {0};
+	uint64_t x = 777, ns, total = 0, max = 0;
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		ns = (x >> 20) % (1ULL << (i % 44));
+		hist_add(&want, ns);
+		fine[hist_fine_slot(ns / 1000)]++;
+		total += ns;
+		max = ns > max ? ns : max;
+	}
+	hist_add_fine(&got, fine, HIST_FINE_SLOTS, total, max);
+	assert_memory_equal(&got, &want, sizeof(want));
+	for (double p = 0.5; p <= 100; p += 0.5)
+		assert_true(hist_percentile_us(&got, p) == hist_percentile_us(&want, p));
+}
+
+/* A max the BPF side lost to a race is raised to the lower edge of the top fine slot. */
+static void test_add_fine_max_floor(void **state)
+{
+	uint32_t fine[HIST_FINE_SLOTS] = {0};
+	struct hist h = {0};
+
+	(void)state;
+	/* 1900 us: fine slot 70 = [1792, 1920), where the log2 slot only proves 1024 us */
+	fine[hist_fine_slot(1900)] = 1;
+	assert_int_equal(hist_fine_slot(1900), 70);
+	hist_add_fine(&h, fine, HIST_FINE_SLOTS, 1900 * US, 0);
+	assert_int_equal(h.max_ns, 1792 * US);
+	/* so no percentile falls below the slot that holds it */
+	assert_near(hist_percentile_us(&h, 50), 1792.0, 1e-9);
+
+	/* fine slot 1 proves 1 us, fine slot 0 nothing beyond 0 */
+	memset(&h, 0, sizeof(h));
+	memset(fine, 0, sizeof(fine));
+	fine[1] = 1;
+	hist_add_fine(&h, fine, HIST_FINE_SLOTS, 0, 0);
+	assert_int_equal(h.max_ns, 1 * US);
+	memset(&h, 0, sizeof(h));
+	fine[1] = 0;
+	fine[0] = 2;
+	hist_add_fine(&h, fine, HIST_FINE_SLOTS, 0, 0);
+	assert_int_equal(h.max_ns, 0);
+}
+
+/* Eight 32-bit fine counts sum into one log2 slot without wrapping. */
+static void test_add_fine_no_wrap(void **state)
+{
+	uint32_t fine[HIST_FINE_SLOTS] = {0};
+	struct hist h = {0};
+
+	(void)state;
+	/* fine slots 80..87 make up log2 slot 12 = [4096, 8192) */
+	for (int i = 80; i < 88; i++)
+		fine[i] = 1U << 30;
+	hist_add_fine(&h, fine, HIST_FINE_SLOTS, 0, 8000 * US);
+	assert_int_equal(h.slots[12], 1ULL << 33);
+	assert_int_equal(h.count, 1ULL << 33);
+	/* half the counts are in slots 80..83: the upper edge of 83 = [5632, 6144) */
+	assert_near(hist_percentile_us(&h, 50), 6144.0, 1e-9);
+}
+
+/*
+ * 1000 samples uniform over [5000, 5100) us, all in fine slot 81 =
+ * [4608, 5120): the median interpolates to the slot's middle, 4864 us. That is
+ * 3.7 % below the true 5049.95 us; the bound is half a slot, 1/16 of its
+ * lower edge. Log2 slot 12 = [4096, 8192) alone would say 6144 us, but the
+ * max hides that here; a tail of long periods, as off-CPU time has, does not.
+ */
+static void test_percentile_precision(void **state)
+{
+	uint32_t slots[HIST_MAX_SLOTS] = {0};
+	struct hist h = {0}, log2 = {0};
+	double median = (5049.9 + 5050.0) / 2, p50;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		hist_add(&h, 5000 * US + i * 100);
+	assert_int_equal(h.fine[81], 1000);
+	assert_int_equal(fine_low(81), 4608);
+	assert_int_equal(fine_high(81), 5120);
+	p50 = hist_percentile_us(&h, 50);
+	assert_near(p50, 4864.0, 1e-9);
+	assert_near(p50, median, 4608.0 / 16);
+	assert_near(p50, median, 0.04 * median);
+	/* log2 only: 6144 clamped to the max, 5099.9 us */
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		slots[i] = (uint32_t)h.slots[i];
+	hist_add_slots(&log2, slots, HIST_MAX_SLOTS, h.total_ns, h.max_ns);
+	assert_near(hist_percentile_us(&log2, 50), 5099.9, 1e-9);
+
+	/* 10 periods of 100 ms: the median moves to (5050.4 + 5050.5) / 2 */
+	for (int i = 0; i < 10; i++)
+		hist_add(&h, 100000 * US);
+	median = (5050.4 + 5050.5) / 2;
+	p50 = hist_percentile_us(&h, 50);
+	assert_near(p50, 4608 + 505.0 / 1000 * 512, 1e-9);
+	assert_near(p50, median, 0.04 * median);
+	memset(&log2, 0, sizeof(log2));
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		slots[i] = (uint32_t)h.slots[i];
+	hist_add_slots(&log2, slots, HIST_MAX_SLOTS, h.total_ns, h.max_ns);
+	p50 = hist_percentile_us(&log2, 50);
+	assert_near(p50, 4096 + 505.0 / 1000 * 4096, 1e-9);
+	assert_true(p50 - median > 0.2 * median);
+}
+
+static void test_merge_fine(void **state)
+{
+	uint32_t fa[HIST_FINE_SLOTS] = {0}, fb[HIST_FINE_SLOTS] = {0}, fall[HIST_FINE_SLOTS];
+	struct hist a = {0}, b = {0}, all = {0}, log2 = {0};
+
+	(void)state;
+	for (int i = 0; i < HIST_FINE_SLOTS; i++) {
+		fa[i] = (uint32_t)(i * 7 % 5);
+		fb[i] = (uint32_t)(i % 3 == 0 ? 1000 - i : 0);
+		fall[i] = fa[i] + fb[i];
+	}
+	hist_add_fine(&a, fa, HIST_FINE_SLOTS, 111, 3000000000000ULL);
+	hist_add_fine(&b, fb, HIST_FINE_SLOTS, 222, 4000000000000ULL);
+	hist_add_fine(&all, fall, HIST_FINE_SLOTS, 333, 4000000000000ULL);
+	hist_merge(&a, &b);
+	assert_memory_equal(&a, &all, sizeof(all));
+	for (double p = 1; p <= 100; p += 3)
+		assert_true(hist_percentile_us(&a, p) == hist_percentile_us(&all, p));
+
+	/*
+	 * Merging a log2-only histogram in leaves fine slots that no longer
+	 * account for every count: percentiles fall back to the log2 slots.
+	 */
+	memset(&a, 0, sizeof(a));
+	memset(fa, 0, sizeof(fa));
+	fa[81] = 4; /* [4608, 5120) */
+	hist_add_fine(&a, fa, HIST_FINE_SLOTS, 0, 8000 * US);
+	assert_near(hist_percentile_us(&a, 50), 4864.0, 1e-9);
+	add_log2(&log2, 12, 4, 8000 * US);
+	hist_merge(&a, &log2);
+	assert_int_equal(a.count, 8);
+	assert_int_equal(a.slots[12], 8);
+	assert_int_equal(a.fine[81], 4);
+	/* slot 12 = [4096, 8192) holds all 8 */
+	assert_near(hist_percentile_us(&a, 50), 6144.0, 1e-9);
+	assert_near(hist_percentile_us(&a, 25), 5120.0, 1e-9);
+}
+
+/* ---- log2 slots alone (filled with hist_add_slots): the percentiles of before ---- */
+
+static void test_log2_single(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	/* 7.5 us: slot 2 = [4, 8); the median interpolates to the middle of the slot */
+	add_log2(&h, 2, 1, 7500);
+	assert_near(hist_percentile_us(&h, 50), 6.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 25), 5.0, 1e-9);
+	/* 4 + 0.99 * 4 = 7.96 is above the only sample: clamped to max */
+	assert_near(hist_percentile_us(&h, 99), 7.5, 1e-9);
+	assert_near(hist_percentile_us(&h, 100), 7.5, 1e-9);
+}
+
+/* Half the samples at 3 us (slot 1 = [2, 4)), half at 5 us (slot 2 = [4, 8)). */
+static void test_log2_straddling(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	add_log2(&h, 1, 500, 3 * US);
+	add_log2(&h, 2, 500, 5 * US);
+	assert_near(hist_percentile_us(&h, 25), 3.0, 1e-9);
+	/* the median sits exactly on the boundary between the two slots */
+	assert_near(hist_percentile_us(&h, 50), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 60), 4.8, 1e-9);
+	/* 4 + 0.5 * 4 = 6 would exceed every sample: clamped to max */
+	assert_near(hist_percentile_us(&h, 75), 5.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 99), 5.0, 1e-9);
+}
+
+/* Slot 0 covers [0, 2) us and a zero-length period must not turn into 1 us. */
+static void test_log2_slot0(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	add_log2(&h, 0, 10, 0);
+	assert_true(hist_percentile_us(&h, 50) == 0);
+	assert_true(hist_percentile_us(&h, 99) == 0);
+
+	memset(&h, 0, sizeof(h));
+	add_log2(&h, 0, 10, 1900);
+	assert_near(hist_percentile_us(&h, 50), 1.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 99), 1.9, 1e-9);
+}
+
+static void test_log2_bad_pct(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	add_log2(&h, 2, 1, 5 * US);
+	add_log2(&h, 6, 1, 100 * US);
+	assert_near(hist_percentile_us(&h, 0), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, -5), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, NAN), 4.0, 1e-9);
+	assert_near(hist_percentile_us(&h, 250), 100.0, 1e-9);
+}
+
+static void test_log2_huge(void **state)
+{
+	struct hist h = {0};
+
+	(void)state;
+	add_log2(&h, HIST_MAX_SLOTS - 1, 1, UINT64_MAX);
+	/* slot 31 = [2^31, 2^32) us; the clamp slot is interpolated like any other */
+	assert_near(hist_percentile_us(&h, 50), 1.5 * 2147483648.0, 1);
+	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1);
 }
 
 /* ---- the chart, printed to memory and parsed back ---- */
@@ -462,6 +867,28 @@ static void test_print_exact(void **state)
 		"     usecs               : count    distribution\n"
 		"         0 -> 1          : 1        |******                                  |\n"
 		"         2 -> 3          : 6        |****************************************|\n"
+		/* p50 in fine slot 2 = [2, 3): 2 + 2.5 / 4 = 2.625 */
+		"p50 2.6 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
+	free(out);
+}
+
+static void test_log2_print_exact(void **state)
+{
+	uint32_t slots[HIST_MAX_SLOTS] = {0};
+	struct hist h = {0};
+	char *out;
+
+	(void)state;
+	slots[0] = 1;
+	slots[1] = 6;
+	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 15 * US, 3 * US);
+	out = print_to_string(&h, "");
+	assert_string_equal(
+		out,
+		"     usecs               : count    distribution\n"
+		"         0 -> 1          : 1        |******                                  |\n"
+		"         2 -> 3          : 6        |****************************************|\n"
+		/* p50 in slot 1 = [2, 4): 2 + 2.5 / 6 * 2 = 2.83 */
 		"p50 2.8 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
 	free(out);
 }
@@ -483,10 +910,24 @@ int main(void)
 		cmocka_unit_test(test_add_slots_wide),
 		cmocka_unit_test(test_add_slots_max_floor),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_fine_slot_edges),
+		cmocka_unit_test(test_fine_slot_sweep),
+		cmocka_unit_test(test_add_fine),
+		cmocka_unit_test(test_add_fine_as_add),
+		cmocka_unit_test(test_add_fine_max_floor),
+		cmocka_unit_test(test_add_fine_no_wrap),
+		cmocka_unit_test(test_percentile_precision),
+		cmocka_unit_test(test_merge_fine),
+		cmocka_unit_test(test_log2_single),
+		cmocka_unit_test(test_log2_straddling),
+		cmocka_unit_test(test_log2_slot0),
+		cmocka_unit_test(test_log2_bad_pct),
+		cmocka_unit_test(test_log2_huge),
 		cmocka_unit_test(test_print_chart),
 		cmocka_unit_test(test_print_units),
 		cmocka_unit_test(test_print_empty),
 		cmocka_unit_test(test_print_exact),
+		cmocka_unit_test(test_log2_print_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,13 +23,18 @@
 #include "syms.h"
 
 #define MAX_ADDRS 4
+#define C_ADDRS	  4 /* lines prog.c prints first */
 
 static char tmpdir[] = "/tmp/test_syms.XXXXXX";
 
-/* target_fn, local_fn, then a return address inside target_fn (its call of report()) */
+/*
+ * Prints target_fn, local_fn, a return address inside target_fn (its call of report()) and the
+ * vdso's address; then prints the address of ws_fn for each 'd' that it reads and dlopens.
+ */
 static const char prog_c[] =
 	"#include <dlfcn.h>\n"
 	"#include <stdio.h>\n"
+	"#include <sys/auxv.h>\n"
 	"#include <unistd.h>\n"
 	"\n"
 	"__attribute__((noinline)) int report(int x)\n"
@@ -53,6 +59,7 @@ static const char prog_c[] =
 	"\n"
 	"	printf(\"%p\\n%p\\n\", (void *)&target_fn, (void *)&local_fn);\n"
 	"	target_fn(local_fn(1));\n"
+	"	printf(\"%#lx\\n\", getauxval(AT_SYSINFO_EHDR));\n"
 	"	fflush(stdout);\n"
 	"	while (read(0, &c, 1) > 0) {\n"
 	"		void *h = c == 'd' ? dlopen(\"./libws.so\", RTLD_NOW) : NULL;\n"
@@ -191,8 +198,8 @@ static struct child *spawn(const char *prog, int n)
 	struct child *c = child_alloc();
 	int in[2], out[2];
 
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	c->pid = fork();
 	assert_true(c->pid >= 0);
 	if (c->pid == 0) {
@@ -271,6 +278,26 @@ static uint64_t map_base(pid_t pid, const char *file)
 	return base;
 }
 
+static void wait_zombie(pid_t pid)
+{
+	char path[64], buf[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(path, "r");
+		const char *state = NULL;
+
+		assert_non_null(f);
+		if (fgets(buf, sizeof(buf), f) && strrchr(buf, ')'))
+			state = strrchr(buf, ')') + 2;
+		fclose(f);
+		if (state && *state == 'Z')
+			return;
+		usleep(1000);
+	}
+	fail_msg("pid %d did not become a zombie", (int)pid);
+}
+
 static const char *find_rustc(void)
 {
 	static char path[512];
@@ -304,7 +331,7 @@ static void check_c_prog(const char *prog, const char *debuginfo_path)
 	struct child *c;
 	struct syms *s = new_syms(debuginfo_path, false, false);
 
-	c = spawn(prog, 3);
+	c = spawn(prog, C_ADDRS);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
 	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "local_fn");
@@ -326,7 +353,7 @@ static void test_debug_symbols_and_lines(void **state)
 	assert_int_equal(sh("gcc -O0 -g -o prog_g prog.c -ldl"), 0);
 	check_c_prog("./prog_g", NULL);
 
-	c = spawn("./prog_g", 3);
+	c = spawn("./prog_g", C_ADDRS);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	assert_true(syms_has_snapshot(s, c->pid));
 	/* the return address follows the call: addr - 1 is still the call's line */
@@ -349,7 +376,7 @@ static void test_dynsym_only(void **state)
 	assert_int_equal(
 		sh("gcc -O0 -rdynamic -o prog_dyn prog.c -ldl && strip --strip-all prog_dyn"), 0);
 	assert_false(has_section("prog_dyn", ".symtab"));
-	c = spawn("./prog_dyn", 3);
+	c = spawn("./prog_dyn", C_ADDRS);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
 	assert_string_equal(syms_user(s, c->pid, c->addr[2]), "target_fn");
@@ -359,7 +386,6 @@ static void test_dynsym_only(void **state)
 
 static void test_build_id_debuginfo(void **state)
 {
-	char dir[512];
 	struct child *c;
 	struct syms *plain = new_syms(NULL, false, false);
 	const char *name;
@@ -369,16 +395,15 @@ static void test_build_id_debuginfo(void **state)
 			    " && objcopy --only-keep-debug prog_bid prog_bid.debug"
 			    " && strip --strip-all prog_bid"
 			    " && id=$(readelf -n prog_bid | sed -n 's/.*Build ID: *//p')"
-			    " && d=dbg/.build-id/$(echo $id | cut -c1-2) && mkdir -p $d"
+			    " && d=.build-id/$(echo $id | cut -c1-2) && mkdir -p $d"
 			    " && mv prog_bid.debug $d/$(echo $id | cut -c3-).debug"),
 			 0);
 	assert_false(has_section("prog_bid", ".symtab"));
 	assert_false(has_section("prog_bid", ".gnu_debuglink"));
-	snprintf(dir, sizeof(dir), "%s/dbg", tmpdir);
-	check_c_prog("./prog_bid", dir);
+	check_c_prog("./prog_bid", tmpdir);
 
 	/* without the path the same binary has no names: the debug file made the difference */
-	c = spawn("./prog_bid", 3);
+	c = spawn("./prog_bid", C_ADDRS);
 	assert_int_equal(syms_snapshot(plain, c->pid), 0);
 	name = syms_user(plain, c->pid, c->addr[1] + 1);
 	assert_true(!strncmp(name, "prog_bid+0x", 11));
@@ -480,9 +505,13 @@ static void test_exited_process(void **state)
 
 	(void)state;
 	assert_int_equal(sh("gcc -O0 -o prog_exit prog.c -ldl"), 0);
-	c = spawn("./prog_exit", 3);
+	c = spawn("./prog_exit", C_ADDRS);
 	pid = c->pid;
 	assert_int_equal(syms_snapshot(s, pid), 0);
+	/* a zombie still has /proc/PID but empty maps: they must not replace the snapshot */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	wait_zombie(pid);
+	assert_int_equal(syms_snapshot(s, pid), -ESRCH);
 	reap(c);
 	assert_int_equal(kill(pid, 0), -1);
 
@@ -496,6 +525,22 @@ static void test_exited_process(void **state)
 	syms_get_stats(late, &st);
 	assert_int_equal(st.no_maps, 1);
 	syms_free(late);
+	syms_free(s);
+}
+
+static void test_deleted_binary(void **state)
+{
+	struct child *c;
+	struct syms *s = new_syms(NULL, false, false);
+
+	(void)state;
+	assert_int_equal(sh("gcc -O0 -o prog_del prog.c -ldl"), 0);
+	c = spawn("./prog_del", C_ADDRS);
+	/* maps now say "prog_del (deleted)": only /proc/PID/map_files still reaches the file */
+	assert_int_equal(sh("rm prog_del"), 0);
+	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "local_fn");
+	reap(c);
 	syms_free(s);
 }
 
@@ -571,19 +616,20 @@ static void test_unknown_and_module_offset(void **state)
 	(void)state;
 	assert_int_equal(sh("gcc -O0 -o prog_strip prog.c -ldl && strip --strip-all prog_strip"),
 			 0);
-	c = spawn("./prog_strip", 3);
+	c = spawn("./prog_strip", C_ADDRS);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	base = map_base(c->pid, "prog_strip");
 	snprintf(want, sizeof(want), "prog_strip+0x%" PRIx64, c->addr[1] + 1 - base);
 	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), want);
+	assert_string_equal(syms_user(s, c->pid, c->addr[3] + 1), "[vdso]");
 	/* below mmap_min_addr nothing is ever mapped */
 	assert_string_equal(syms_user(s, c->pid, 0x1000), "[unknown]");
 	assert_string_equal(syms_user(s, c->pid, 0), "[unknown]");
 	/* beyond pid_max: no process, no maps */
 	assert_string_equal(syms_user(s, 0x3fffffff, 0x401000), "[unknown]");
 	syms_get_stats(s, &st);
-	assert_int_equal(st.frames, 4);
-	assert_int_equal(st.unknown, 4);
+	assert_int_equal(st.frames, 5);
+	assert_int_equal(st.unknown, 5);
 	assert_int_equal(st.no_maps, 1);
 	reap(c);
 	syms_free(s);
@@ -602,7 +648,7 @@ static void test_dlopen_resnapshot(void **state)
 	assert_int_equal(sh("gcc -O0 -g -o prog_dl prog.c -ldl && gcc -O0 -g -shared -fPIC"
 			    " -Wl,--version-script=lib.map -o libws.so lib.c"),
 			 0);
-	c = spawn("./prog_dl", 3);
+	c = spawn("./prog_dl", C_ADDRS);
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
 	assert_int_equal(write(c->in, "d", 1), 1);
@@ -654,6 +700,7 @@ int main(void)
 		cmocka_unit_test(test_rust_legacy),
 		cmocka_unit_test(test_rust_v0),
 		cmocka_unit_test(test_exited_process),
+		cmocka_unit_test(test_deleted_binary),
 		cmocka_unit_test(test_demangle),
 		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_unknown_and_module_offset),

@@ -1,0 +1,285 @@
+#!/bin/bash
+# Benchmarks offcpu against bcc's libbpf-tools offcputime, side by side, on
+# the same context-switch-heavy workload (build/fixtures/pingpong), and writes
+# docs/benchmarks.md. Run through `make bench` (which builds first), as root.
+#
+# Each run is one window: pingpong is held at exec behind a FIFO, the tracer
+# (if any) is started on its PID and given ATTACH_WAIT seconds to attach, the
+# BPF statistics of the tracer's sched_switch program(s) are read, pingpong is
+# released for BENCH_SECONDS, and the statistics are read again when it has
+# exited. So the BPF deltas and the round-trip count cover the same window,
+# and every round trip pingpong counts was made with the tracer attached.
+#
+# Configurations (every one BENCH_REPS times, order reversed on every other
+# repetition so that drift does not favour one side):
+#   base             no tracer
+#   floor            an empty tp_btf/sched_switch program (tests/bench/), the
+#                    bpf_stats measurement floor
+#   offcpu-p         offcpu -p PINGPONG          offcputime-p   offcputime -p PINGPONG
+#   offcpu-all       offcpu (whole system)       offcputime-all offcputime (whole system)
+#   offcpu-idle      offcpu -p IDLE              offcputime-idle offcputime -p IDLE
+#                    (IDLE is a `sleep` that never wakes: every event is filtered out)
+#
+# Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_PAIRS (2),
+# ATTACH_WAIT (1.5), QUIET_BUDGET (60), QUIET_PCT (15), OFFCPUTIME
+# (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON (python3).
+set -eu
+
+cd "$(dirname "$0")/.."
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (BPF programs, kernel.bpf_stats_enabled); try: sudo make bench"
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+REPS=${BENCH_REPS:-3}
+PAIRS=${BENCH_PAIRS:-2}
+ATTACH_WAIT=${ATTACH_WAIT:-1.5}
+# before each run, wait (at most 10 s, QUIET_BUDGET s in all) for the machine
+# to be under QUIET_PCT % busy with no other sched_switch BPF program
+QUIET_LEFT=${QUIET_BUDGET:-60}
+QUIET_PCT=${QUIET_PCT:-15}
+DOC=${BENCH_DOC:-docs/benchmarks.md}
+PYTHON=${PYTHON:-python3}
+OFFCPU=build/offcpu
+PINGPONG=build/fixtures/pingpong
+OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
+[ -n "$OFFCPUTIME" ] && [ -x "$OFFCPUTIME" ] ||
+	die "offcputime not found (Debian package libbpf-tools; scripts/deps.sh installs it)"
+for f in "$OFFCPU" "$PINGPONG"; do
+	[ -x "$f" ] || die "$f is missing: run 'make all' (or 'make bench', which builds it)"
+done
+for c in bpftool clang cc "$PYTHON" sysctl; do
+	command -v "$c" >/dev/null || die "$c is missing (scripts/deps.sh installs it)"
+done
+# the interpreter itself, not a wrapper: it runs inside the measurement windows' edges
+PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
+case "$SECONDS_PER_RUN$REPS$PAIRS$QUIET_LEFT" in *[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PAIRS, QUIET_BUDGET take whole numbers" ;; esac
+# a tracer's own duration: it must outlive the window; we stop it ourselves
+TRACER_SECONDS=$((SECONDS_PER_RUN + 60))
+
+ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+WORK=build/bench
+mkdir -p "$WORK"
+RESULTS=$WORK/results.tsv
+FIFO=$WORK/go.$$
+
+# --- everything we start is remembered here and ended by the trap ----------
+STARTED=""
+STATS_WAS=""
+cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	for p in $STARTED; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in $STARTED; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -f "$FIFO"
+	if [ -n "$STATS_WAS" ]; then
+		sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null 2>&1 || true
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget() { # PID: no longer ours to kill
+	local p out=""
+	for p in $STARTED; do
+		[ "$p" = "$1" ] || out="$out $p"
+	done
+	STARTED=$out
+}
+
+# --- the bpf_stats floor: an empty sched_switch program and its loader -----
+echo "bench: building the measurement-floor program ($WORK/empty.bpf.o, $WORK/bpf_floor)"
+clang -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -I"vmlinux/$ARCH" -Wall -Werror \
+	-c tests/bench/empty.bpf.c -o "$WORK/empty.bpf.o"
+cc -O2 -g -Wall -Wextra -Werror tests/bench/bpf_floor.c -lbpf -o "$WORK/bpf_floor"
+
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
+
+# --- BPF statistics -----------------------------------------------------------
+# IDs of the programs PID holds, from its fdinfo (prog fds and link fds both
+# name them): robust against other tracers loaded on the same machine.
+prog_ids() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		sed -n 's/^prog_id:[[:space:]]*//p' "$f" 2>/dev/null || true
+	done | sort -un | tr '\n' ' '
+}
+
+# "run_time_ns run_cnt" summed over the sched_switch programs among IDS
+prog_stats() {
+	local id
+	for id in "$@"; do
+		bpftool prog show id "$id" -j 2>/dev/null || true
+		echo
+	done | "$PYTHON" -c '
+import json, sys
+t = c = 0
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    p = json.loads(line)
+    if p.get("name", "").startswith("sched_switch"):
+        t += p.get("run_time_ns", 0)
+        c += p.get("run_cnt", 0)
+print(t, c)'
+}
+
+# sched_switch programs loaded by anyone else: they slow every run alike, but
+# the reader should know they were there
+foreign_progs() { # OUR_IDS...
+	bpftool prog show -j 2>/dev/null | "$PYTHON" -c '
+import json, sys
+ours = set(int(a) for a in sys.argv[1:])
+progs = json.load(sys.stdin)
+print(sum(1 for p in progs if p.get("name", "").startswith("sched_switch")
+          and p.get("run_cnt", 0) and p["id"] not in ours))' "$@"
+}
+
+now_ns() { date +%s%N; }
+
+# --- one run ------------------------------------------------------------------
+# run CONFIG REP: appends one line to $RESULTS
+run() {
+	local config=$1 rep=$2 pp tp="" out=$WORK/pingpong.out err=$WORK/tracer.err
+	local ids="" s0 s1 t0 t1 rt foreign i rc load quiet_wait
+
+	# let the machine settle: other people's builds and tracers are noise
+	quiet_wait=0
+	if [ "$QUIET_LEFT" -gt 0 ]; then
+		quiet_wait=$("$PYTHON" tests/bench/sysload.py quiet \
+			"$((QUIET_LEFT < 10 ? QUIET_LEFT : 10))" "$QUIET_PCT")
+		QUIET_LEFT=$((QUIET_LEFT - ${quiet_wait%.*}))
+	fi
+
+	rm -f "$FIFO"
+	mkfifo "$FIFO"
+	# pingpong's PID exists before pingpong runs: the holder execs it when released
+	sh -c 'f=$1; shift; read -r go < "$f"; exec "$@"' holder "$FIFO" \
+		"$PINGPONG" -n "$PAIRS" -d "$SECONDS_PER_RUN" >"$out" &
+	pp=$!
+	STARTED="$STARTED $pp"
+
+	: >"$err"
+	case $config in
+	base) ;;
+	floor) "$WORK/bpf_floor" "$WORK/empty.bpf.o" "$TRACER_SECONDS" 2>"$err" & tp=$! ;;
+	offcpu-p) "$OFFCPU" -p "$pp" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
+	offcputime-p) "$OFFCPUTIME" -p "$pp" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
+	offcpu-all) "$OFFCPU" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
+	offcputime-all) "$OFFCPUTIME" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
+	offcpu-idle) "$OFFCPU" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
+	offcputime-idle) "$OFFCPUTIME" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
+	*) die "unknown configuration $config" ;;
+	esac
+	[ -z "$tp" ] || STARTED="$STARTED $tp"
+
+	sleep "$ATTACH_WAIT"
+	if [ -n "$tp" ]; then
+		kill -0 "$tp" 2>/dev/null || { cat "$err" >&2; die "$config: the tracer exited before the window"; }
+		ids=$(prog_ids "$tp")
+		# shellcheck disable=SC2086
+		[ -n "$ids" ] && [ "$(prog_stats $ids)" != "0 0" ] ||
+			{ cat "$err" >&2; die "$config: the tracer holds no running sched_switch program after ${ATTACH_WAIT}s"; }
+	fi
+
+	# shellcheck disable=SC2086
+	foreign=$(foreign_progs $ids)
+	# shellcheck disable=SC2086
+	s0=$( [ -n "$ids" ] && prog_stats $ids || echo "0 0")
+	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ $tp
+	t0=$(now_ns)
+	echo go >"$FIFO"
+	rc=0
+	wait "$pp" || rc=$?
+	t1=$(now_ns)
+	# shellcheck disable=SC2086
+	s1=$( [ -n "$ids" ] && prog_stats $ids || echo "0 0")
+	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ $tp
+	load=$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
+	forget "$pp"
+	rm -f "$FIFO"
+	[ "$rc" -eq 0 ] || die "$config: pingpong failed (exit $rc)"
+	rt=$(sed -n 's/^roundtrips //p' "$out")
+	[ -n "$rt" ] || die "$config: pingpong printed no round trips"
+
+	if [ -n "$tp" ]; then
+		# offcpu -p PINGPONG has stopped by itself; the others get SIGINT
+		# (their report goes to /dev/null), the floor loader SIGTERM
+		if [ "$config" = floor ]; then
+			kill -TERM "$tp" 2>/dev/null || true
+		else
+			kill -INT "$tp" 2>/dev/null || true
+		fi
+		i=0
+		while kill -0 "$tp" 2>/dev/null && [ $i -lt 300 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$tp" 2>/dev/null || true
+		rc=0
+		wait "$tp" 2>/dev/null || rc=$?
+		forget "$tp"
+		case $rc in
+		0 | 130 | 143) ;;
+		*) echo "bench: warning: $config: the tracer exited with $rc:" >&2; cat "$err" >&2 ;;
+		esac
+	fi
+
+	set -- $s0 $s1
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$rep" "$SECONDS_PER_RUN" "$rt" \
+		"$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" "$foreign" "$load" "$quiet_wait" >>"$RESULTS"
+	printf 'bench: %-16s rep %s: %9s round trips' "$config" "$rep" "$rt"
+	[ "$4" -eq "$2" ] || printf ', %6d ns/event over %d events' \
+		"$((($3 - $1) / ($4 - $2)))" "$(($4 - $2))"
+	[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs' "$foreign"
+	printf ', foreign CPU %s %%\n' "$load"
+}
+
+# --- the benchmark --------------------------------------------------------------
+sleep 100000 &
+IDLE=$!
+STARTED="$STARTED $IDLE"
+
+CONFIGS="base offcpu-p offcputime-p floor offcpu-all offcputime-all offcpu-idle offcputime-idle"
+REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
+NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS))
+echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"
+printf 'config\trep\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_cpu_pct\tquiet_wait_s\n' >"$RESULTS"
+START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+for rep in $(seq 1 "$REPS"); do
+	order=$CONFIGS
+	[ $((rep % 2)) -eq 1 ] || order=$REVERSED
+	for c in $order; do
+		run "$c" "$rep"
+	done
+done
+kill -KILL "$IDLE" 2>/dev/null || true
+wait "$IDLE" 2>/dev/null || true
+forget "$IDLE"
+
+# --- the report -------------------------------------------------------------------
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain -- bpf tools user Makefile 2>/dev/null | wc -l)
+[ "$dirty" -eq 0 ] || rev="$rev + uncommitted changes to bpf/, tools/ or user/"
+BENCH_DATE=$START_DATE \
+	BENCH_KERNEL="$(uname -r)" \
+	BENCH_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+	BENCH_NPROC="$(nproc)" \
+	BENCH_COMMAND="sudo make bench   # BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_PAIRS=$PAIRS" \
+	BENCH_REV="$rev" \
+	BENCH_OFFCPUTIME="$OFFCPUTIME ($(dpkg-query -W -f='${Package} ${Version}' libbpf-tools 2>/dev/null || echo 'version unknown'))" \
+	BENCH_TOOLS="$(bpftool version 2>/dev/null | head -2 | tr '\n' ' ' | sed 's/ *$//'), $(clang --version | head -1)" \
+	BENCH_ATTACH_WAIT=$ATTACH_WAIT \
+	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC"
+echo "bench: wrote $DOC (raw data: $RESULTS)"
