@@ -207,52 +207,59 @@ static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *
 	return reason < REASON_NR ? reason : REASON_OTHER;
 }
 
-static __always_inline struct thread *get_thread(__u32 pid, __u32 tgid, __u32 flags)
+/* As bcc's bpf_map_lookup_or_try_init: another CPU may insert the same key first. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init,
+					    __u32 drop)
 {
-	struct thread *t = bpf_map_lookup_elem(&threads, &pid);
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		count(drop);
+	return v;
+}
+
+/* A process seen for the first time is announced, so user space keeps its maps in time. */
+static __always_inline void announce(__u32 tgid)
+{
 	struct new_proc *np;
 	__u8 one = 1;
-	long err;
 
-	if (t)
-		return t;
-	if (bpf_map_update_elem(&threads, &pid, &zero_thread, BPF_NOEXIST) &&
-	    !(t = bpf_map_lookup_elem(&threads, &pid))) {
-		count(DROP_THREADS_FULL);
-		return NULL;
-	}
-	t = bpf_map_lookup_elem(&threads, &pid);
-	if (!t)
-		return NULL;
-	t->tgid = tgid;
-	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
-	err = bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
-	if (err == -17 /* EEXIST */ || (flags & PF_KTHREAD))
-		return t;
+	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == -17 /* EEXIST */)
+		return;
 	np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
 	if (!np) {
 		count(DROP_EVENTS_LOST);
-		return t;
+		return;
 	}
 	np->tgid = tgid;
 	bpf_ringbuf_submit(np, 0);
+}
+
+static __always_inline struct thread *get_thread(__u32 pid, __u32 tgid, __u32 flags)
+{
+	struct thread *t = lookup_or_init(&threads, &pid, &zero_thread, DROP_THREADS_FULL);
+
+	if (!t || t->tgid)
+		return t;
+	t->tgid = tgid;
+	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
+	if (!(flags & PF_KTHREAD))
+		announce(tgid);
 	return t;
 }
 
 static __always_inline void add_hist(__u32 pid, __u16 reason, __u64 delta)
 {
 	struct hist_key hk = {.pid = pid, .reason = reason};
-	struct hist_val *h = bpf_map_lookup_elem(&hists, &hk);
+	struct hist_val *h = lookup_or_init(&hists, &hk, &zero_hist, DROP_HISTS_FULL);
 	__u32 slot = hist_fine_slot(delta / 1000);
 
-	if (!h) {
-		bpf_map_update_elem(&hists, &hk, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &hk);
-		if (!h) {
-			count(DROP_HISTS_FULL);
-			return;
-		}
-	}
+	if (!h)
+		return;
 	/* hide the slot's known range from clang so that the verifier sees the check */
 	asm volatile("" : "+r"(slot));
 	if (slot < HIST_FINE_SLOTS)

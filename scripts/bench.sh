@@ -21,7 +21,7 @@
 #                    (IDLE is a `sleep` that never wakes: every event is filtered out)
 #
 # Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_PAIRS (2),
-# ATTACH_WAIT (1.5), QUIET_BUDGET (60), QUIET_PCT (15), OFFCPUTIME
+# ATTACH_WAIT (1.5), QUIET_BUDGET (45), QUIET_PCT (15), OFFCPUTIME
 # (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON (python3).
 set -eu
 
@@ -40,7 +40,7 @@ PAIRS=${BENCH_PAIRS:-2}
 ATTACH_WAIT=${ATTACH_WAIT:-1.5}
 # before each run, wait (at most 10 s, QUIET_BUDGET s in all) for the machine
 # to be under QUIET_PCT % busy with no other sched_switch BPF program
-QUIET_LEFT=${QUIET_BUDGET:-60}
+QUIET_LEFT=${QUIET_BUDGET:-45}
 QUIET_PCT=${QUIET_PCT:-15}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 PYTHON=${PYTHON:-python3}
@@ -135,15 +135,15 @@ for line in sys.stdin:
 print(t, c)'
 }
 
-# sched_switch programs loaded by anyone else: they slow every run alike, but
-# the reader should know they were there
+# sched_switch programs loaded by anyone else (other people's tracers): they
+# run on pingpong's context switches too. Prints "COUNT RUN_TIME_NS".
 foreign_progs() { # OUR_IDS...
 	bpftool prog show -j 2>/dev/null | "$PYTHON" -c '
 import json, sys
 ours = set(int(a) for a in sys.argv[1:])
-progs = json.load(sys.stdin)
-print(sum(1 for p in progs if p.get("name", "").startswith("sched_switch")
-          and p.get("run_cnt", 0) and p["id"] not in ours))' "$@"
+progs = [p for p in json.load(sys.stdin) if p.get("name", "").startswith("sched_switch")
+         and p.get("run_cnt", 0) and p["id"] not in ours]
+print(len(progs), sum(p.get("run_time_ns", 0) for p in progs))' "$@"
 }
 
 now_ns() { date +%s%N; }
@@ -152,7 +152,7 @@ now_ns() { date +%s%N; }
 # run CONFIG REP: appends one line to $RESULTS
 run() {
 	local config=$1 rep=$2 pp tp="" out=$WORK/pingpong.out err=$WORK/tracer.err
-	local ids="" s0 s1 t0 t1 rt foreign i rc load quiet_wait
+	local ids="" s0 s1 t0 t1 rt foreign i rc load quiet_wait f0 f1 fbpf
 
 	# let the machine settle: other people's builds and tracers are noise
 	quiet_wait=0
@@ -194,7 +194,7 @@ run() {
 	fi
 
 	# shellcheck disable=SC2086
-	foreign=$(foreign_progs $ids)
+	f0=$(foreign_progs $ids)
 	# shellcheck disable=SC2086
 	s0=$( [ -n "$ids" ] && prog_stats $ids || echo "0 0")
 	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ $tp
@@ -207,6 +207,11 @@ run() {
 	s1=$( [ -n "$ids" ] && prog_stats $ids || echo "0 0")
 	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ $tp
 	load=$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
+	# shellcheck disable=SC2086
+	f1=$(foreign_progs $ids)
+	set -- $f0 $f1
+	foreign=$(($1 > $3 ? $1 : $3))
+	fbpf=$(($4 - $2 > 0 ? $4 - $2 : 0)) # a program unloaded meanwhile: unknown, 0
 	forget "$pp"
 	rm -f "$FIFO"
 	[ "$rc" -eq 0 ] || die "$config: pingpong failed (exit $rc)"
@@ -237,12 +242,12 @@ run() {
 	fi
 
 	set -- $s0 $s1
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$rep" "$SECONDS_PER_RUN" "$rt" \
-		"$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" "$foreign" "$load" "$quiet_wait" >>"$RESULTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$rep" "$SECONDS_PER_RUN" "$rt" \
+		"$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" "$foreign" "$fbpf" "$load" "$quiet_wait" >>"$RESULTS"
 	printf 'bench: %-16s rep %s: %9s round trips' "$config" "$rep" "$rt"
 	[ "$4" -eq "$2" ] || printf ', %6d ns/event over %d events' \
 		"$((($3 - $1) / ($4 - $2)))" "$(($4 - $2))"
-	[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs' "$foreign"
+	[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$foreign" "$((fbpf / 1000000))"
 	printf ', foreign CPU %s %%\n' "$load"
 }
 
@@ -255,7 +260,7 @@ CONFIGS="base offcpu-p offcputime-p floor offcpu-all offcputime-all offcpu-idle 
 REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
 NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS))
 echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"
-printf 'config\trep\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_cpu_pct\tquiet_wait_s\n' >"$RESULTS"
+printf 'config\trep\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tquiet_wait_s\n' >"$RESULTS"
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 for rep in $(seq 1 "$REPS"); do
 	order=$CONFIGS
