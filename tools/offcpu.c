@@ -288,8 +288,10 @@ static void on_tick(void *ctx)
 static void on_status(void *ctx, char *buf, size_t n)
 {
 	struct run *r = ctx;
+	uint64_t periods, drops;
 
-	snprintf(buf, n, "%" PRIu64 " blocked periods", offcpu_periods_so_far(&r->maps));
+	offcpu_progress(&r->maps, &periods, &drops);
+	snprintf(buf, n, "%" PRIu64 " blocked periods, %" PRIu64 " dropped", periods, drops);
 }
 
 static void fill_maps(struct run *r)

@@ -30,9 +30,12 @@ static uint64_t counter(const struct offcpu_maps *m, __u32 idx)
 	return sum;
 }
 
-uint64_t offcpu_periods_so_far(const struct offcpu_maps *m)
+void offcpu_progress(const struct offcpu_maps *m, uint64_t *periods, uint64_t *drops)
 {
-	return counter(m, DROP_NR + CNT_PERIODS);
+	*periods = counter(m, DROP_NR + CNT_PERIODS);
+	*drops = 0;
+	for (int i = 0; i < DROP_NR; i++)
+		*drops += counter(m, i);
 }
 
 static void read_lost(const struct offcpu_maps *m, struct profile *p)

@@ -14,7 +14,7 @@ struct offcpu_maps {
 /* Fills p's threads, stacks and lost counters. Returns 0 or -errno. */
 int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p);
 
-/* Blocked periods recorded so far (for the live status line). */
-uint64_t offcpu_periods_so_far(const struct offcpu_maps *m);
+/* Blocked periods recorded and everything dropped so far, for the live status line. */
+void offcpu_progress(const struct offcpu_maps *m, uint64_t *periods, uint64_t *drops);
 
 #endif
