@@ -295,11 +295,22 @@ void report_json(FILE *f, const struct profile *p)
 	json_end(&j);
 }
 
+/* "[lock]"; "other" keeps its syscall ("[other:ioctl]") so that nothing is hidden */
+static void folded_reason(const struct pstack *s, char *buf, size_t n)
+{
+	char sb[32];
+
+	if (s->reason == REASON_OTHER && s->syscall >= 0)
+		snprintf(buf, n, "[other:%s]", syscall_label(s->syscall, sb, sizeof(sb)));
+	else
+		snprintf(buf, n, "[%s]", reason_name(s->reason));
+}
+
 /* comm;user frames;kernel frames_[k];[reason] us */
 void report_folded(FILE *f, const struct profile *p)
 {
 	const char *frames[2 + 2 * MAX_FRAMES];
-	char *kernel[2 * MAX_FRAMES], reason[32];
+	char *kernel[2 * MAX_FRAMES], reason[48];
 
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct pstack *s = &p->stacks[i];
@@ -316,7 +327,7 @@ void report_folded(FILE *f, const struct profile *p)
 				frames[n++] = kernel[nk++];
 			}
 		}
-		snprintf(reason, sizeof(reason), "[%s]", reason_name(s->reason));
+		folded_reason(s, reason, sizeof(reason));
 		frames[n++] = reason;
 		folded_print(f, frames, n, us);
 		while (nk)

@@ -787,7 +787,7 @@ static void test_folded_exact(void **state)
 		     "[other] 7000\n"
 		     "dispatcher-3;[runqueue] 1000\n"
 		     "server;main;compute;[runqueue] 300\n"
-		     "dispatcher-3;main;ioctl;schedule_[k];[other] 1\n");
+		     "dispatcher-3;main;ioctl;schedule_[k];[other:ioctl] 1\n");
 	assert_not_contains(out, "[sleep]");
 	assert_not_contains(out, "nanosleep");
 	free(out);
