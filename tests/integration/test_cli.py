@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import (OFFCPU, WAITING, assert_matches_truth, fixture_stacks_ok, frame_func,
-                      parse_json, threads_by_tid)
+                      parse_json, steal_us, threads_by_tid)
 
 
 def one_line(text):
@@ -84,11 +84,13 @@ def test_missing_btf(procs):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_prints_report(procs, sig):
     w = procs.waiters("sleep", "pipe")
+    steal0 = steal_us()
     off = procs.offcpu_popen(["-p", w.pid, "--json"])
     time.sleep(2.5)
     assert off.poll() is None, f"offcpu without a duration ended early: {off.communicate()}"
     off.send_signal(sig)
     out, err = off.communicate(timeout=30)
+    steal = steal_us() - steal0
     w.finish()
     assert off.returncode == 0, (off.returncode, err)
     doc = parse_json(subprocess.CompletedProcess(off.args, off.returncode, out, err))
@@ -99,7 +101,8 @@ def test_signal_prints_report(procs, sig):
         tid = w.tid(name)
         reason, funcs = WAITING[name]
         assert tid in th, f"{name} missing from the report after {sig.name}"
-        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), sig.name)
+        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), sig.name,
+                             steal=steal)
         assert fixture_stacks_ok(doc, tid, reason, funcs) is None
 
 
