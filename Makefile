@@ -6,7 +6,8 @@ OUT := build
 CLANG ?= clang
 CC ?= cc
 BPFTOOL ?= bpftool
-PYTEST ?= python3 -m pytest
+# Debian's python3 has python3-pytest; a python3 earlier in PATH (pyenv) may not
+PYTEST ?= /usr/bin/python3 -m pytest
 
 ifeq ($(V),1)
 Q =

@@ -222,24 +222,31 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return v;
 }
 
-/* A process seen for the first time is announced, so user space keeps its maps in time. */
-static __always_inline void announce(__u32 tgid)
+static __always_inline void notify(struct task_struct *task, bool exec)
 {
-	struct new_proc *np;
-	__u8 one = 1;
+	struct new_proc *np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
 
-	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == -17 /* EEXIST */)
-		return;
-	np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
 	if (!np) {
 		count(DROP_EVENTS_LOST);
 		return;
 	}
-	np->tgid = tgid;
+	np->tgid = BPF_CORE_READ(task, tgid);
+	np->exec = exec;
+	np->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	bpf_ringbuf_submit(np, 0);
 }
 
-static __always_inline struct thread *get_thread(__u32 pid, __u32 tgid, __u32 flags)
+/* A process seen for the first time is announced, so user space keeps its maps in time. */
+static __always_inline void announce(struct task_struct *task, __u32 tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) != -17 /* EEXIST */)
+		notify(task, false);
+}
+
+static __always_inline struct thread *get_thread(struct task_struct *task, __u32 pid, __u32 tgid,
+						 __u32 flags)
 {
 	struct thread *t = lookup_or_init(&threads, &pid, &zero_thread, DROP_THREADS_FULL);
 
@@ -248,7 +255,7 @@ static __always_inline struct thread *get_thread(__u32 pid, __u32 tgid, __u32 fl
 	t->tgid = tgid;
 	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
 	if (!(flags & PF_KTHREAD))
-		announce(tgid);
+		announce(task, tgid);
 	return t;
 }
 
@@ -301,7 +308,7 @@ static __always_inline void add_period(struct thread *t, __u32 pid, __u64 delta)
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, struct pt_regs *regs,
 				       __u32 pid, __u32 tgid, __u32 flags, __u32 state, __u64 now)
 {
-	struct thread *t = get_thread(pid, tgid, flags);
+	struct thread *t = get_thread(prev, pid, tgid, flags);
 
 	if (!t)
 		return;
@@ -322,7 +329,10 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 		t->ustack = 0;
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);
-		t->ustack = user_stacks ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED) : 0;
+		/* an exiting thread has dropped its memory: nothing to walk, nothing lost */
+		t->ustack = user_stacks && prev->mm
+				    ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED)
+				    : 0;
 	}
 	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED) : 0;
 	t->state = state;
@@ -376,6 +386,31 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 	if (in)
 		switch_in(next_pid, now);
 	return 0;
+}
+
+/*
+ * After exec the process has a new memory map: announce it again so that
+ * user space takes the new one (and again while the loader maps libraries).
+ */
+static __always_inline int handle_exec(void)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+
+	if (wanted(cur->pid, cur->tgid, cur->flags))
+		notify(cur, true);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_exec_btf)
+{
+	return handle_exec();
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(sched_exec_raw)
+{
+	return handle_exec();
 }
 
 SEC("tp_btf/sched_switch")

@@ -89,9 +89,11 @@ struct hist_val {
 	__u64 max_ns;
 };
 
-/* Ring-buffer notice: a process was seen for the first time (its maps are worth keeping). */
+/* Ring-buffer notice: a process was seen for the first time or exec'ed: keep its maps. */
 struct new_proc {
 	__u32 tgid;
+	__u32 exec;
+	__u64 start_ns; /* the process's start, CLOCK_MONOTONIC */
 };
 
 #endif

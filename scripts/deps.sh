@@ -3,7 +3,7 @@
 # it is missing. Runs as root; says exactly what is missing otherwise.
 set -e
 PKGS="make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev
-libcmocka-dev binutils elfutils xz-utils python3 python3-pytest libbpf-tools stress-ng
+libcmocka-dev binutils elfutils xz-utils python3 python3-pytest python3-jsonschema libbpf-tools stress-ng
 postgresql libpq-dev cppcheck"
 
 missing=""

@@ -232,6 +232,8 @@ static struct offcpu_bpf *open_and_load(bool btf)
 	configure(skel);
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_switch_raw, !btf);
+	bpf_program__set_autoload(skel->progs.sched_exec_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_exec_raw, !btf);
 	err = offcpu_bpf__load(skel);
 	if (!err)
 		return skel;
@@ -259,21 +261,64 @@ static struct offcpu_bpf *start(void)
 	return skel;
 }
 
+#define YOUNG_MAX 1024
+#define YOUNG_NS 2000000000ULL
+
+/*
+ * A process just born or exec'ed is still mapping its libraries: its maps
+ * are taken again at each poll for its first two seconds.
+ */
+struct young {
+	int tgid;
+	unsigned long long until_ns;
+};
+
 struct run {
 	struct offcpu_bpf *skel;
 	struct offcpu_maps maps;
 	struct syms *syms;
+	struct young young[YOUNG_MAX];
+	int nyoung;
+	unsigned long long start_ns;
 };
 
-/* A process seen for the first time: keep its memory map before it can exit. */
+static void add_young(struct run *r, int tgid)
+{
+	for (int i = 0; i < r->nyoung; i++)
+		if (r->young[i].tgid == tgid) {
+			r->young[i].until_ns = mono_ns() + YOUNG_NS;
+			return;
+		}
+	if (r->nyoung < YOUNG_MAX)
+		r->young[r->nyoung++] = (struct young){tgid, mono_ns() + YOUNG_NS};
+}
+
+/* A process seen for the first time or after exec: keep its memory map before it can exit. */
 static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct run *r = ctx;
 	const struct new_proc *np = data;
 
-	if (size >= sizeof(*np) && !syms_has_snapshot(r->syms, np->tgid))
-		syms_snapshot(r->syms, np->tgid);
+	if (size < sizeof(*np))
+		return 0;
+	syms_snapshot(r->syms, np->tgid);
+	if (np->exec || np->start_ns >= r->start_ns)
+		add_young(r, np->tgid);
 	return 0;
+}
+
+static void on_poll(void *ctx)
+{
+	struct run *r = ctx;
+	unsigned long long now = mono_ns();
+
+	for (int i = 0; i < r->nyoung;) {
+		if (r->young[i].until_ns < now || syms_snapshot(r->syms, r->young[i].tgid) < 0) {
+			r->young[i] = r->young[--r->nyoung];
+			continue;
+		}
+		i++;
+	}
 }
 
 /* Targets may dlopen libraries while traced: refresh their maps. */
@@ -333,6 +378,7 @@ static int trace(struct run *r, struct profile *p)
 		.npids = p->npids,
 		.exited = p->exited,
 		.rb = rb,
+		.poll = on_poll,
 		.tick = on_tick,
 		.status = on_status,
 		.ctx = r,
@@ -340,7 +386,7 @@ static int trace(struct run *r, struct profile *p)
 
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i]);
-	p->start_ns = mono_ns();
+	p->start_ns = r->start_ns = mono_ns();
 	session_run(&s);
 	p->end_ns = mono_ns();
 	offcpu_bpf__detach(r->skel);

@@ -124,7 +124,7 @@ static void read_hists(const struct offcpu_maps *m, struct profile *p)
 static bool is_tracer_frame(const char *name)
 {
 	return !strncmp(name, "bpf_prog_", 9) || !strncmp(name, "bpf_trace_run", 13) ||
-	       !strncmp(name, "__bpf_trace_", 12);
+	       !strncmp(name, "__bpf_trace_", 12) || !strncmp(name, "__traceiter_", 12);
 }
 
 /* Appends a stored stack's frames outermost first; returns how many. */

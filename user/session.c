@@ -89,6 +89,8 @@ enum stop_reason session_run(struct session *s)
 	draw_status(s, tty);
 	while (!stop_signal) {
 		wait_a_moment(s);
+		if (s->poll)
+			s->poll(s->ctx);
 		s->elapsed = mono_seconds() - start;
 		if (s->duration && s->elapsed >= s->duration) {
 			why = STOP_DURATION;

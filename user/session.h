@@ -25,7 +25,9 @@ struct session {
 	int npids;
 	bool *exited;		/* out: per target, set when it exited */
 	struct ring_buffer *rb; /* polled when not NULL */
-	/* each second; status fills the live status line (stderr on a terminal only) */
+	/* poll after each wait (about 10 times a second), tick each second; status fills the
+	 * live status line (stderr on a terminal only) */
+	void (*poll)(void *ctx);
 	void (*tick)(void *ctx);
 	void (*status)(void *ctx, char *buf, size_t n);
 	void *ctx;

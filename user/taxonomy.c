@@ -67,6 +67,9 @@ static const struct {
 	{"rt_sigsuspend", REASON_SLEEP},
 	{"rt_sigtimedwait", REASON_SLEEP},
 	{"wait4", REASON_CHILD},
+	{"vfork", REASON_CHILD}, /* the parent sleeps until the child execs or exits */
+	{"clone", REASON_CHILD},
+	{"clone3", REASON_CHILD},
 	{"waitid", REASON_CHILD},
 };
 
