@@ -98,7 +98,7 @@ integration: all
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)scripts/postgres.sh start
-	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory integration; rc=$$?; scripts/postgres.sh stop; exit $$rc
 
 bench: deps all
 	$(Q)scripts/bench.sh
