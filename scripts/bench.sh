@@ -19,9 +19,12 @@
 #   offcpu-all       offcpu (whole system)       offcputime-all offcputime (whole system)
 #   offcpu-idle      offcpu -p IDLE              offcputime-idle offcputime -p IDLE
 #                    (IDLE is a `sleep` that never wakes: every event is filtered out)
+#   paired-p         offcpu -p PINGPONG and offcputime -p PINGPONG at once: both
+#                    programs run on exactly the same events, the tightest
+#                    comparison of their cost (attach order alternates)
 #
 # Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_PAIRS (2),
-# ATTACH_WAIT (1.5), QUIET_BUDGET (45), QUIET_PCT (15), OFFCPUTIME
+# ATTACH_WAIT (1.5), QUIET_BUDGET (30), QUIET_PCT (15), OFFCPUTIME
 # (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON (python3).
 set -eu
 
@@ -40,13 +43,14 @@ PAIRS=${BENCH_PAIRS:-2}
 ATTACH_WAIT=${ATTACH_WAIT:-1.5}
 # before each run, wait (at most 10 s, QUIET_BUDGET s in all) for the machine
 # to be under QUIET_PCT % busy with no other sched_switch BPF program
-QUIET_LEFT=${QUIET_BUDGET:-45}
+QUIET_LEFT=${QUIET_BUDGET:-30}
 QUIET_PCT=${QUIET_PCT:-15}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 PYTHON=${PYTHON:-python3}
 OFFCPU=build/offcpu
 PINGPONG=build/fixtures/pingpong
 OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
+# shellcheck disable=SC2015
 [ -n "$OFFCPUTIME" ] && [ -x "$OFFCPUTIME" ] ||
 	die "offcputime not found (Debian package libbpf-tools; scripts/deps.sh installs it)"
 for f in "$OFFCPU" "$PINGPONG"; do
@@ -135,24 +139,65 @@ for line in sys.stdin:
 print(t, c)'
 }
 
-# sched_switch programs loaded by anyone else (other people's tracers): they
-# run on pingpong's context switches too. Prints "COUNT RUN_TIME_NS".
-foreign_progs() { # OUR_IDS...
-	bpftool prog show -j 2>/dev/null | "$PYTHON" -c '
-import json, sys
-ours = set(int(a) for a in sys.argv[1:])
-progs = [p for p in json.load(sys.stdin) if p.get("name", "").startswith("sched_switch")
-         and p.get("run_cnt", 0) and p["id"] not in ours]
-print(len(progs), sum(p.get("run_time_ns", 0) for p in progs))' "$@"
-}
-
 now_ns() { date +%s%N; }
 
 # --- one run ------------------------------------------------------------------
-# run CONFIG REP: appends one line to $RESULTS
+# The tracers of a configuration, in attach order (= the order in which the
+# kernel runs their programs on each event). paired-p attaches both tools to
+# the same pingpong, so both programs see exactly the same events; the first
+# attached pays for cold caches in the stack walks (about 250 ns/event here),
+# so the order alternates with the repetition.
+tracers_of() { # CONFIG REP
+	case $1 in
+	base) ;;
+	paired-p) if [ $(($2 % 2)) -eq 1 ]; then echo offcpu-p offcputime-p; else echo offcputime-p offcpu-p; fi ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# start_tracer NAME PINGPONG_PID ERRFILE: starts it in the background, sets TP
+start_tracer() {
+	case $1 in
+	floor) "$WORK/bpf_floor" "$WORK/empty.bpf.o" "$TRACER_SECONDS" 2>"$3" & ;;
+	offcpu-p) "$OFFCPU" -p "$2" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcputime-p) "$OFFCPUTIME" -p "$2" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcpu-all) "$OFFCPU" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcputime-all) "$OFFCPUTIME" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcpu-idle) "$OFFCPU" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcputime-idle) "$OFFCPUTIME" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	*) die "unknown tracer $1" ;;
+	esac
+	TP=$!
+	STARTED="$STARTED $TP"
+}
+
+# stop_tracer NAME PID ERRFILE: offcpu -p PINGPONG has stopped by itself; the
+# others get SIGINT (their report goes to /dev/null), the floor loader SIGTERM
+stop_tracer() {
+	local i=0 rc=0
+	if [ "$1" = floor ]; then
+		kill -TERM "$2" 2>/dev/null || true
+	else
+		kill -INT "$2" 2>/dev/null || true
+	fi
+	while kill -0 "$2" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$2" 2>/dev/null || true
+	wait "$2" 2>/dev/null || rc=$?
+	forget "$2"
+	case $rc in
+	0 | 130 | 143) ;;
+	*) echo "bench: warning: $1: the tracer exited with $rc:" >&2; cat "$3" >&2 ;;
+	esac
+}
+
+# run CONFIG REP: appends one line per tracer (one for base) to $RESULTS
 run() {
-	local config=$1 rep=$2 pp tp="" out=$WORK/pingpong.out err=$WORK/tracer.err
-	local ids="" s0 s1 t0 t1 rt foreign i rc load quiet_wait f0 f1 fbpf
+	local config=$1 rep=$2 pp out=$WORK/pingpong.out
+	local names=() pids=() ids=() s0=() s1=() all_ids="" all_pids=""
+	local n k t0 t1 rt rc load steal foreign fbpf quiet_wait row label
 
 	# let the machine settle: other people's builds and tracers are noise
 	quiet_wait=0
@@ -170,85 +215,72 @@ run() {
 	pp=$!
 	STARTED="$STARTED $pp"
 
-	: >"$err"
-	case $config in
-	base) ;;
-	floor) "$WORK/bpf_floor" "$WORK/empty.bpf.o" "$TRACER_SECONDS" 2>"$err" & tp=$! ;;
-	offcpu-p) "$OFFCPU" -p "$pp" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
-	offcputime-p) "$OFFCPUTIME" -p "$pp" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
-	offcpu-all) "$OFFCPU" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
-	offcputime-all) "$OFFCPUTIME" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
-	offcpu-idle) "$OFFCPU" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
-	offcputime-idle) "$OFFCPUTIME" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$err" & tp=$! ;;
-	*) die "unknown configuration $config" ;;
-	esac
-	[ -z "$tp" ] || STARTED="$STARTED $tp"
+	# one at a time, each fully attached before the next: a known run order
+	read -r -a names <<<"$(tracers_of "$config" "$rep")"
+	for k in "${!names[@]}"; do
+		start_tracer "${names[k]}" "$pp" "$WORK/tracer$k.err"
+		pids[k]=$TP
+		sleep "$ATTACH_WAIT"
+		kill -0 "$TP" 2>/dev/null ||
+			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} exited before the window"; }
+		ids[k]=$(prog_ids "$TP")
+		# shellcheck disable=SC2015,SC2086
+		[ -n "${ids[k]}" ] && [ "$(prog_stats ${ids[k]})" != "0 0" ] ||
+			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} holds no running sched_switch program after ${ATTACH_WAIT}s"; }
+		all_ids="$all_ids ${ids[k]}"
+		all_pids="$all_pids $TP"
+	done
 
-	sleep "$ATTACH_WAIT"
-	if [ -n "$tp" ]; then
-		kill -0 "$tp" 2>/dev/null || { cat "$err" >&2; die "$config: the tracer exited before the window"; }
-		ids=$(prog_ids "$tp")
+	# shellcheck disable=SC2086
+	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ "${all_pids:- -}" $all_ids
+	for k in "${!names[@]}"; do
 		# shellcheck disable=SC2086
-		[ -n "$ids" ] && [ "$(prog_stats $ids)" != "0 0" ] ||
-			{ cat "$err" >&2; die "$config: the tracer holds no running sched_switch program after ${ATTACH_WAIT}s"; }
-	fi
-
-	# shellcheck disable=SC2086
-	f0=$(foreign_progs $ids)
-	# shellcheck disable=SC2086
-	s0=$( [ -n "$ids" ] && prog_stats $ids || echo "0 0")
-	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ $tp
+		s0[k]=$(prog_stats ${ids[k]})
+	done
 	t0=$(now_ns)
 	echo go >"$FIFO"
 	rc=0
 	wait "$pp" || rc=$?
 	t1=$(now_ns)
+	for k in "${!names[@]}"; do
+		# shellcheck disable=SC2086
+		s1[k]=$(prog_stats ${ids[k]})
+	done
 	# shellcheck disable=SC2086
-	s1=$( [ -n "$ids" ] && prog_stats $ids || echo "0 0")
-	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ $tp
-	load=$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
-	# shellcheck disable=SC2086
-	f1=$(foreign_progs $ids)
-	set -- $f0 $f1
-	foreign=$(($1 > $3 ? $1 : $3))
-	fbpf=$(($4 - $2 > 0 ? $4 - $2 : 0)) # a program unloaded meanwhile: unknown, 0
+	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ "${all_pids:- -}" $all_ids
+	# other processes' CPU %, steal %, other sched_switch programs and their run time
+	read -r load steal foreign fbpf <<EOF
+$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
+EOF
 	forget "$pp"
 	rm -f "$FIFO"
 	[ "$rc" -eq 0 ] || die "$config: pingpong failed (exit $rc)"
 	rt=$(sed -n 's/^roundtrips //p' "$out")
 	[ -n "$rt" ] || die "$config: pingpong printed no round trips"
 
-	if [ -n "$tp" ]; then
-		# offcpu -p PINGPONG has stopped by itself; the others get SIGINT
-		# (their report goes to /dev/null), the floor loader SIGTERM
-		if [ "$config" = floor ]; then
-			kill -TERM "$tp" 2>/dev/null || true
-		else
-			kill -INT "$tp" 2>/dev/null || true
-		fi
-		i=0
-		while kill -0 "$tp" 2>/dev/null && [ $i -lt 300 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$tp" 2>/dev/null || true
-		rc=0
-		wait "$tp" 2>/dev/null || rc=$?
-		forget "$tp"
-		case $rc in
-		0 | 130 | 143) ;;
-		*) echo "bench: warning: $config: the tracer exited with $rc:" >&2; cat "$err" >&2 ;;
-		esac
-	fi
+	for k in "${!names[@]}"; do
+		stop_tracer "${names[k]}" "${pids[k]}" "$WORK/tracer$k.err"
+	done
 
-	set -- $s0 $s1
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$rep" "$SECONDS_PER_RUN" "$rt" \
-		"$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" "$foreign" "$fbpf" "$load" "$quiet_wait" >>"$RESULTS"
-	printf 'bench: %-16s rep %s: %9s round trips' "$config" "$rep" "$rt"
-	[ "$4" -eq "$2" ] || printf ', %6d ns/event over %d events' \
-		"$((($3 - $1) / ($4 - $2)))" "$(($4 - $2))"
-	[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$foreign" "$((fbpf / 1000000))"
-	printf ', foreign CPU %s %%\n' "$load"
+	n=${#names[@]}
+	for k in $(seq 0 $((n > 0 ? n - 1 : 0))); do
+		label=$config
+		row="0 0 0 0"
+		if [ "$n" -gt 0 ]; then
+			row="${s0[k]} ${s1[k]}"
+			[ "$n" -eq 1 ] || label="$config:${names[k]%-p}"
+		fi
+		# shellcheck disable=SC2086
+		set -- $row
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
+			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" \
+			"$foreign" "$fbpf" "$load" "$steal" "$quiet_wait" >>"$RESULTS"
+		printf 'bench: %-22s rep %s: %9s round trips' "$label" "$rep" "$rt"
+		[ "$4" -eq "$2" ] || printf ', %6d ns/event over %d events' \
+			"$((($3 - $1) / ($4 - $2)))" "$(($4 - $2))"
+		[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$foreign" "$((fbpf / 1000000))"
+		printf ', foreign CPU %s %%, steal %s %%\n' "$load" "$steal"
+	done
 }
 
 # --- the benchmark --------------------------------------------------------------
@@ -256,12 +288,14 @@ sleep 100000 &
 IDLE=$!
 STARTED="$STARTED $IDLE"
 
-CONFIGS="base offcpu-p offcputime-p floor offcpu-all offcputime-all offcpu-idle offcputime-idle"
+CONFIGS="base offcpu-p offcputime-p floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p"
 REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
 NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS))
 echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"
-printf 'config\trep\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tquiet_wait_s\n' >"$RESULTS"
+printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$RESULTS"
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+# warm-up, not recorded: page cache, CPU frequency, the scheduler's placement
+"$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
 for rep in $(seq 1 "$REPS"); do
 	order=$CONFIGS
 	[ $((rep % 2)) -eq 1 ] || order=$REVERSED
