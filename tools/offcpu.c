@@ -262,7 +262,7 @@ static struct offcpu_bpf *start(void)
 }
 
 #define YOUNG_MAX 1024
-#define YOUNG_NS 2000000000ULL
+#define YOUNG_NS  2000000000ULL
 
 /*
  * A process just born or exec'ed is still mapping its libraries: its maps
