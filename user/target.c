@@ -37,6 +37,12 @@ int target_parse_pids(const char *tool, const char *arg, int *out, int max)
 			fprintf(stderr, "%s: no process with PID %ld\n", tool, pid);
 			goto fail;
 		}
+		/* /proc shows threads too: a TID given as PID would match nothing */
+		if (tid_tgid(pid) != pid) {
+			fprintf(stderr, "%s: %ld is a thread of process %d: use -p %d or -t %ld\n",
+				tool, pid, tid_tgid(pid), tid_tgid(pid), pid);
+			goto fail;
+		}
 		out[n++] = pid;
 	}
 	free(copy);
