@@ -72,12 +72,12 @@ $(OUT)/%: tools/%.c $(SKELS) $(LIB) $(HDRS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) $(HDRS) | $(OUT)/tests
+$(OUT)/tests/%: tests/unit/%.c $(LIB) $(HDRS) $(wildcard tests/unit/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # fixtures keep frame pointers so that stacks reach their named functions
-$(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
+$(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
 
@@ -105,7 +105,8 @@ bench: deps all
 	$(Q)scripts/bench.sh
 
 format:
-	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*.c tests/unit/*.c tests/fixtures/*.c)
+	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*.c tests/unit/*.[ch] \
+		tests/fixtures/*.[ch])
 
 lint:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -162,6 +162,11 @@ def threads_by_tid(doc):
     return {t["tid"]: t for t in doc["threads"]}
 
 
+def window(doc):
+    """The trace window (start_ns, end_ns), CLOCK_MONOTONIC like the workload's records."""
+    return doc["window"]["start_ns"], doc["window"]["end_ns"]
+
+
 def fixture_stacks_ok(doc, tid, reason, funcs, min_share=0.5):
     """At least one stack of the thread in the reason shows a fixture function,
     and such stacks carry at least min_share of the thread's time in that
@@ -180,6 +185,24 @@ def fixture_stacks_ok(doc, tid, reason, funcs, min_share=0.5):
         return (f"tid {tid}: only {share:.0%} of its {reason} time has stacks with {funcs}; "
                 f"biggest stack without: {bad['frames']}")
     return None
+
+
+def assert_waiters_match(doc, w, names, what, steal, same_pid=False):
+    """Each named thread of the workload w is in the report (with w's pid if
+    same_pid), its time in its wait reason matches the workload's own figure
+    over the window (assert_matches_truth), and its stacks show the fixture
+    functions (fixture_stacks_ok)."""
+    start, end = window(doc)
+    th = threads_by_tid(doc)
+    for name in names:
+        tid = w.tid(name)
+        reason, funcs = WAITING[name]
+        assert tid in th, f"{what}: {name} (tid {tid}) missing from the report: {sorted(th)}"
+        if same_pid:
+            assert th[tid]["pid"] == w.pid, (what, name, th[tid])
+        msg = fixture_stacks_ok(doc, tid, reason, funcs)
+        assert msg is None, f"{what}, {name}: {msg}"
+        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), what, steal=steal)
 
 
 # ---------------------------------------------------------------- processes
@@ -392,22 +415,23 @@ def _disk_tmpdir():
     pytest.fail("no scratch directory on a disk file system (build/ and /var/tmp are tmpfs)")
 
 
-@pytest.fixture
-def procs(env_ok):
+def _scratch_procs():
+    """A Procs in a fresh scratch directory; both go when the fixture ends."""
     d = _disk_tmpdir()
     p = Procs(d)
     yield p
     p.cleanup()
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def procs(env_ok):
+    yield from _scratch_procs()
 
 
 @pytest.fixture(scope="session")
 def session_procs(env_ok):
-    d = _disk_tmpdir()
-    p = Procs(d)
-    yield p
-    p.cleanup()
-    shutil.rmtree(d, ignore_errors=True)
+    yield from _scratch_procs()
 
 
 @pytest.fixture(scope="session")

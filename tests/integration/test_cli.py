@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from conftest import (OFFCPU, WAITING, assert_matches_truth, fixture_stacks_ok, frame_func,
-                      parse_json, steal_us, threads_by_tid)
+from conftest import OFFCPU, assert_waiters_match, frame_func, parse_json, steal_us
 
 
 def one_line(text):
@@ -35,6 +34,16 @@ def test_unknown_pid(procs):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert one_line(r.stderr), f"expected one line on stderr, got {r.stderr!r}"
     assert str(pid) in r.stderr
+    assert r.stdout == ""
+
+
+def test_thread_id_given_as_pid(procs):
+    w = procs.waiters("sleep", d=10)
+    tid = w.threads["w-sleep"]
+    r = procs.offcpu(["-p", tid, 1], timeout=30)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert one_line(r.stderr), f"expected one line on stderr, got {r.stderr!r}"
+    assert f"-p {w.pid}" in r.stderr and f"-t {tid}" in r.stderr, r.stderr
     assert r.stdout == ""
 
 
@@ -95,15 +104,7 @@ def test_signal_prints_report(procs, sig):
     assert off.returncode == 0, (off.returncode, err)
     doc = parse_json(subprocess.CompletedProcess(off.args, off.returncode, out, err))
     assert 1.5e6 <= doc["duration_us"] <= 5e6, doc["duration_us"]
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
-    th = threads_by_tid(doc)
-    for name in ("w-sleep", "w-pipe"):
-        tid = w.tid(name)
-        reason, funcs = WAITING[name]
-        assert tid in th, f"{name} missing from the report after {sig.name}"
-        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), sig.name,
-                             steal=steal)
-        assert fixture_stacks_ok(doc, tid, reason, funcs) is None
+    assert_waiters_match(doc, w, ("w-sleep", "w-pipe"), f"after {sig.name}", steal)
 
 
 def test_head_one_is_quiet(procs, tmp_path):

@@ -5,10 +5,9 @@ import time
 
 import pytest
 
-from conftest import (FIXTURE_FUNCS, REASONS, WAITING, assert_matches_truth, fixture_stacks_ok,
-                      frame_func, is_kernel_thread, kallsyms_names, parse_json, stack_funcs, steal_us,
-                      threads_by_tid,
-                      tolerance_us)
+from conftest import (FIXTURE_FUNCS, REASONS, WAITING, assert_matches_truth, assert_waiters_match,
+                      fixture_stacks_ok, frame_func, is_kernel_thread, kallsyms_names, parse_json,
+                      stack_funcs, steal_us, threads_by_tid, tolerance_us, window)
 
 FIVE = ["w-sleep", "w-mutex", "w-pipe", "w-sock", "w-fsync"]
 
@@ -19,7 +18,7 @@ def test_targets_and_window(traced_all):
     assert [t["pid"] for t in doc["targets"]] == [w.pid]
     assert doc["targets"][0]["exited"] is False
     assert doc["targets"][0]["comm"] == "waiters"
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     assert end > start
     # the window is CLOCK_MONOTONIC, like the workload's timestamps
     first = min(r[2] for r in w.records)
@@ -36,7 +35,7 @@ def test_thread_reason_matches_workload(traced_all, name):
     w, doc, r = traced_all
     tid = w.tid(name)
     reason = WAITING[name][0]
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     truth = w.truth_us(tid, start, end)
     assert truth > 0, f"{name}: the workload recorded no calls inside the window"
     threads = threads_by_tid(doc)
@@ -164,7 +163,7 @@ def test_user_or_kernel_stacks_only(procs, flag):
         known = [f for f in funcs if f in ksyms]
         assert len(known) >= 0.95 * len(funcs), sorted(funcs - ksyms)[:20]
     # the totals do not depend on which stacks are collected
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     t = threads_by_tid(doc)
     assert_matches_truth(t[w.tid("w-sleep")], "sleep", w.truth_us(w.tid("w-sleep"), start, end),
                          flag, steal=r.steal_us)
@@ -180,7 +179,7 @@ def test_tid_filter(procs):
     assert [t["tid"] for t in doc["threads"]] == [tid], [
         (t["tid"], t["comm"]) for t in doc["threads"]]
     assert doc["stacks"] and {s["tid"] for s in doc["stacks"]} == {tid}
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     assert_matches_truth(doc["threads"][0], "pipe", w.truth_us(tid, start, end), "-t",
                          steal=r.steal_us)
     assert doc["reasons"]["sleep"] == 0  # w-sleep's sleeps are not this thread's
@@ -217,7 +216,7 @@ def test_min_max_period(procs, flag):
     w.finish()
     assert r.returncode == 0, r.stderr
     doc = parse_json(r)
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     th = threads_by_tid(doc)
     keep = (lambda us: us >= THRESHOLD_US) if flag == "-m" else (lambda us: us <= THRESHOLD_US)
     checked = {}
@@ -269,7 +268,7 @@ def test_threads_created_after_start_are_followed(procs):
     w.finish()
     assert r.returncode == 0, r.stderr
     doc = parse_json(r)
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     first_call = min(c[2] for c in w.calls(late))
     assert start < first_call, (
         "offcpu's window began after w-late was created (1.5 s after the workload): "
@@ -277,11 +276,8 @@ def test_threads_created_after_start_are_followed(procs):
     th = threads_by_tid(doc)
     assert late in th, f"w-late (tid {late}) missing: {[(t['tid'], t['comm']) for t in doc['threads']]}"
     assert th[late]["comm"] == "w-late"
-    truth = w.truth_us(late, start, end)
-    assert truth > 1.5e6
-    assert_matches_truth(th[late], "sleep", truth, "late thread", steal=r.steal_us)
-    msg = fixture_stacks_ok(doc, late, "sleep", WAITING["w-late"][1])
-    assert msg is None, msg
+    assert w.truth_us(late, start, end) > 1.5e6
+    assert_waiters_match(doc, w, ("w-late",), "late thread", r.steal_us)
 
 
 @pytest.mark.parametrize("how", ["spawn", "exec"])
@@ -300,19 +296,11 @@ def test_short_lived_process_is_symbolized(procs, how):
     assert off.returncode == 0, err
 
     doc = parse_json(subprocess.CompletedProcess(off.args, off.returncode, out, err))
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
+    start, end = window(doc)
     assert start < spawned, "the whole-system trace began only after the workload was started"
     assert max(c[3] for c in w.records) < end, "the workload outlived the trace"
-    th = threads_by_tid(doc)
-    for name in ("w-sleep", "w-pipe", "w-mutex"):
-        tid = w.tid(name)
-        reason, funcs = WAITING[name]
-        assert tid in th, f"{name} of the short-lived process missing"
-        assert th[tid]["pid"] == w.pid
-        msg = fixture_stacks_ok(doc, tid, reason, funcs)
-        assert msg is None, f"short-lived {name}: {msg}"
-        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), "short-lived",
-                             steal=steal)
+    assert_waiters_match(doc, w, ("w-sleep", "w-pipe", "w-mutex"), "short-lived process", steal,
+                         same_pid=True)
 
 
 def test_target_exits_mid_trace_json(procs):
@@ -323,16 +311,7 @@ def test_target_exits_mid_trace_json(procs):
     assert r.elapsed < 8, f"offcpu took {r.elapsed:.1f} s; the target exited after 1.5 s"
     doc = parse_json(r)
     assert doc["targets"] == [{**doc["targets"][0], "pid": w.pid, "exited": True}]
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
-    th = threads_by_tid(doc)
-    for name in ("w-sleep", "w-pipe"):
-        tid = w.tid(name)
-        reason, funcs = WAITING[name]
-        assert tid in th, f"{name} missing after the target exited"
-        msg = fixture_stacks_ok(doc, tid, reason, funcs)
-        assert msg is None, f"exited target, {name}: {msg}"
-        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), "exited target",
-                             steal=r.steal_us)
+    assert_waiters_match(doc, w, ("w-sleep", "w-pipe"), "exited target", r.steal_us)
 
 
 def test_target_exits_mid_trace_text(procs):
@@ -357,15 +336,8 @@ def test_several_pids(procs):
     doc = parse_json(r)
     assert sorted(t["pid"] for t in doc["targets"]) == sorted([a.pid, b.pid])
     assert {t["pid"] for t in doc["threads"]} == {a.pid, b.pid}
-    start, end = doc["window"]["start_ns"], doc["window"]["end_ns"]
-    th = threads_by_tid(doc)
     for w, name in ((a, "w-sleep"), (b, "w-pipe")):
-        tid = w.tid(name)
-        reason, funcs = WAITING[name]
-        assert tid in th and th[tid]["pid"] == w.pid
-        assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), "-p A,B",
-                             steal=r.steal_us)
-        assert fixture_stacks_ok(doc, tid, reason, funcs) is None
+        assert_waiters_match(doc, w, (name,), "-p A,B", r.steal_us, same_pid=True)
 
 
 def test_tolerance_helper_is_not_vacuous():

@@ -17,6 +17,8 @@
 
 #include "hist.h"
 
+#include "testutil.h"
+
 #define US 1000ULL /* ns */
 
 /* by hand: the Makefile links no libm */
@@ -24,6 +26,37 @@ static void assert_near(double got, double want, double tol)
 {
 	if (got - want > tol || want - got > tol)
 		fail_msg("got %.6f, want %.6f (+-%g)", got, want, tol);
+}
+
+/* A percentile and what it must come to, in us. */
+struct pct {
+	double p, us;
+};
+
+static void assert_pcts(const struct hist *h, const struct pct *want, size_t n, double tol)
+{
+	for (size_t i = 0; i < n; i++) {
+		double got = hist_percentile_us(h, want[i].p);
+
+		/* written so that a NaN fails too: with tol 0 this is == */
+		if (!(got - want[i].us <= tol && want[i].us - got <= tol))
+			fail_msg("p%g: got %.6f, want %.6f (+-%g)", want[i].p, got, want[i].us,
+				 tol);
+	}
+}
+
+/* ASSERT_PCTS(&h, tol, {p, us}, ...): each percentile p of h is us, give or take tol. */
+#define ASSERT_PCTS(h, tol, ...)                                                                   \
+	assert_pcts(h, (const struct pct[]){__VA_ARGS__},                                          \
+		    sizeof((const struct pct[]){__VA_ARGS__}) / sizeof(struct pct), tol)
+
+/* Every byte and every percentile of got is that of want; percentiles from `from` by `step`. */
+static void assert_same_hist(const struct hist *got, const struct hist *want, double from,
+			     double step)
+{
+	assert_memory_equal(got, want, sizeof(*want));
+	for (double p = from; p <= 100; p += step)
+		assert_true(hist_percentile_us(got, p) == hist_percentile_us(want, p));
 }
 
 /* Edges of fine slot i in us, written from the definition rather than from hist.c. */
@@ -41,6 +74,38 @@ static uint64_t fine_high(int i)
 	return (uint64_t)(9 + i % 8) << (i / 8 + 2 - 3);
 }
 
+/* A duration in us and the slot it must land in. */
+struct slot_case {
+	uint64_t us;
+	long long slot;
+};
+
+/* ASSERT_SLOTS(fn, {us, slot}, ...): fn(us) is slot for each pair. */
+#define ASSERT_SLOTS(fn, ...)                                                                      \
+	do {                                                                                       \
+		const struct slot_case c_[] = {__VA_ARGS__};                                       \
+                                                                                                   \
+		for (size_t i_ = 0; i_ < sizeof(c_) / sizeof(c_[0]); i_++)                         \
+			if ((long long)fn(c_[i_].us) != c_[i_].slot)                               \
+				fail_msg(#fn "(%" PRIu64 ") = %lld, want %lld", c_[i_].us,         \
+					 (long long)fn(c_[i_].us), c_[i_].slot);                   \
+	} while (0)
+
+/* the totals every histogram keeps beside its slots */
+static void assert_totals(const struct hist *h, uint64_t count, uint64_t total_ns, uint64_t max_ns)
+{
+	assert_int_equal(h->count, count);
+	assert_int_equal(h->total_ns, total_ns);
+	assert_int_equal(h->max_ns, max_ns);
+}
+
+/* n periods of ns each */
+static void add_times(struct hist *h, int n, uint64_t ns)
+{
+	for (int i = 0; i < n; i++)
+		hist_add(h, ns);
+}
+
 /* A histogram filled the way the BPF side did before fine slots: log2 slots only. */
 static void add_log2(struct hist *h, int slot, uint32_t n, uint64_t max_ns)
 {
@@ -50,22 +115,23 @@ static void add_log2(struct hist *h, int slot, uint32_t n, uint64_t max_ns)
 	hist_add_slots(h, slots, HIST_MAX_SLOTS, 0, max_ns);
 }
 
+/* out = the log2 slots of h alone, as if the BPF side had given no fine slots */
+static void log2_only(struct hist *out, const struct hist *h)
+{
+	uint32_t slots[HIST_MAX_SLOTS];
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		slots[i] = (uint32_t)h->slots[i];
+	hist_add_slots(out, slots, HIST_MAX_SLOTS, h->total_ns, h->max_ns);
+}
+
 static void test_slot_edges(void **state)
 {
 	(void)state;
-	assert_int_equal(hist_slot(0), 0);
-	assert_int_equal(hist_slot(1), 0);
-	assert_int_equal(hist_slot(2), 1);
-	assert_int_equal(hist_slot(3), 1);
-	assert_int_equal(hist_slot(4), 2);
-	assert_int_equal(hist_slot(7), 2);
-	assert_int_equal(hist_slot(8), 3);
-	assert_int_equal(hist_slot(1023), 9);
-	assert_int_equal(hist_slot(1024), 10);
-	assert_int_equal(hist_slot((1ULL << 31) - 1), 30);
-	assert_int_equal(hist_slot(1ULL << 31), 31);
-	assert_int_equal(hist_slot(1ULL << 32), HIST_MAX_SLOTS - 1);
-	assert_int_equal(hist_slot(UINT64_MAX), HIST_MAX_SLOTS - 1);
+	ASSERT_SLOTS(hist_slot, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 2}, {7, 2}, {8, 3}, {1023, 9},
+		     {1024, 10}, {(1ULL << 31) - 1, 30}, {1ULL << 31, 31},
+		     {1ULL << 32, HIST_MAX_SLOTS - 1}, {UINT64_MAX, HIST_MAX_SLOTS - 1});
 }
 
 /* ns are truncated to whole us before slotting: 1999 ns is 1 us, slot 0. */
@@ -92,9 +158,7 @@ static void test_add_ns(void **state)
 	assert_int_equal(h.fine[3], 1);
 	assert_int_equal(h.fine[4], 1);
 	assert_int_equal(h.fine[HIST_FINE_SLOTS - 1], 1);
-	assert_int_equal(h.count, 7);
-	assert_int_equal(h.max_ns, UINT64_MAX / 2);
-	assert_int_equal(h.total_ns, 0 + 999 + 1999 + 2000 + 3999 + 4000 + UINT64_MAX / 2);
+	assert_totals(&h, 7, 0 + 999 + 1999 + 2000 + 3999 + 4000 + UINT64_MAX / 2, UINT64_MAX / 2);
 }
 
 static void test_percentile_empty(void **state)
@@ -118,11 +182,9 @@ static void test_percentile_single(void **state)
 	 */
 	hist_add(&h, 31500);
 	assert_int_equal(h.fine[23], 1);
-	assert_near(hist_percentile_us(&h, 50), 31.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 25), 30.5, 1e-9);
-	/* 30 + 0.99 * 2 = 31.98 is above the only sample: clamped to max */
-	assert_near(hist_percentile_us(&h, 99), 31.5, 1e-9);
-	assert_near(hist_percentile_us(&h, 100), 31.5, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {50, 31.0}, {25, 30.5},
+		    /* 30 + 0.99 * 2 = 31.98 is above the only sample: clamped to max */
+		    {99, 31.5}, {100, 31.5});
 }
 
 /*
@@ -143,14 +205,10 @@ static void test_percentile_uniform_in_slot(void **state)
 	assert_int_equal(h.slots[10], 1000);
 	for (int i = 64; i < 72; i++)
 		assert_int_equal(h.fine[i], 125);
-	assert_near(hist_percentile_us(&h, 50), 1536.0, 1e-6);
-	assert_near(hist_percentile_us(&h, 90), 1945.6, 1e-6);
-	assert_near(hist_percentile_us(&h, 99), 2037.76, 1e-6);
+	ASSERT_PCTS(&h, 1e-6, {50, 1536.0}, {90, 1945.6}, {99, 2037.76});
 	/* linear interpolation recovers a uniform distribution to within one step */
-	assert_near(hist_percentile_us(&h, 50), vals[499], 1.1);
-	assert_near(hist_percentile_us(&h, 90), vals[899], 1.1);
-	assert_near(hist_percentile_us(&h, 99), vals[989], 1.1);
-	assert_near(hist_percentile_us(&h, 100), vals[999], 1e-3);
+	ASSERT_PCTS(&h, 1.1, {50, vals[499]}, {90, vals[899]}, {99, vals[989]});
+	ASSERT_PCTS(&h, 1e-3, {100, vals[999]});
 }
 
 /*
@@ -167,13 +225,11 @@ static void test_percentile_straddling(void **state)
 		hist_add(&h, 3 * US);
 		hist_add(&h, 5400);
 	}
-	assert_near(hist_percentile_us(&h, 25), 3.5, 1e-9);
-	/* the median sits exactly on the upper edge of the first slot; the empty one is skipped */
-	assert_near(hist_percentile_us(&h, 50), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 60), 5.2, 1e-9);
-	/* 5 + 0.5 * 1 = 5.5 would exceed every sample: clamped to max */
-	assert_near(hist_percentile_us(&h, 75), 5.4, 1e-9);
-	assert_near(hist_percentile_us(&h, 99), 5.4, 1e-9);
+	/*
+	 * the median sits exactly on the upper edge of the first slot; the empty one is skipped.
+	 * At p75 5 + 0.5 * 1 = 5.5 would exceed every sample: clamped to max.
+	 */
+	ASSERT_PCTS(&h, 1e-9, {25, 3.5}, {50, 4.0}, {60, 5.2}, {75, 5.4}, {99, 5.4});
 }
 
 static void test_percentile_monotonic(void **state)
@@ -200,17 +256,13 @@ static void test_percentile_slot0(void **state)
 	struct hist h = {0};
 
 	(void)state;
-	for (int i = 0; i < 10; i++)
-		hist_add(&h, 0);
-	assert_true(hist_percentile_us(&h, 50) == 0);
-	assert_true(hist_percentile_us(&h, 99) == 0);
+	add_times(&h, 10, 0);
+	ASSERT_PCTS(&h, 0, {50, 0}, {99, 0});
 
 	memset(&h, 0, sizeof(h));
-	for (int i = 0; i < 10; i++)
-		hist_add(&h, 1900);
+	add_times(&h, 10, 1900);
 	/* fine slot 1 = [1, 2); 1 + 0.99 = 1.99 is clamped to max */
-	assert_near(hist_percentile_us(&h, 50), 1.5, 1e-9);
-	assert_near(hist_percentile_us(&h, 99), 1.9, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {50, 1.5}, {99, 1.9});
 }
 
 /* Out-of-range or NaN percentiles are clamped, not undefined. */
@@ -221,12 +273,11 @@ static void test_percentile_bad_pct(void **state)
 	(void)state;
 	hist_add(&h, 5 * US);
 	hist_add(&h, 100 * US);
-	/* the lower edge of fine slot 5 = [5, 6) */
-	assert_near(hist_percentile_us(&h, 0), 5.0, 1e-9);
-	assert_near(hist_percentile_us(&h, -5), 5.0, 1e-9);
-	assert_near(hist_percentile_us(&h, NAN), 5.0, 1e-9);
-	/* the upper edge of fine slot 36 = [96, 104), clamped to max */
-	assert_near(hist_percentile_us(&h, 250), 100.0, 1e-9);
+	ASSERT_PCTS(&h, 1e-9,
+		    /* the lower edge of fine slot 5 = [5, 6) */
+		    {0, 5.0}, {-5, 5.0}, {NAN, 5.0},
+		    /* the upper edge of fine slot 36 = [96, 104), clamped to max */
+		    {250, 100.0});
 }
 
 static void test_percentile_huge(void **state)
@@ -240,44 +291,34 @@ static void test_percentile_huge(void **state)
 	 * interpolated like any other
 	 */
 	assert_int_equal(h.fine[HIST_FINE_SLOTS - 1], 1);
-	assert_near(hist_percentile_us(&h, 50), 15.5 * 268435456.0, 1);
-	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1);
+	ASSERT_PCTS(&h, 1, {50, 15.5 * 268435456.0}, {100, 4294967296.0});
 }
 
 static void test_add_slots(void **state)
 {
-	uint32_t slots[HIST_MAX_SLOTS] = {0};
+	uint32_t slots[HIST_MAX_SLOTS] = {[0] = 4, [3] = 2, [HIST_MAX_SLOTS - 1] = 1};
 	struct hist h = {0};
 
 	(void)state;
-	slots[0] = 4;
-	slots[3] = 2;
-	slots[HIST_MAX_SLOTS - 1] = 1;
 	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 123456789, 3000000000000ULL);
-	assert_int_equal(h.count, 7);
 	assert_int_equal(h.slots[0], 4);
 	assert_int_equal(h.slots[3], 2);
 	assert_int_equal(h.slots[HIST_MAX_SLOTS - 1], 1);
-	assert_int_equal(h.total_ns, 123456789);
-	assert_int_equal(h.max_ns, 3000000000000ULL);
+	assert_totals(&h, 7, 123456789, 3000000000000ULL);
 
 	/* adding again accumulates; a smaller max does not lower the old one */
 	hist_add_slots(&h, slots, 4, 1, 5);
-	assert_int_equal(h.count, 13);
 	assert_int_equal(h.slots[3], 4);
-	assert_int_equal(h.total_ns, 123456790);
-	assert_int_equal(h.max_ns, 3000000000000ULL);
+	assert_totals(&h, 13, 123456790, 3000000000000ULL);
 }
 
 /* Slots beyond ours (a wider BPF map) land in the last slot, which holds everything longer. */
 static void test_add_slots_wide(void **state)
 {
-	uint32_t slots[40] = {0};
+	uint32_t slots[40] = {[35] = 3, [39] = 2};
 	struct hist h = {0};
 
 	(void)state;
-	slots[35] = 3;
-	slots[39] = 2;
 	hist_add_slots(&h, slots, 40, 0, UINT64_MAX);
 	assert_int_equal(h.slots[HIST_MAX_SLOTS - 1], 5);
 	assert_int_equal(h.count, 5);
@@ -290,11 +331,10 @@ static void test_add_slots_wide(void **state)
 /* A max the BPF side lost to a race is raised to what the slots prove. */
 static void test_add_slots_max_floor(void **state)
 {
-	uint32_t slots[HIST_MAX_SLOTS] = {0};
+	uint32_t slots[HIST_MAX_SLOTS] = {[5] = 1};
 	struct hist h = {0};
 
 	(void)state;
-	slots[5] = 1;
 	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 40 * US, 0);
 	assert_int_equal(h.max_ns, 32 * US);
 	assert_true(hist_percentile_us(&h, 50) > 0);
@@ -321,9 +361,7 @@ static void test_merge(void **state)
 		hist_add(&all, ns);
 	}
 	hist_merge(&a, &b);
-	assert_memory_equal(&a, &all, sizeof(all));
-	for (double p = 1; p <= 100; p += 7)
-		assert_true(hist_percentile_us(&a, p) == hist_percentile_us(&all, p));
+	assert_same_hist(&a, &all, 1, 7);
 
 	/* merging an empty histogram changes nothing, into one copies */
 	hist_merge(&a, &empty);
@@ -341,20 +379,11 @@ static void test_fine_slot_edges(void **state)
 	/* 1 us wide below 8 us, then 8 slots to each power of two */
 	for (unsigned int us = 0; us <= 8; us++)
 		assert_int_equal(hist_fine_slot(us), us);
-	assert_int_equal(hist_fine_slot(15), 15);
-	assert_int_equal(hist_fine_slot(16), 16);
-	assert_int_equal(hist_fine_slot(17), 16);
-	assert_int_equal(hist_fine_slot(1023), 63);
-	assert_int_equal(hist_fine_slot(1024), 64);
-	assert_int_equal(hist_fine_slot(1151), 64);
-	assert_int_equal(hist_fine_slot(1152), 65);
-	assert_int_equal(hist_fine_slot((1ULL << 31) - 1), 231);
-	assert_int_equal(hist_fine_slot(1ULL << 31), 232);
-	/* the last slot is [15 * 2^28, 2^32) and also holds everything longer */
-	assert_int_equal(hist_fine_slot((1ULL << 32) - 1), HIST_FINE_SLOTS - 1);
-	assert_int_equal(hist_fine_slot(1ULL << 32), HIST_FINE_SLOTS - 1);
-	assert_int_equal(hist_fine_slot(1ULL << 40), HIST_FINE_SLOTS - 1);
-	assert_int_equal(hist_fine_slot(UINT64_MAX), HIST_FINE_SLOTS - 1);
+	ASSERT_SLOTS(hist_fine_slot, {15, 15}, {16, 16}, {17, 16}, {1023, 63}, {1024, 64},
+		     {1151, 64}, {1152, 65}, {(1ULL << 31) - 1, 231}, {1ULL << 31, 232},
+		     /* the last slot is [15 * 2^28, 2^32) and also holds everything longer */
+		     {(1ULL << 32) - 1, HIST_FINE_SLOTS - 1}, {1ULL << 32, HIST_FINE_SLOTS - 1},
+		     {1ULL << 40, HIST_FINE_SLOTS - 1}, {UINT64_MAX, HIST_FINE_SLOTS - 1});
 
 	/* every slot holds exactly [low, high) */
 	for (int i = 0; i < HIST_FINE_SLOTS; i++) {
@@ -411,18 +440,13 @@ static void test_fine_slot_sweep(void **state)
 
 static void test_add_fine(void **state)
 {
-	uint32_t fine[HIST_FINE_SLOTS] = {0};
+	uint32_t fine[HIST_FINE_SLOTS] = {
+		[0] = 3,  [1] = 1,  [5] = 2,  [8] = 4,
+		[15] = 1, [64] = 7, [65] = 1, [HIST_FINE_SLOTS - 1] = 2,
+	};
 	struct hist h = {0};
 
 	(void)state;
-	fine[0] = 3;
-	fine[1] = 1;
-	fine[5] = 2;
-	fine[8] = 4;
-	fine[15] = 1;
-	fine[64] = 7;
-	fine[65] = 1;
-	fine[HIST_FINE_SLOTS - 1] = 2;
 	hist_add_fine(&h, fine, HIST_FINE_SLOTS, 999, 5000000000000ULL);
 	for (int i = 0; i < HIST_FINE_SLOTS; i++)
 		assert_int_equal(h.fine[i], fine[i]);
@@ -437,15 +461,12 @@ static void test_add_fine(void **state)
 
 		assert_int_equal(h.slots[i], want);
 	}
-	assert_int_equal(h.count, 21);
-	assert_int_equal(h.total_ns, 999);
-	assert_int_equal(h.max_ns, 5000000000000ULL);
+	assert_totals(&h, 21, 999, 5000000000000ULL);
 	/*
 	 * rank 10.5 is the only count of fine slot 15 = [15, 16): 15.5; the log2
 	 * slots would say 8 + 4.5 / 5 * 8 = 15.2
 	 */
-	assert_near(hist_percentile_us(&h, 50), 15.5, 1e-9);
-	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {50, 15.5}, {100, 4294967296.0});
 
 	/* adding again accumulates, a short array included; a smaller max does not lower the old */
 	hist_add_fine(&h, fine, 9, 1, 5);
@@ -453,9 +474,7 @@ static void test_add_fine(void **state)
 	assert_int_equal(h.fine[15], 1);
 	assert_int_equal(h.slots[0], 8);
 	assert_int_equal(h.slots[3], 9);
-	assert_int_equal(h.count, 31);
-	assert_int_equal(h.total_ns, 1000);
-	assert_int_equal(h.max_ns, 5000000000000ULL);
+	assert_totals(&h, 31, 1000, 5000000000000ULL);
 }
 
 /* The BPF side's fine slots give the very histogram hist_add() builds from the same periods. */
@@ -475,9 +494,7 @@ static void test_add_fine_as_add(void **state)
 		max = ns > max ? ns : max;
 	}
 	hist_add_fine(&got, fine, HIST_FINE_SLOTS, total, max);
-	assert_memory_equal(&got, &want, sizeof(want));
-	for (double p = 0.5; p <= 100; p += 0.5)
-		assert_true(hist_percentile_us(&got, p) == hist_percentile_us(&want, p));
+	assert_same_hist(&got, &want, 0.5, 0.5);
 }
 
 /* A max the BPF side lost to a race is raised to the lower edge of the top fine slot. */
@@ -534,8 +551,7 @@ static void test_add_fine_no_wrap(void **state)
  */
 static void test_percentile_precision(void **state)
 {
-	uint32_t slots[HIST_MAX_SLOTS] = {0};
-	struct hist h = {0}, log2 = {0};
+	struct hist h = {0}, log2;
 	double median = (5049.9 + 5050.0) / 2, p50;
 
 	(void)state;
@@ -549,22 +565,16 @@ static void test_percentile_precision(void **state)
 	assert_near(p50, median, 4608.0 / 16);
 	assert_near(p50, median, 0.04 * median);
 	/* log2 only: 6144 clamped to the max, 5099.9 us */
-	for (int i = 0; i < HIST_MAX_SLOTS; i++)
-		slots[i] = (uint32_t)h.slots[i];
-	hist_add_slots(&log2, slots, HIST_MAX_SLOTS, h.total_ns, h.max_ns);
+	log2_only(&log2, &h);
 	assert_near(hist_percentile_us(&log2, 50), 5099.9, 1e-9);
 
 	/* 10 periods of 100 ms: the median moves to (5050.4 + 5050.5) / 2 */
-	for (int i = 0; i < 10; i++)
-		hist_add(&h, 100000 * US);
+	add_times(&h, 10, 100000 * US);
 	median = (5050.4 + 5050.5) / 2;
 	p50 = hist_percentile_us(&h, 50);
 	assert_near(p50, 4608 + 505.0 / 1000 * 512, 1e-9);
 	assert_near(p50, median, 0.04 * median);
-	memset(&log2, 0, sizeof(log2));
-	for (int i = 0; i < HIST_MAX_SLOTS; i++)
-		slots[i] = (uint32_t)h.slots[i];
-	hist_add_slots(&log2, slots, HIST_MAX_SLOTS, h.total_ns, h.max_ns);
+	log2_only(&log2, &h);
 	p50 = hist_percentile_us(&log2, 50);
 	assert_near(p50, 4096 + 505.0 / 1000 * 4096, 1e-9);
 	assert_true(p50 - median > 0.2 * median);
@@ -585,9 +595,7 @@ static void test_merge_fine(void **state)
 	hist_add_fine(&b, fb, HIST_FINE_SLOTS, 222, 4000000000000ULL);
 	hist_add_fine(&all, fall, HIST_FINE_SLOTS, 333, 4000000000000ULL);
 	hist_merge(&a, &b);
-	assert_memory_equal(&a, &all, sizeof(all));
-	for (double p = 1; p <= 100; p += 3)
-		assert_true(hist_percentile_us(&a, p) == hist_percentile_us(&all, p));
+	assert_same_hist(&a, &all, 1, 3);
 
 	/*
 	 * Merging a log2-only histogram in leaves fine slots that no longer
@@ -604,8 +612,7 @@ static void test_merge_fine(void **state)
 	assert_int_equal(a.slots[12], 8);
 	assert_int_equal(a.fine[81], 4);
 	/* slot 12 = [4096, 8192) holds all 8 */
-	assert_near(hist_percentile_us(&a, 50), 6144.0, 1e-9);
-	assert_near(hist_percentile_us(&a, 25), 5120.0, 1e-9);
+	ASSERT_PCTS(&a, 1e-9, {50, 6144.0}, {25, 5120.0});
 }
 
 /* ---- log2 slots alone (filled with hist_add_slots): the percentiles of before ---- */
@@ -617,11 +624,9 @@ static void test_log2_single(void **state)
 	(void)state;
 	/* 7.5 us: slot 2 = [4, 8); the median interpolates to the middle of the slot */
 	add_log2(&h, 2, 1, 7500);
-	assert_near(hist_percentile_us(&h, 50), 6.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 25), 5.0, 1e-9);
-	/* 4 + 0.99 * 4 = 7.96 is above the only sample: clamped to max */
-	assert_near(hist_percentile_us(&h, 99), 7.5, 1e-9);
-	assert_near(hist_percentile_us(&h, 100), 7.5, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {50, 6.0}, {25, 5.0},
+		    /* 4 + 0.99 * 4 = 7.96 is above the only sample: clamped to max */
+		    {99, 7.5}, {100, 7.5});
 }
 
 /* Half the samples at 3 us (slot 1 = [2, 4)), half at 5 us (slot 2 = [4, 8)). */
@@ -632,13 +637,11 @@ static void test_log2_straddling(void **state)
 	(void)state;
 	add_log2(&h, 1, 500, 3 * US);
 	add_log2(&h, 2, 500, 5 * US);
-	assert_near(hist_percentile_us(&h, 25), 3.0, 1e-9);
-	/* the median sits exactly on the boundary between the two slots */
-	assert_near(hist_percentile_us(&h, 50), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 60), 4.8, 1e-9);
-	/* 4 + 0.5 * 4 = 6 would exceed every sample: clamped to max */
-	assert_near(hist_percentile_us(&h, 75), 5.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 99), 5.0, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {25, 3.0},
+		    /* the median sits exactly on the boundary between the two slots */
+		    {50, 4.0}, {60, 4.8},
+		    /* 4 + 0.5 * 4 = 6 would exceed every sample: clamped to max */
+		    {75, 5.0}, {99, 5.0});
 }
 
 /* Slot 0 covers [0, 2) us and a zero-length period must not turn into 1 us. */
@@ -648,13 +651,11 @@ static void test_log2_slot0(void **state)
 
 	(void)state;
 	add_log2(&h, 0, 10, 0);
-	assert_true(hist_percentile_us(&h, 50) == 0);
-	assert_true(hist_percentile_us(&h, 99) == 0);
+	ASSERT_PCTS(&h, 0, {50, 0}, {99, 0});
 
 	memset(&h, 0, sizeof(h));
 	add_log2(&h, 0, 10, 1900);
-	assert_near(hist_percentile_us(&h, 50), 1.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 99), 1.9, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {50, 1.0}, {99, 1.9});
 }
 
 static void test_log2_bad_pct(void **state)
@@ -664,10 +665,7 @@ static void test_log2_bad_pct(void **state)
 	(void)state;
 	add_log2(&h, 2, 1, 5 * US);
 	add_log2(&h, 6, 1, 100 * US);
-	assert_near(hist_percentile_us(&h, 0), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, -5), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, NAN), 4.0, 1e-9);
-	assert_near(hist_percentile_us(&h, 250), 100.0, 1e-9);
+	ASSERT_PCTS(&h, 1e-9, {0, 4.0}, {-5, 4.0}, {NAN, 4.0}, {250, 100.0});
 }
 
 static void test_log2_huge(void **state)
@@ -677,23 +675,33 @@ static void test_log2_huge(void **state)
 	(void)state;
 	add_log2(&h, HIST_MAX_SLOTS - 1, 1, UINT64_MAX);
 	/* slot 31 = [2^31, 2^32) us; the clamp slot is interpolated like any other */
-	assert_near(hist_percentile_us(&h, 50), 1.5 * 2147483648.0, 1);
-	assert_near(hist_percentile_us(&h, 100), 4294967296.0, 1);
+	ASSERT_PCTS(&h, 1, {50, 1.5 * 2147483648.0}, {100, 4294967296.0});
 }
 
 /* ---- the chart, printed to memory and parsed back ---- */
 
 static char *print_to_string(const struct hist *h, const char *indent)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct cap c;
 
-	assert_non_null(f);
-	hist_print(f, h, indent);
-	assert_int_equal(fclose(f), 0);
-	return buf;
+	cap_open(&c);
+	hist_print(c.f, h, indent);
+	return cap_close(&c);
 }
+
+static void assert_print(const struct hist *h, const char *indent, const char *want)
+{
+	char *out = print_to_string(h, indent);
+
+	assert_string_equal(out, want);
+	free(out);
+}
+
+/* the chart of one period in slot 0 and six in slot 1, before the summary line */
+#define CHART_1_6                                                                                  \
+	"     usecs               : count    distribution\n"                                       \
+	"         0 -> 1          : 1        |******                                  |\n"         \
+	"         2 -> 3          : 6        |****************************************|\n"
 
 /*
  * "8.5 us" / "812 us" / "12.3 ms" / "4.56 s" back to us. The tolerance is half
@@ -815,12 +823,10 @@ static void test_print_chart(void **state)
 
 	(void)state;
 	/* slots 2..6 with a hole at 4: the hole is printed, slots outside the span are not */
-	for (int i = 0; i < 12; i++)
-		hist_add(&h, 5 * US);
+	add_times(&h, 12, 5 * US);
 	for (int i = 0; i < 40; i++)
 		hist_add(&h, 9 * US + i);
-	for (int i = 0; i < 3; i++)
-		hist_add(&h, 100 * US);
+	add_times(&h, 3, 100 * US);
 	check_chart(&h, "");
 	check_chart(&h, "    ");
 }
@@ -832,8 +838,7 @@ static void test_print_units(void **state)
 	(void)state;
 	/* ms and s in the summary, slot 0 and the open-ended last slot in the chart */
 	hist_add(&h, 500);
-	for (int i = 0; i < 100; i++)
-		hist_add(&h, 2500 * US);
+	add_times(&h, 100, 2500 * US);
 	hist_add(&h, 3ULL * 3600 * 1000000 * US);
 	check_chart(&h, "\t");
 }
@@ -841,56 +846,40 @@ static void test_print_units(void **state)
 static void test_print_empty(void **state)
 {
 	struct hist h = {0};
-	char *out;
 
 	(void)state;
-	out = print_to_string(&h, "  ");
-	assert_string_equal(out, "  p50 0.0 us  p90 0.0 us  p99 0.0 us  max 0.0 us  "
-				 "(0 periods, total 0.0 us)\n");
-	free(out);
+	assert_print(
+		&h, "  ",
+		"  p50 0.0 us  p90 0.0 us  p99 0.0 us  max 0.0 us  (0 periods, total 0.0 us)\n");
 }
 
 static void test_print_exact(void **state)
 {
 	struct hist h = {0};
-	char *out;
 
 	(void)state;
-	for (int i = 0; i < 4; i++)
-		hist_add(&h, 2 * US);
-	for (int i = 0; i < 2; i++)
-		hist_add(&h, 3 * US);
+	add_times(&h, 4, 2 * US);
+	add_times(&h, 2, 3 * US);
 	hist_add(&h, 1 * US);
-	out = print_to_string(&h, "");
-	assert_string_equal(
-		out,
-		"     usecs               : count    distribution\n"
-		"         0 -> 1          : 1        |******                                  |\n"
-		"         2 -> 3          : 6        |****************************************|\n"
-		/* p50 in fine slot 2 = [2, 3): 2 + 2.5 / 4 = 2.625 */
-		"p50 2.6 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
-	free(out);
+	assert_print(&h, "",
+		     CHART_1_6
+		     /* p50 in fine slot 2 = [2, 3): 2 + 2.5 / 4 = 2.625 */
+		     "p50 2.6 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
 }
 
 static void test_log2_print_exact(void **state)
 {
 	uint32_t slots[HIST_MAX_SLOTS] = {0};
 	struct hist h = {0};
-	char *out;
 
 	(void)state;
 	slots[0] = 1;
 	slots[1] = 6;
 	hist_add_slots(&h, slots, HIST_MAX_SLOTS, 15 * US, 3 * US);
-	out = print_to_string(&h, "");
-	assert_string_equal(
-		out,
-		"     usecs               : count    distribution\n"
-		"         0 -> 1          : 1        |******                                  |\n"
-		"         2 -> 3          : 6        |****************************************|\n"
-		/* p50 in slot 1 = [2, 4): 2 + 2.5 / 6 * 2 = 2.83 */
-		"p50 2.8 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
-	free(out);
+	assert_print(&h, "",
+		     CHART_1_6
+		     /* p50 in slot 1 = [2, 4): 2 + 2.5 / 6 * 2 = 2.83 */
+		     "p50 2.8 us  p90 3.0 us  p99 3.0 us  max 3.0 us  (7 periods, total 15 us)\n");
 }
 
 int main(void)

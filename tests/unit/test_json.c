@@ -19,25 +19,33 @@
 
 #include "json.h"
 
-struct cap {
-	char *buf;
-	size_t len;
-	FILE *f;
+#include "testutil.h"
+
+/* A document written to memory. */
+struct doc {
+	struct cap c;
+	struct json j;
 };
 
-static void cap_open(struct cap *c)
+static void doc_open(struct doc *d, bool pretty)
 {
-	c->buf = NULL;
-	c->len = 0;
-	c->f = open_memstream(&c->buf, &c->len);
-	assert_non_null(c->f);
+	cap_open(&d->c);
+	json_init(&d->j, d->c.f, pretty);
 }
 
-/* Returns the text written since cap_open; the caller frees it. */
-static char *cap_close(struct cap *c)
+/* Ends the document (json_end closes whatever is still open); returns its text, to free. */
+static char *doc_close(struct doc *d)
 {
-	assert_int_equal(fclose(c->f), 0);
-	return c->buf;
+	json_end(&d->j);
+	return cap_close(&d->c);
+}
+
+static void assert_doc(struct doc *d, const char *want)
+{
+	char *out = doc_close(d);
+
+	assert_string_equal(out, want);
+	free(out);
 }
 
 /*
@@ -52,28 +60,14 @@ static char *python_canonical(const char *doc)
 		"t = sys.stdin.buffer.read().decode(\"utf-8\", \"strict\")\n"
 		"o = json.loads(t, parse_constant=bad)\n"
 		"sys.stdout.write(json.dumps(o, sort_keys=True, ensure_ascii=True))\n";
-	char path[] = "/tmp/test_json.XXXXXX", cmd[256], *out = NULL;
-	size_t cap = 0, len = 0, n;
-	int fd = mkstemp(path);
-	FILE *p;
+	char path[] = "/tmp/test_json.XXXXXX", cmd[256], *out;
+	int status;
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
-	close(fd);
+	write_temp(path, doc);
 	snprintf(cmd, sizeof(cmd), "python3 -c '%s' < %s", script, path);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	do {
-		char *grown = realloc(out, cap += 4096);
-
-		assert_non_null(grown);
-		out = grown;
-		n = fread(out + len, 1, cap - len - 1, p);
-		len += n;
-	} while (n);
-	out[len] = '\0';
+	out = popen_read(cmd, "", &status);
 	unlink(path);
-	if (pclose(p) != 0)
+	if (status != 0)
 		fail_msg("python rejected the document:\n%s", doc);
 	return out;
 }
@@ -104,65 +98,52 @@ static void write_basic(struct json *j)
 	json_string(j, "null", NULL);
 	json_double(j, "p50_us", 12.34);
 	json_object_end(j);
-	json_end(j);
+}
+
+static void assert_basic(bool pretty, const char *want)
+{
+	struct doc d;
+
+	doc_open(&d, pretty);
+	write_basic(&d.j);
+	assert_doc(&d, want);
 }
 
 static void test_compact_exact(void **state)
 {
-	struct json j;
-	struct cap c;
-	char *out;
-
 	(void)state;
-	cap_open(&c);
-	json_init(&j, c.f, false);
-	write_basic(&j);
-	out = cap_close(&c);
-	assert_string_equal(out, "{\"tool\":\"offcpu\",\"duration_us\":1000000,\"targets\":[1,-2],"
-				 "\"empty\":{},\"none\":[],\"ok\":true,\"bad\":false,\"null\":null,"
-				 "\"p50_us\":12.3}\n");
-	free(out);
+	assert_basic(false, "{\"tool\":\"offcpu\",\"duration_us\":1000000,\"targets\":[1,-2],"
+			    "\"empty\":{},\"none\":[],\"ok\":true,\"bad\":false,\"null\":null,"
+			    "\"p50_us\":12.3}\n");
 }
 
 static void test_pretty_exact(void **state)
 {
-	struct json j;
-	struct cap c;
-	char *out;
-
 	(void)state;
-	cap_open(&c);
-	json_init(&j, c.f, true);
-	write_basic(&j);
-	out = cap_close(&c);
-	assert_string_equal(out, "{\n"
-				 "  \"tool\": \"offcpu\",\n"
-				 "  \"duration_us\": 1000000,\n"
-				 "  \"targets\": [\n"
-				 "    1,\n"
-				 "    -2\n"
-				 "  ],\n"
-				 "  \"empty\": {},\n"
-				 "  \"none\": [],\n"
-				 "  \"ok\": true,\n"
-				 "  \"bad\": false,\n"
-				 "  \"null\": null,\n"
-				 "  \"p50_us\": 12.3\n"
-				 "}\n");
-	free(out);
+	assert_basic(true, "{\n"
+			   "  \"tool\": \"offcpu\",\n"
+			   "  \"duration_us\": 1000000,\n"
+			   "  \"targets\": [\n"
+			   "    1,\n"
+			   "    -2\n"
+			   "  ],\n"
+			   "  \"empty\": {},\n"
+			   "  \"none\": [],\n"
+			   "  \"ok\": true,\n"
+			   "  \"bad\": false,\n"
+			   "  \"null\": null,\n"
+			   "  \"p50_us\": 12.3\n"
+			   "}\n");
 }
 
 /* One string value written alone at top level, as text. */
 static char *string_text(const char *s)
 {
-	struct json j;
-	struct cap c;
+	struct doc d;
 
-	cap_open(&c);
-	json_init(&j, c.f, false);
-	json_string(&j, NULL, s);
-	json_end(&j);
-	return cap_close(&c);
+	doc_open(&d, false);
+	json_string(&d.j, NULL, s);
+	return doc_close(&d);
 }
 
 static void assert_string_text(const char *in, const char *want)
@@ -260,7 +241,6 @@ static void write_awkward(struct json *j)
 	json_double(j, "inf", -INFINITY);
 	json_object_end(j);
 	json_object_end(j);
-	json_end(j);
 }
 
 static void test_awkward_parses(void **state)
@@ -279,14 +259,12 @@ static void test_awkward_parses(void **state)
 
 	(void)state;
 	for (int pretty = 0; pretty < 2; pretty++) {
-		struct json j;
-		struct cap c;
+		struct doc d;
 		char *out;
 
-		cap_open(&c);
-		json_init(&j, c.f, pretty);
-		write_awkward(&j);
-		out = cap_close(&c);
+		doc_open(&d, pretty);
+		write_awkward(&d.j);
+		out = doc_close(&d);
 		assert_int_equal(out[strlen(out) - 1], '\n');
 		/* compact means one line; pretty means one line per value */
 		assert_true(pretty ? strchr(out, '\n') < out + strlen(out) - 1
@@ -298,16 +276,13 @@ static void test_awkward_parses(void **state)
 
 static char *double_text(double v)
 {
-	struct json j;
-	struct cap c;
+	struct doc d;
 
-	cap_open(&c);
-	json_init(&j, c.f, false);
-	json_array_begin(&j, NULL);
-	json_double(&j, NULL, v);
-	json_array_end(&j);
-	json_end(&j);
-	return cap_close(&c);
+	doc_open(&d, false);
+	json_array_begin(&d.j, NULL);
+	json_double(&d.j, NULL, v);
+	json_array_end(&d.j);
+	return doc_close(&d);
 }
 
 static void check_doubles(void)
@@ -409,26 +384,23 @@ static void test_double_locale(void **state)
 static void test_depth_overflow(void **state)
 {
 	char want[512], *out, *p = want;
-	struct json j;
-	struct cap c;
+	struct doc d;
 
 	(void)state;
-	cap_open(&c);
-	json_init(&j, c.f, false);
-	json_object_begin(&j, NULL);
+	doc_open(&d, false);
+	json_object_begin(&d.j, NULL);
 	for (int i = 0; i < 40; i++) {
-		json_array_begin(&j, i ? NULL : "deep");
-		json_u64(&j, NULL, i);
+		json_array_begin(&d.j, i ? NULL : "deep");
+		json_u64(&d.j, NULL, i);
 	}
-	json_object_begin(&j, "dropped");
-	json_string(&j, "x", "y");
-	json_object_end(&j);
+	json_object_begin(&d.j, "dropped");
+	json_string(&d.j, "x", "y");
+	json_object_end(&d.j);
 	for (int i = 0; i < 40; i++)
-		json_array_end(&j);
-	json_u64(&j, "after", 1);
-	json_object_end(&j);
-	json_end(&j);
-	out = cap_close(&c);
+		json_array_end(&d.j);
+	json_u64(&d.j, "after", 1);
+	json_object_end(&d.j);
+	out = doc_close(&d);
 
 	/* the top object plus 30 arrays fill the 31 levels JSON_MAX_DEPTH allows */
 	p += sprintf(p, "{\"deep\":[0");
@@ -445,85 +417,63 @@ static void test_depth_overflow(void **state)
 /* json_end closes what is left open, with the right brackets, so error paths stay valid. */
 static void test_end_closes(void **state)
 {
-	struct json j;
-	struct cap c;
-	char *out;
+	struct doc d;
 
 	(void)state;
-	cap_open(&c);
-	json_init(&j, c.f, true);
-	json_object_begin(&j, NULL);
-	json_array_begin(&j, "a");
-	json_object_begin(&j, NULL);
-	json_u64(&j, "x", 1);
-	json_end(&j);
-	out = cap_close(&c);
-	assert_string_equal(out, "{\n  \"a\": [\n    {\n      \"x\": 1\n    }\n  ]\n}\n");
-	free(out);
+	doc_open(&d, true);
+	json_object_begin(&d.j, NULL);
+	json_array_begin(&d.j, "a");
+	json_object_begin(&d.j, NULL);
+	json_u64(&d.j, "x", 1);
+	assert_doc(&d, "{\n  \"a\": [\n    {\n      \"x\": 1\n    }\n  ]\n}\n");
 
 	/* an end of the wrong kind still closes with the bracket that opened the level */
-	cap_open(&c);
-	json_init(&j, c.f, false);
-	json_array_begin(&j, NULL);
-	json_object_end(&j);
-	json_array_end(&j); /* one too many: ignored */
-	json_end(&j);
-	out = cap_close(&c);
-	assert_string_equal(out, "[]\n");
-	free(out);
+	doc_open(&d, false);
+	json_array_begin(&d.j, NULL);
+	json_object_end(&d.j);
+	json_array_end(&d.j); /* one too many: ignored */
+	assert_doc(&d, "[]\n");
 }
 
 /* Keys where none belongs are dropped; a missing key in an object becomes "". */
 static void test_key_misuse(void **state)
 {
-	struct json j;
-	struct cap c;
-	char *out;
+	struct doc d;
 
 	(void)state;
-	cap_open(&c);
-	json_init(&j, c.f, false);
-	json_object_begin(&j, "top-level key");
-	json_array_begin(&j, "k");
-	json_u64(&j, "in array", 1);
-	json_array_end(&j);
-	json_u64(&j, NULL, 2);
-	json_object_end(&j);
-	json_end(&j);
-	out = cap_close(&c);
-	assert_string_equal(out, "{\"k\":[1],\"\":2}\n");
-	free(out);
+	doc_open(&d, false);
+	json_object_begin(&d.j, "top-level key");
+	json_array_begin(&d.j, "k");
+	json_u64(&d.j, "in array", 1);
+	json_array_end(&d.j);
+	json_u64(&d.j, NULL, 2);
+	json_object_end(&d.j);
+	assert_doc(&d, "{\"k\":[1],\"\":2}\n");
 }
 
 static void test_top_level_array_pretty(void **state)
 {
-	struct json j;
-	struct cap c;
-	char *out;
+	struct doc d;
 
 	(void)state;
-	cap_open(&c);
-	json_init(&j, c.f, true);
-	json_array_begin(&j, NULL);
-	json_object_begin(&j, NULL);
-	json_u64(&j, "tid", 42);
-	json_string(&j, "comm", "worker\t1");
-	json_object_end(&j);
-	json_array_begin(&j, NULL);
-	json_array_end(&j);
-	json_double(&j, NULL, 0.5);
-	json_array_end(&j);
-	json_end(&j);
-	out = cap_close(&c);
-	assert_string_equal(out, "[\n"
-				 "  {\n"
-				 "    \"tid\": 42,\n"
-				 "    \"comm\": \"worker\\t1\"\n"
-				 "  },\n"
-				 "  [],\n"
-				 "  0.5\n"
-				 "]\n");
-	free(out);
+	doc_open(&d, true);
+	json_array_begin(&d.j, NULL);
+	json_object_begin(&d.j, NULL);
+	json_u64(&d.j, "tid", 42);
+	json_string(&d.j, "comm", "worker\t1");
+	json_object_end(&d.j);
+	json_array_begin(&d.j, NULL);
+	json_array_end(&d.j);
+	json_double(&d.j, NULL, 0.5);
+	json_array_end(&d.j);
+	assert_doc(&d, "[\n"
+		       "  {\n"
+		       "    \"tid\": 42,\n"
+		       "    \"comm\": \"worker\\t1\"\n"
+		       "  },\n"
+		       "  [],\n"
+		       "  0.5\n"
+		       "]\n");
 }
 
 int main(void)

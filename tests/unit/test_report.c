@@ -24,6 +24,8 @@
 #include "taxonomy.h"
 #include "units.h"
 
+#include "testutil.h"
+
 #define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define MS	      1000000ULL /* ns */
 
@@ -221,23 +223,22 @@ enum face { FACE_JSON, FACE_FOLDED, FACE_TEXT };
 static char *render(const struct profile *p, enum face face, enum report_by by, int top)
 {
 	struct report_opts o = {.by = by, .top = top};
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct cap c;
+	char *buf;
 
-	assert_non_null(f);
+	cap_open(&c);
 	switch (face) {
 	case FACE_JSON:
-		report_json(f, p);
+		report_json(c.f, p);
 		break;
 	case FACE_FOLDED:
-		report_folded(f, p);
+		report_folded(c.f, p);
 		break;
 	case FACE_TEXT:
-		report_text(f, p, &o);
+		report_text(c.f, p, &o);
 		break;
 	}
-	assert_int_equal(fclose(f), 0);
+	buf = cap_close(&c);
 	assert_non_null(buf);
 	return buf;
 }
@@ -353,33 +354,12 @@ static char *schema_path(void)
 /* Returns the flattened document with a leading newline, so every line starts with "\n". */
 static char *json_flatten(const char *doc)
 {
-	char path[] = "/tmp/test_report.XXXXXX", *cmd = NULL, *schema = schema_path();
-	char *out = NULL;
-	size_t cap = 0, len = 0, n;
-	int fd = mkstemp(path), rc;
-	FILE *p;
+	char path[] = "/tmp/test_report.XXXXXX", *cmd = NULL, *schema = schema_path(), *out;
+	int rc;
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
-	close(fd);
+	write_temp(path, doc);
 	assert_true(asprintf(&cmd, "python3 -c '%s' \"%s\" \"%s\"", flatten_py, path, schema) > 0);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	out = malloc(cap = 4096);
-	assert_non_null(out);
-	out[len++] = '\n';
-	do {
-		if (cap - len < 2048) {
-			char *grown = realloc(out, cap *= 2);
-
-			assert_non_null(grown);
-			out = grown;
-		}
-		n = fread(out + len, 1, cap - len - 1, p);
-		len += n;
-	} while (n);
-	out[len] = '\0';
-	rc = pclose(p);
+	out = popen_read(cmd, "\n", &rc);
 	unlink(path);
 	free(cmd);
 	free(schema);
@@ -1168,9 +1148,8 @@ static void test_text_by_reason(void **state)
 
 	(void)state;
 	for (int r = 0; r < REASON_NR; r++) {
-		char head[64], *chart = NULL;
-		size_t len = 0;
-		FILE *f;
+		char head[64], *chart;
+		struct cap c;
 
 		snprintf(head, sizeof(head), "\n%s: blocked periods\n", reason_names[r]);
 		if (!w->want_hist[r].count) {
@@ -1178,11 +1157,10 @@ static void test_text_by_reason(void **state)
 			continue;
 		}
 		/* the heading, then the chart of exactly this reason's periods */
-		f = open_memstream(&chart, &len);
-		assert_non_null(f);
-		fputs(head, f);
-		hist_print(f, &w->want_hist[r], "  ");
-		assert_int_equal(fclose(f), 0);
+		cap_open(&c);
+		fputs(head, c.f);
+		hist_print(c.f, &w->want_hist[r], "  ");
+		chart = cap_close(&c);
 		assert_contains(out, chart);
 		free(chart);
 	}

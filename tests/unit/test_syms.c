@@ -153,7 +153,8 @@ static struct child *child_alloc(void)
 	return NULL;
 }
 
-static int sh(const char *fmt, ...)
+/* Runs a shell command in tmpdir; it must succeed. */
+static void sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -166,7 +167,7 @@ static int sh(const char *fmt, ...)
 	rc = system(cmd);
 	if (rc)
 		print_message("command failed (%d): %s\n", rc, cmd);
-	return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+	assert_int_equal(rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc), 0);
 }
 
 static void write_file(const char *name, const char *text)
@@ -232,6 +233,15 @@ static void reap(struct child *c)
 	close(c->in);
 	fclose(c->out);
 	c->pid = 0;
+}
+
+/* Spawns prog (as spawn does) and snapshots it in s. */
+static struct child *spawn_snapshot(struct syms *s, const char *prog, int n)
+{
+	struct child *c = spawn(prog, n);
+
+	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	return c;
 }
 
 static bool has_section(const char *bin, const char *section)
@@ -331,8 +341,7 @@ static void check_c_prog(const char *prog, const char *debuginfo_path)
 	struct child *c;
 	struct syms *s = new_syms(debuginfo_path, false, false);
 
-	c = spawn(prog, C_ADDRS);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	c = spawn_snapshot(s, prog, C_ADDRS);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
 	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "local_fn");
 	assert_string_equal(syms_user(s, c->pid, c->addr[2]), "target_fn");
@@ -350,11 +359,10 @@ static void test_debug_symbols_and_lines(void **state)
 	const char *name;
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -g -o prog_g prog.c -ldl"), 0);
+	sh("gcc -O0 -g -o prog_g prog.c -ldl");
 	check_c_prog("./prog_g", NULL);
 
-	c = spawn("./prog_g", C_ADDRS);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	c = spawn_snapshot(s, "./prog_g", C_ADDRS);
 	assert_true(syms_has_snapshot(s, c->pid));
 	/* the return address follows the call: addr - 1 is still the call's line */
 	snprintf(want, sizeof(want), "target_fn (prog.c:%d)", line_of(prog_c, "CALL_LINE"));
@@ -373,11 +381,9 @@ static void test_dynsym_only(void **state)
 	struct syms *s = new_syms(NULL, false, false);
 
 	(void)state;
-	assert_int_equal(
-		sh("gcc -O0 -rdynamic -o prog_dyn prog.c -ldl && strip --strip-all prog_dyn"), 0);
+	sh("gcc -O0 -rdynamic -o prog_dyn prog.c -ldl && strip --strip-all prog_dyn");
 	assert_false(has_section("prog_dyn", ".symtab"));
-	c = spawn("./prog_dyn", C_ADDRS);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	c = spawn_snapshot(s, "./prog_dyn", C_ADDRS);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
 	assert_string_equal(syms_user(s, c->pid, c->addr[2]), "target_fn");
 	reap(c);
@@ -391,20 +397,18 @@ static void test_build_id_debuginfo(void **state)
 	const char *name;
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -g -Wl,--build-id -o prog_bid prog.c -ldl"
-			    " && objcopy --only-keep-debug prog_bid prog_bid.debug"
-			    " && strip --strip-all prog_bid"
-			    " && id=$(readelf -n prog_bid | sed -n 's/.*Build ID: *//p')"
-			    " && d=.build-id/$(echo $id | cut -c1-2) && mkdir -p $d"
-			    " && mv prog_bid.debug $d/$(echo $id | cut -c3-).debug"),
-			 0);
+	sh("gcc -O0 -g -Wl,--build-id -o prog_bid prog.c -ldl"
+	   " && objcopy --only-keep-debug prog_bid prog_bid.debug"
+	   " && strip --strip-all prog_bid"
+	   " && id=$(readelf -n prog_bid | sed -n 's/.*Build ID: *//p')"
+	   " && d=.build-id/$(echo $id | cut -c1-2) && mkdir -p $d"
+	   " && mv prog_bid.debug $d/$(echo $id | cut -c3-).debug");
 	assert_false(has_section("prog_bid", ".symtab"));
 	assert_false(has_section("prog_bid", ".gnu_debuglink"));
 	check_c_prog("./prog_bid", tmpdir);
 
 	/* without the path the same binary has no names: the debug file made the difference */
-	c = spawn("./prog_bid", C_ADDRS);
-	assert_int_equal(syms_snapshot(plain, c->pid), 0);
+	c = spawn_snapshot(plain, "./prog_bid", C_ADDRS);
 	name = syms_user(plain, c->pid, c->addr[1] + 1);
 	assert_true(!strncmp(name, "prog_bid+0x", 11));
 	reap(c);
@@ -415,19 +419,17 @@ static void test_minidebuginfo(void **state)
 {
 	(void)state;
 	/* Fedora's find-debuginfo recipe: function symbols not in .dynsym, xz'ed */
-	assert_int_equal(
-		sh("gcc -O0 -o prog_mini prog.c -ldl"
-		   " && nm -D prog_mini --format=posix --defined-only"
-		   " | awk '{print $1}' | sort > dynsyms"
-		   " && nm prog_mini --format=posix --defined-only"
-		   " | awk '$2 == \"T\" || $2 == \"t\" || $2 == \"D\" {print $1}' | sort > funcsyms"
-		   " && comm -13 dynsyms funcsyms > keep_symbols"
-		   " && objcopy --only-keep-debug prog_mini mini.debug"
-		   " && objcopy -S --remove-section .gdb_index --remove-section .comment"
-		   " --keep-symbols=keep_symbols mini.debug mini_debuginfo"
-		   " && strip --strip-all -R .comment prog_mini && xz -f mini_debuginfo"
-		   " && objcopy --add-section .gnu_debugdata=mini_debuginfo.xz prog_mini"),
-		0);
+	sh("gcc -O0 -o prog_mini prog.c -ldl"
+	   " && nm -D prog_mini --format=posix --defined-only"
+	   " | awk '{print $1}' | sort > dynsyms"
+	   " && nm prog_mini --format=posix --defined-only"
+	   " | awk '$2 == \"T\" || $2 == \"t\" || $2 == \"D\" {print $1}' | sort > funcsyms"
+	   " && comm -13 dynsyms funcsyms > keep_symbols"
+	   " && objcopy --only-keep-debug prog_mini mini.debug"
+	   " && objcopy -S --remove-section .gdb_index --remove-section .comment"
+	   " --keep-symbols=keep_symbols mini.debug mini_debuginfo"
+	   " && strip --strip-all -R .comment prog_mini && xz -f mini_debuginfo"
+	   " && objcopy --add-section .gnu_debugdata=mini_debuginfo.xz prog_mini");
 	assert_false(has_section("prog_mini", ".symtab"));
 	assert_true(has_section("prog_mini", ".gnu_debugdata"));
 	check_c_prog("./prog_mini", NULL);
@@ -441,9 +443,8 @@ static void test_cplusplus(void **state)
 
 	(void)state;
 	write_file("prog.cc", prog_cc);
-	assert_int_equal(sh("g++ -O0 -g -o prog_cc prog.cc"), 0);
-	c = spawn("./prog_cc", 2);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	sh("g++ -O0 -g -o prog_cc prog.cc");
+	c = spawn_snapshot(s, "./prog_cc", 2);
 	assert_int_equal(syms_snapshot(raw, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "ns::Widget::poke(int)");
 	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "int ns::twice<int>(int)");
@@ -464,14 +465,11 @@ static void check_rust(const char *flags, const char *bin, const char *raw_prefi
 		skip();
 	}
 	write_file("prog.rs", prog_rs);
-	assert_int_equal(
-		sh("'%s' -C force-frame-pointers=yes -g %s --crate-name wsrust -o %s prog.rs",
-		   rustc, flags, bin),
-		0);
+	sh("'%s' -C force-frame-pointers=yes -g %s --crate-name wsrust -o %s prog.rs", rustc, flags,
+	   bin);
 	s = new_syms(NULL, false, false);
 	raw = new_syms(NULL, false, true);
-	c = spawn(bin, 1);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	c = spawn_snapshot(s, bin, 1);
 	assert_int_equal(syms_snapshot(raw, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "wsrust::target_fn");
 	/* proves which mangling the binary really used */
@@ -504,10 +502,9 @@ static void test_exited_process(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -o prog_exit prog.c -ldl"), 0);
-	c = spawn("./prog_exit", C_ADDRS);
+	sh("gcc -O0 -o prog_exit prog.c -ldl");
+	c = spawn_snapshot(s, "./prog_exit", C_ADDRS);
 	pid = c->pid;
-	assert_int_equal(syms_snapshot(s, pid), 0);
 	/* a zombie still has /proc/PID but empty maps: they must not replace the snapshot */
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	wait_zombie(pid);
@@ -534,10 +531,10 @@ static void test_deleted_binary(void **state)
 	struct syms *s = new_syms(NULL, false, false);
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -o prog_del prog.c -ldl"), 0);
+	sh("gcc -O0 -o prog_del prog.c -ldl");
 	c = spawn("./prog_del", C_ADDRS);
 	/* maps now say "prog_del (deleted)": only /proc/PID/map_files still reaches the file */
-	assert_int_equal(sh("rm prog_del"), 0);
+	sh("rm prog_del");
 	assert_int_equal(syms_snapshot(s, c->pid), 0);
 	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "local_fn");
 	reap(c);
@@ -614,10 +611,8 @@ static void test_unknown_and_module_offset(void **state)
 	uint64_t base;
 
 	(void)state;
-	assert_int_equal(sh("gcc -O0 -o prog_strip prog.c -ldl && strip --strip-all prog_strip"),
-			 0);
-	c = spawn("./prog_strip", C_ADDRS);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	sh("gcc -O0 -o prog_strip prog.c -ldl && strip --strip-all prog_strip");
+	c = spawn_snapshot(s, "./prog_strip", C_ADDRS);
 	base = map_base(c->pid, "prog_strip");
 	snprintf(want, sizeof(want), "prog_strip+0x%" PRIx64, c->addr[1] + 1 - base);
 	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), want);
@@ -645,11 +640,9 @@ static void test_dlopen_resnapshot(void **state)
 	(void)state;
 	write_file("lib.c", lib_c);
 	write_file("lib.map", lib_map);
-	assert_int_equal(sh("gcc -O0 -g -o prog_dl prog.c -ldl && gcc -O0 -g -shared -fPIC"
-			    " -Wl,--version-script=lib.map -o libws.so lib.c"),
-			 0);
-	c = spawn("./prog_dl", C_ADDRS);
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	sh("gcc -O0 -g -o prog_dl prog.c -ldl && gcc -O0 -g -shared -fPIC"
+	   " -Wl,--version-script=lib.map -o libws.so lib.c");
+	c = spawn_snapshot(s, "./prog_dl", C_ADDRS);
 	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
 	assert_int_equal(write(c->in, "d", 1), 1);
 	lib_fn = read_addr(c);
