@@ -21,6 +21,15 @@
 #define S_IFCHR		     0020000
 #define S_IFIFO		     0010000
 
+/* The syscall in flight, from the task's user registers (a BTF pointer: direct reads). */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) ((long)(regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) ((long)(regs)->syscallno)
+#else
+#error "offcpu: unsupported architecture"
+#endif
+
 /* Knobs, set by user space before load. */
 const volatile __u32 targ_tgids[MAX_TARGETS] = {};
 const volatile __u32 n_tgids = 0;
@@ -107,26 +116,40 @@ static __always_inline void count(__u32 idx)
 		(*c)++;
 }
 
-static __always_inline bool wanted(__u32 pid, __u32 tgid, __u32 flags)
+static __always_inline bool is_target(__u32 tgid)
 {
-	if (!pid || tgid == self_tgid)
-		return false;
-	if (targ_tid && pid != targ_tid)
-		return false;
-	if (user_threads_only && (flags & PF_KTHREAD))
-		return false;
-	if (kernel_threads_only && !(flags & PF_KTHREAD))
-		return false;
-	if (!n_tgids)
-		return true;
 	for (__u32 i = 0; i < MAX_TARGETS && i < n_tgids; i++)
 		if (targ_tgids[i] == tgid)
 			return true;
 	return false;
 }
 
-/* Stores the stack once, keyed by a hash of its frames; returns the hash, 0 for none. */
-static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop)
+/*
+ * Reads only what the knobs need, rejecting first what rejects most: the
+ * cost for the tasks of other processes is what a busy host pays.
+ */
+static __always_inline bool wanted(struct task_struct *t, bool btf)
+{
+	__u32 tgid = TREAD(btf, t, tgid), flags;
+
+	if (n_tgids && !is_target(tgid))
+		return false;
+	if (!tgid || tgid == self_tgid) /* the idle tasks have tgid 0 */
+		return false;
+	if (targ_tid && TREAD(btf, t, pid) != targ_tid)
+		return false;
+	if (!user_threads_only && !kernel_threads_only)
+		return true;
+	flags = TREAD(btf, t, flags);
+	return user_threads_only ? !(flags & PF_KTHREAD) : (flags & PF_KTHREAD);
+}
+
+/*
+ * Stores the stack once, keyed by a hash of its frames; returns the hash, 0
+ * for none. A thread that blocks where it blocked last time (most do) skips
+ * the store: last is the hash it had then.
+ */
+static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop, __u64 last)
 {
 	__u32 zero = 0;
 	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
@@ -148,6 +171,8 @@ static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop)
 		h ^= h >> 32;
 	}
 	h |= 1; /* never 0, which means "no stack" */
+	if (h == last)
+		return h;
 	err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST: already stored */) {
 		count(DROP_STACKS_FULL);
@@ -156,16 +181,17 @@ static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop)
 	return h;
 }
 
+/* task is a BTF pointer (the current task): walking its fields needs no probe reads */
 static __always_inline __u16 fd_reason(struct task_struct *task, int fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *f = NULL;
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : NULL;
+	struct file *f = NULL;
 	__u16 mode;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return REASON_OTHER;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	if (!f)
 		return REASON_OTHER;
 	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
@@ -187,7 +213,7 @@ static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *
 				      __u16 *syscall)
 {
 	bool d_state = (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD);
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	long nr = SYSCALL_NR(regs);
 	__u16 reason;
 
 	*syscall = NO_SYSCALL;
@@ -201,7 +227,7 @@ static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *
 		return REASON_OTHER;
 	reason = sys_class[nr];
 	if (reason == SYS_CLASS_FD)
-		reason = fd_reason(task, (int)PT_REGS_PARM1_CORE(regs));
+		reason = fd_reason(task, (int)PT_REGS_PARM1(regs));
 	if (reason == REASON_OTHER && d_state)
 		return REASON_DISK;
 	return reason < REASON_NR ? reason : REASON_OTHER;
@@ -331,10 +357,10 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 		t->reason = classify(prev, regs, state, &t->syscall);
 		/* an exiting thread has dropped its memory: nothing to walk, nothing lost */
 		t->ustack = user_stacks && prev->mm
-				    ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED)
+				    ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, t->ustack)
 				    : 0;
 	}
-	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED) : 0;
+	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, t->kstack) : 0;
 	t->state = state;
 	t->off_ts = now;
 }
@@ -366,9 +392,7 @@ static __always_inline void switch_in(__u32 pid, __u64 now)
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
 					 struct task_struct *next, bool btf)
 {
-	__u32 prev_pid = TREAD(btf, prev, pid), next_pid = TREAD(btf, next, pid);
-	bool out = wanted(prev_pid, TREAD(btf, prev, tgid), TREAD(btf, prev, flags));
-	bool in = wanted(next_pid, TREAD(btf, next, tgid), TREAD(btf, next, flags));
+	bool out = wanted(prev, btf), in = wanted(next, btf);
 	__u64 now;
 
 	/* most switches on a busy host are not ours: leave before any helper call */
@@ -381,10 +405,10 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 		__u32 state = preempt ? TASK_RUNNING : cur->__state;
 
-		switch_out(ctx, cur, regs, prev_pid, cur->tgid, cur->flags, state, now);
+		switch_out(ctx, cur, regs, cur->pid, cur->tgid, cur->flags, state, now);
 	}
 	if (in)
-		switch_in(next_pid, now);
+		switch_in(TREAD(btf, next, pid), now);
 	return 0;
 }
 
@@ -396,7 +420,7 @@ static __always_inline int handle_exec(void)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 
-	if (wanted(cur->pid, cur->tgid, cur->flags))
+	if (wanted(cur, true))
 		notify(cur, true);
 	return 0;
 }
