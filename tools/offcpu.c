@@ -29,7 +29,7 @@ static struct env {
 	bool user_threads, kernel_threads, user_stacks_only, kernel_stacks_only;
 	enum report_by by;
 	enum output output;
-	bool lines, verbose;
+	bool lines, verbose, raw_tp;
 	int top;
 	const char *btf;
 	double duration;
@@ -51,7 +51,7 @@ static const char doc[] =
 	"\n"
 	"Wait reasons: runqueue lock net poll pipe disk sleep child fault other.\n";
 
-enum { OPT_BY = 0x100, OPT_JSON, OPT_LINES, OPT_BTF };
+enum { OPT_BY = 0x100, OPT_JSON, OPT_LINES, OPT_BTF, OPT_RAW_TP };
 
 static const struct argp_option opts[] = {
 	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads, new ones too)",
@@ -70,6 +70,7 @@ static const struct argp_option opts[] = {
 	{"folded", 'f', NULL, 0, "Folded stacks (frame;frame;frame microseconds)", 0},
 	{"lines", OPT_LINES, NULL, 0, "Add file:line to user frames with debug info", 0},
 	{"btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without /sys/kernel/btf", 0},
+	{"raw-tp", OPT_RAW_TP, NULL, 0, "Attach as raw_tp even where tp_btf works", 0},
 	{"verbose", 'v', NULL, 0, "Show libbpf's log", 0},
 	{},
 };
@@ -144,6 +145,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_BTF:
 		env.btf = arg;
+		break;
+	case OPT_RAW_TP:
+		env.raw_tp = true;
 		break;
 	case 'v':
 		env.verbose = true;
@@ -244,7 +248,7 @@ static struct offcpu_bpf *open_and_load(bool btf)
 
 static struct offcpu_bpf *start(void)
 {
-	struct offcpu_bpf *skel = open_and_load(true);
+	struct offcpu_bpf *skel = env.raw_tp ? NULL : open_and_load(true);
 
 	if (!skel)
 		skel = open_and_load(false);

@@ -340,6 +340,17 @@ def test_several_pids(procs):
         assert_waiters_match(doc, w, (name,), "-p A,B", r.steal_us, same_pid=True)
 
 
+def test_raw_tp_fallback_matches_workload(procs):
+    """The raw_tp twin, loaded on kernels that refuse tp_btf, gives the same figures."""
+    w = procs.waiters("sleep", "mutex", "pipe", "socket")
+    r = procs.offcpu(["-p", w.pid, "--raw-tp", "--json", 3])
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    assert_waiters_match(doc, w, ("w-sleep", "w-mutex", "w-pipe", "w-sock"), "--raw-tp",
+                         r.steal_us, same_pid=True)
+
+
 def test_tolerance_helper_is_not_vacuous():
     """A guard on the guard: the truth check must reject a tool that reports nothing."""
     empty = {"tid": 1, "comm": "x", "reasons": {r: 0.0 for r in REASONS}}
