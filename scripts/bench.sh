@@ -5,7 +5,8 @@
 #
 # Each run is one window: pingpong is held at exec behind a FIFO, the tracer
 # (if any) is started on its PID and given ATTACH_WAIT seconds to attach, the
-# BPF statistics of the tracer's sched_switch program(s) are read, pingpong is
+# BPF statistics of the tracer's sched_switch program(s) (found through its
+# fdinfo, pinned so that they outlive the tracer) are read, pingpong is
 # released for BENCH_SECONDS, and the statistics are read again when it has
 # exited. So the BPF deltas and the round-trip count cover the same window,
 # and every round trip pingpong counts was made with the tracer attached.
@@ -24,8 +25,9 @@
 #                    comparison of their cost (attach order alternates)
 #
 # Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_PAIRS (2),
-# ATTACH_WAIT (1.5), QUIET_BUDGET (30), QUIET_PCT (15), OFFCPUTIME
-# (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON (python3).
+# ATTACH_WAIT (1.5), QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5),
+# BENCH_RETRIES (3), OFFCPUTIME (offcputime from PATH), BENCH_DOC
+# (docs/benchmarks.md), PYTHON (python3).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -45,6 +47,11 @@ ATTACH_WAIT=${ATTACH_WAIT:-1.5}
 # to be under QUIET_PCT % busy with no other sched_switch BPF program
 QUIET_LEFT=${QUIET_BUDGET:-30}
 QUIET_PCT=${QUIET_PCT:-15}
+# a run during which others (processes, sched_switch programs, the hypervisor's
+# steal) took more than NOISY_PCT % of the machine is run again, BENCH_RETRIES
+# times at most in all
+NOISY_PCT=${NOISY_PCT:-5}
+RETRIES=${BENCH_RETRIES:-3}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 PYTHON=${PYTHON:-python3}
 OFFCPU=build/offcpu
@@ -56,24 +63,31 @@ OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
 for f in "$OFFCPU" "$PINGPONG"; do
 	[ -x "$f" ] || die "$f is missing: run 'make all' (or 'make bench', which builds it)"
 done
-for c in bpftool clang cc "$PYTHON" sysctl; do
+for c in bpftool clang cc "$PYTHON" sysctl flock; do
 	command -v "$c" >/dev/null || die "$c is missing (scripts/deps.sh installs it)"
 done
 # the interpreter itself, not a wrapper: it runs inside the measurement windows' edges
 PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
-case "$SECONDS_PER_RUN$REPS$PAIRS$QUIET_LEFT" in *[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PAIRS, QUIET_BUDGET take whole numbers" ;; esac
+case "$SECONDS_PER_RUN$REPS$PAIRS$QUIET_LEFT$RETRIES$NOISY_PCT" in *[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PAIRS, QUIET_BUDGET, BENCH_RETRIES, NOISY_PCT take whole numbers" ;; esac
 # a tracer's own duration: it must outlive the window; we stop it ourselves
 TRACER_SECONDS=$((SECONDS_PER_RUN + 60))
 
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WORK=build/bench
 mkdir -p "$WORK"
+# one benchmark at a time: two would share these files and each other's CPUs
+exec 9>"$WORK/lock"
+flock -n 9 || die "another benchmark is running (lock $WORK/lock)"
+rm -f "$WORK"/tracer*.err "$WORK"/load?.json "$WORK"/run.tsv
 RESULTS=$WORK/results.tsv
+DISCARDED=$WORK/discarded.tsv
+RUN_ROWS=$WORK/run.tsv
 FIFO=$WORK/go.$$
 
 # --- everything we start is remembered here and ended by the trap ----------
 STARTED=""
 STATS_WAS=""
+PIN_PREFIX=""
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
@@ -84,6 +98,7 @@ cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	rm -f "$FIFO"
+	[ -z "$PIN_PREFIX" ] || rm -f "$PIN_PREFIX"*
 	if [ -n "$STATS_WAS" ]; then
 		sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null 2>&1 || true
 	fi
@@ -108,6 +123,20 @@ cc -O2 -g -Wall -Wextra -Werror tests/bench/bpf_floor.c -lbpf -o "$WORK/bpf_floo
 
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
+
+# Each tracer's programs are pinned while it runs: offcpu -p detaches as soon
+# as pingpong exits, and a pinned program keeps its final statistics for us.
+# Pins are files /sys/fs/bpf/waitscope_bench_PID_PROGID (bpffs refuses dots);
+# those left by a benchmark that was killed outright are removed here.
+if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
+	mount -t bpf bpf /sys/fs/bpf || die "/sys/fs/bpf is not a BPF file system and cannot be mounted"
+fi
+for f in /sys/fs/bpf/waitscope_bench_*; do
+	[ -e "$f" ] || continue
+	p=${f#/sys/fs/bpf/waitscope_bench_}
+	kill -0 "${p%%_*}" 2>/dev/null || rm -f "$f"
+done
+PIN_PREFIX=/sys/fs/bpf/waitscope_bench_$$_
 
 # --- BPF statistics -----------------------------------------------------------
 # IDs of the programs PID holds, from its fdinfo (prog fds and link fds both
@@ -193,11 +222,11 @@ stop_tracer() {
 	esac
 }
 
-# run CONFIG REP: appends one line per tracer (one for base) to $RESULTS
+# run CONFIG REP: appends one line per tracer (one for base) to $RUN_ROWS
 run() {
 	local config=$1 rep=$2 pp out=$WORK/pingpong.out
 	local names=() pids=() ids=() s0=() s1=() all_ids="" all_pids=""
-	local n k t0 t1 rt rc load steal foreign fbpf quiet_wait row label
+	local n k id t0 t1 rt rc load steal foreign fbpf quiet_wait row label
 
 	# let the machine settle: other people's builds and tracers are noise
 	quiet_wait=0
@@ -227,6 +256,9 @@ run() {
 		# shellcheck disable=SC2015,SC2086
 		[ -n "${ids[k]}" ] && [ "$(prog_stats ${ids[k]})" != "0 0" ] ||
 			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} holds no running sched_switch program after ${ATTACH_WAIT}s"; }
+		for id in ${ids[k]}; do
+			bpftool prog pin id "$id" "$PIN_PREFIX$id" || die "cannot pin program $id as $PIN_PREFIX$id"
+		done
 		all_ids="$all_ids ${ids[k]}"
 		all_pids="$all_pids $TP"
 	done
@@ -260,6 +292,9 @@ EOF
 
 	for k in "${!names[@]}"; do
 		stop_tracer "${names[k]}" "${pids[k]}" "$WORK/tracer$k.err"
+		for id in ${ids[k]}; do
+			rm -f "$PIN_PREFIX$id"
+		done
 	done
 
 	n=${#names[@]}
@@ -272,9 +307,11 @@ EOF
 		fi
 		# shellcheck disable=SC2086
 		set -- $row
+		[ "$n" -eq 0 ] || [ "$4" -gt "$2" ] ||
+			die "$config: ${names[k]}: bpf_stats did not grow over the window ($row)"
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
 			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" \
-			"$foreign" "$fbpf" "$load" "$steal" "$quiet_wait" >>"$RESULTS"
+			"$foreign" "$fbpf" "$load" "$steal" "$quiet_wait" >>"$RUN_ROWS"
 		printf 'bench: %-22s rep %s: %9s round trips' "$label" "$rep" "$rt"
 		[ "$4" -eq "$2" ] || printf ', %6d ns/event over %d events' \
 			"$((($3 - $1) / ($4 - $2)))" "$(($4 - $2))"
@@ -290,17 +327,34 @@ STARTED="$STARTED $IDLE"
 
 CONFIGS="base offcpu-p offcputime-p floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p"
 REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
-NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS))
+NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS + REPS % 2))
 echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"
 printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$RESULTS"
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 # warm-up, not recorded: page cache, CPU frequency, the scheduler's placement
 "$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
-for rep in $(seq 1 "$REPS"); do
+printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$DISCARDED"
+RETRIES_LEFT=$RETRIES
+# paired-p alternates the attach order: with an odd REPS it gets one more
+# repetition, so that both orders count alike
+for rep in $(seq 1 $((REPS % 2 ? REPS + 1 : REPS))); do
 	order=$CONFIGS
 	[ $((rep % 2)) -eq 1 ] || order=$REVERSED
+	[ "$rep" -le "$REPS" ] || order=paired-p
 	for c in $order; do
+		: >"$RUN_ROWS"
 		run "$c" "$rep"
+		# a run during which others took the machine says more about them
+		# than about the tracers: run it once more, while retries are left
+		if [ "$RETRIES_LEFT" -gt 0 ] && awk -F'\t' -v n="$(nproc)" -v max="$NOISY_PCT" \
+			'{ if ($11 + $12 + 100 * $10 / $6 / n > max) bad = 1 } END { exit !bad }' "$RUN_ROWS"; then
+			echo "bench: $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
+			cat "$RUN_ROWS" >>"$DISCARDED"
+			RETRIES_LEFT=$((RETRIES_LEFT - 1))
+			: >"$RUN_ROWS"
+			run "$c" "$rep"
+		fi
+		cat "$RUN_ROWS" >>"$RESULTS"
 	done
 done
 kill -KILL "$IDLE" 2>/dev/null || true
@@ -311,14 +365,16 @@ forget "$IDLE"
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git status --porcelain -- bpf tools user Makefile 2>/dev/null | wc -l)
 [ "$dirty" -eq 0 ] || rev="$rev + uncommitted changes to bpf/, tools/ or user/"
+rev="$rev (bpf/offcpu.bpf.c sha256 $(sha256sum bpf/offcpu.bpf.c | cut -c1-12))"
 BENCH_DATE=$START_DATE \
 	BENCH_KERNEL="$(uname -r)" \
 	BENCH_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
 	BENCH_NPROC="$(nproc)" \
-	BENCH_COMMAND="sudo make bench   # BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_PAIRS=$PAIRS" \
+	BENCH_COMMAND="BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_PAIRS=$PAIRS make bench" \
 	BENCH_REV="$rev" \
 	BENCH_OFFCPUTIME="$OFFCPUTIME ($(dpkg-query -W -f='${Package} ${Version}' libbpf-tools 2>/dev/null || echo 'version unknown'))" \
 	BENCH_TOOLS="$(bpftool version 2>/dev/null | head -2 | tr '\n' ' ' | sed 's/ *$//'), $(clang --version | head -1)" \
 	BENCH_ATTACH_WAIT=$ATTACH_WAIT \
-	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC"
-echo "bench: wrote $DOC (raw data: $RESULTS)"
+	BENCH_NOISY_PCT=$NOISY_PCT \
+	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
+echo "bench: wrote $DOC (raw data: $RESULTS, runs done again: $DISCARDED)"
