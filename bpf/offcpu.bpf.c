@@ -361,7 +361,6 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 				    : 0;
 	}
 	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, t->kstack) : 0;
-	t->state = state;
 	t->off_ts = now;
 }
 

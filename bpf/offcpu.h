@@ -50,7 +50,7 @@ struct thread {
 	__u64 kstack;
 	__u16 reason;
 	__u16 syscall; /* nr, or 0xffff for none */
-	__u32 state;
+	__u32 pad;
 	/* open on-CPU period, valid while on_ts != 0 */
 	__u64 on_ts;
 	__u64 oncpu_ns;

@@ -835,6 +835,12 @@ struct syms *syms_new(const struct syms_opts *opts)
 
 	if (!s)
 		return NULL;
+	/*
+	 * A box in trouble is no place for surprise network traffic: elfutils
+	 * would ask a debuginfod server about every module without local debug
+	 * info, one timeout after another.
+	 */
+	unsetenv("DEBUGINFOD_URLS");
 	if (opts)
 		s->opts = *opts;
 	if (opts && opts->debuginfo_path) {
