@@ -75,7 +75,7 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-static long parse_number(struct argp_state *state, const char *what, const char *arg)
+static long parse_number(const char *what, const char *arg)
 {
 	char *end;
 	long v;
@@ -83,11 +83,11 @@ static long parse_number(struct argp_state *state, const char *what, const char 
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || *end || v < 0)
-		argp_error(state, "invalid %s: %s", what, arg);
+		usage_error(TOOL, "invalid %s: %s", what, arg);
 	return v;
 }
 
-static int parse_by(struct argp_state *state, const char *arg)
+static int parse_by(const char *arg)
 {
 	if (!strcmp(arg, "stack"))
 		return BY_STACK;
@@ -95,7 +95,7 @@ static int parse_by(struct argp_state *state, const char *arg)
 		return BY_THREAD;
 	if (!strcmp(arg, "reason"))
 		return BY_REASON;
-	argp_error(state, "--by takes stack, thread or reason, not %s", arg);
+	usage_error(TOOL, "--by takes stack, thread or reason, not %s", arg);
 	return BY_STACK;
 }
 
@@ -108,13 +108,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			exit(EXIT_USAGE);
 		break;
 	case 't':
-		env.tid = parse_number(state, "TID", arg);
+		env.tid = parse_number("TID", arg);
 		break;
 	case 'm':
-		env.min_us = parse_number(state, "MIN_US", arg);
+		env.min_us = parse_number("MIN_US", arg);
 		break;
 	case 'M':
-		env.max_us = parse_number(state, "MAX_US", arg);
+		env.max_us = parse_number("MAX_US", arg);
 		break;
 	case 'u':
 		env.user_threads = true;
@@ -129,10 +129,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.kernel_stacks_only = true;
 		break;
 	case OPT_BY:
-		env.by = parse_by(state, arg);
+		env.by = parse_by(arg);
 		break;
 	case 'n':
-		env.top = parse_number(state, "N", arg);
+		env.top = parse_number("N", arg);
 		break;
 	case OPT_JSON:
 		env.output = OUT_JSON;
@@ -154,10 +154,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
-			argp_error(state, "unexpected argument: %s", arg);
+			usage_error(TOOL, "unexpected argument: %s", arg);
 		env.duration = parse_seconds(arg);
 		if (env.duration < 0)
-			argp_error(state, "invalid duration: %s", arg);
+			usage_error(TOOL, "invalid duration: %s", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -165,20 +165,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static void check_flags(struct argp_state *state)
+static void check_flags(void)
 {
 	if (env.user_threads && env.kernel_threads)
-		argp_error(state, "-u and -k exclude each other");
+		usage_error(TOOL, "-u and -k exclude each other");
 	if (env.user_stacks_only && env.kernel_stacks_only)
-		argp_error(state, "-U and -K exclude each other");
+		usage_error(TOOL, "-U and -K exclude each other");
 	if (env.min_us > env.max_us)
-		argp_error(state, "MIN_US is above MAX_US");
+		usage_error(TOOL, "MIN_US is above MAX_US");
 }
 
 static error_t parse_arg_end(int key, char *arg, struct argp_state *state)
 {
 	if (key == ARGP_KEY_END)
-		check_flags(state);
+		check_flags();
 	return parse_arg(key, arg, state);
 }
 
@@ -422,10 +422,9 @@ int main(int argc, char **argv)
 	struct run r = {0};
 	int err;
 
-	argp_err_exit_status = EXIT_USAGE;
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	err = parse_args(TOOL, &argp, argc, argv);
 	if (err)
-		return EXIT_USAGE;
+		return err;
 	err = resolve_tid();
 	if (err)
 		return err;

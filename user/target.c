@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <argp.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -171,4 +173,68 @@ double parse_seconds(const char *s)
 	if (end == s || *end || !isfinite(v) || v <= 0)
 		return -1;
 	return v;
+}
+
+void usage_error(const char *tool, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s --help)\n", tool);
+	exit(EXIT_USAGE);
+}
+
+static const struct argp_option *find_option(const struct argp *argp, const char *arg)
+{
+	size_t len = strcspn(arg + 2, "=");
+
+	for (const struct argp_option *o = argp->options; o->name || o->key; o++) {
+		if (arg[1] == '-' && o->name && !strncmp(o->name, arg + 2, len) && !o->name[len])
+			return o;
+		if (arg[1] != '-' && o->key == arg[1])
+			return o;
+	}
+	return NULL;
+}
+
+/* argp says only that parsing failed: name the argument at fault. */
+static const char *bad_arg(const struct argp *argp, int argc, char **argv, const char **why)
+{
+	for (int i = 1; i < argc; i++) {
+		const struct argp_option *o;
+
+		if (argv[i][0] != '-' || !argv[i][1] || !strcmp(argv[i], "--"))
+			continue;
+		o = find_option(argp, argv[i]);
+		if (!o && strcmp(argv[i], "--help") && strcmp(argv[i], "--usage") &&
+		    strcmp(argv[i], "--version")) {
+			*why = "unknown option";
+			return argv[i];
+		}
+		if (o && !o->arg && argv[i][1] == '-' && strchr(argv[i], '=')) {
+			*why = "no value is taken by";
+			return argv[i];
+		}
+		if (o && o->arg && i == argc - 1 && !strchr(argv[i], '=') &&
+		    (argv[i][1] == '-' || !argv[i][2])) {
+			*why = "missing value for";
+			return argv[i];
+		}
+	}
+	*why = "cannot parse the arguments:";
+	return argv[argc - 1];
+}
+
+int parse_args(const char *tool, const struct argp *argp, int argc, char **argv)
+{
+	const char *why, *arg;
+
+	/* quiet argp: its errors take two lines and name the binary's path */
+	if (!argp_parse(argp, argc, argv, ARGP_NO_ERRS, NULL, NULL))
+		return 0;
+	arg = bad_arg(argp, argc, argv, &why);
+	usage_error(tool, "%s %s", why, arg);
 }

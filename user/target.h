@@ -26,6 +26,14 @@ void proc_comm(int pid, int tid, char *buf, size_t n);
  */
 int preflight(const char *tool, const char *btf_path);
 
+struct argp;
+
+/* One line on stderr, "(see TOOL --help)", exit EXIT_USAGE: bad input never gets a page. */
+__attribute__((noreturn, format(printf, 2, 3))) void usage_error(const char *tool, const char *fmt,
+								 ...);
+/* argp_parse with argp's own two-line errors replaced by usage_error(). */
+int parse_args(const char *tool, const struct argp *argp, int argc, char **argv);
+
 /* Parses a positive number of seconds; returns -1 when it is not one. */
 double parse_seconds(const char *s);
 

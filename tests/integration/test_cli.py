@@ -56,11 +56,17 @@ def test_unknown_pid_among_known(procs):
     assert r.stdout == ""
 
 
-@pytest.mark.parametrize("args", [["--no-such-flag"], ["-m", "abc"], ["--by", "nothing"], ["-Z"]])
-def test_bad_usage(procs, args):
-    r = procs.offcpu(args + [1], timeout=30)
+@pytest.mark.parametrize("args,named", [
+    (["--no-such-flag", 1], "--no-such-flag"), (["-m", "abc", 1], "abc"),
+    (["--by", "nothing", 1], "nothing"), (["-Z", 1], "-Z"), (["1", "-p"], "-p"),
+    (["--json=3", 1], "--json=3"), (["-u", "-k", 1], "-k"), (["1", "2"], "2"),
+    (["0"], "0")])
+def test_bad_usage(procs, args, named):
+    """One line that names what is wrong, exit 2, nothing on stdout."""
+    r = procs.offcpu(args, timeout=30)
     assert r.returncode == 2, (args, r.returncode, r.stderr)
-    assert r.stderr.strip(), "a usage error must say something on stderr"
+    assert one_line(r.stderr), f"expected one line on stderr, got {r.stderr!r}"
+    assert r.stderr.startswith("offcpu: ") and named in r.stderr, r.stderr
     assert r.stdout == ""
 
 
