@@ -39,8 +39,9 @@ const char *argp_program_version = "offcpu (waitscope) 0.1";
 static const char doc[] =
 	"Show where and why threads are off-CPU: blocked time by stack, thread and wait reason.\n"
 	"\n"
-	"USAGE: offcpu [-p PID[,PID..]] [-t TID] [-m MIN_US] [-M MAX_US] [-u|-k] [-U|-K]\n"
-	"              [--by stack|thread|reason] [--json|-f] [duration]\n"
+	"USAGE: offcpu [-p PID[,PID..]] [-t TID] [-m MIN_US] [-M MAX_US]\n"
+	"              [-u|-k] [-U|-K] [--by stack|thread|reason] [--json|-f]\n"
+	"              [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  offcpu -p 1234 10          # process 1234 for 10 s, top stacks\n"
