@@ -228,10 +228,24 @@ static const char *bad_arg(const struct argp *argp, int argc, char **argv, const
 	return argv[argc - 1];
 }
 
+static bool wants_help(int argc, char **argv)
+{
+	static const char *const help[] = {"--help", "-?", "--usage", "--version", "-V"};
+
+	for (int i = 1; i < argc; i++)
+		for (size_t j = 0; j < sizeof(help) / sizeof(help[0]); j++)
+			if (!strcmp(argv[i], help[j]))
+				return true;
+	return false;
+}
+
 int parse_args(const char *tool, const struct argp *argp, int argc, char **argv)
 {
 	const char *why, *arg;
 
+	/* argp prints help and exits, unless it was told to keep quiet (below) */
+	if (wants_help(argc, argv))
+		return argp_parse(argp, argc, argv, 0, NULL, NULL) ? EXIT_USAGE : 0;
 	/* quiet argp: its errors take two lines and name the binary's path */
 	if (!argp_parse(argp, argc, argv, ARGP_NO_ERRS, NULL, NULL))
 		return 0;

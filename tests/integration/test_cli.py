@@ -70,6 +70,14 @@ def test_bad_usage(procs, args, named):
     assert r.stdout == ""
 
 
+@pytest.mark.parametrize("flag,says", [("--help", "wait reason"), ("--version", "offcpu"),
+                                       ("--usage", "Usage: offcpu")])
+def test_help_exits_at_once(procs, flag, says):
+    r = procs.offcpu([flag], timeout=10)
+    assert r.returncode == 0, (flag, r.returncode, r.stderr)
+    assert says in r.stdout, r.stdout
+
+
 def test_not_root(procs):
     """As an unprivileged user: one clear line and exit 1, no verifier dump."""
     if not shutil.which("runuser"):
