@@ -70,7 +70,7 @@ def test_bad_usage(procs, args, named):
     assert r.stdout == ""
 
 
-@pytest.mark.parametrize("flag,says", [("--help", "wait reason"), ("--version", "offcpu"),
+@pytest.mark.parametrize("flag,says", [("--help", "EXAMPLES"), ("--version", "offcpu"),
                                        ("--usage", "Usage: offcpu")])
 def test_help_exits_at_once(procs, flag, says):
     r = procs.offcpu([flag], timeout=10)
