@@ -276,8 +276,15 @@ static __always_inline struct thread *get_thread(struct task_struct *task, __u32
 {
 	struct thread *t = lookup_or_init(&threads, &pid, &zero_thread, DROP_THREADS_FULL);
 
-	if (!t || t->tgid)
+	if (!t || t->tgid == tgid)
 		return t;
+	/* a new record, or a pid reused by another process: start afresh */
+	if (t->tgid) {
+		bpf_map_update_elem(&threads, &pid, &zero_thread, BPF_EXIST);
+		t = bpf_map_lookup_elem(&threads, &pid);
+		if (!t)
+			return NULL;
+	}
 	t->tgid = tgid;
 	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
 	if (!(flags & PF_KTHREAD))

@@ -195,6 +195,11 @@ static int resolve_tid(void)
 		fprintf(stderr, "%s: no thread with TID %d\n", TOOL, env.tid);
 		return EXIT_USAGE;
 	}
+	if (env.npids && (env.npids > 1 || env.pids[0] != tgid)) {
+		fprintf(stderr, "%s: thread %d belongs to process %d: use -t %d alone\n", TOOL,
+			env.tid, tgid, env.tid);
+		return EXIT_USAGE;
+	}
 	if (!env.npids)
 		env.pids[env.npids++] = tgid;
 	return 0;
@@ -391,7 +396,7 @@ static int trace(struct run *r, struct profile *p)
 
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i]);
-	p->start_ns = r->start_ns = mono_ns();
+	p->start_ns = mono_ns();
 	session_run(&s);
 	p->end_ns = mono_ns();
 	offcpu_bpf__detach(r->skel);
@@ -433,6 +438,8 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	libbpf_set_print(libbpf_print);
+	/* processes born from here on are young, even while the program attaches */
+	r.start_ns = mono_ns();
 	r.skel = start();
 	if (!r.skel)
 		return EXIT_ENV;

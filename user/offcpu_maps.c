@@ -13,7 +13,7 @@ static int ncpus(void)
 {
 	static int n;
 
-	if (!n)
+	if (n <= 0)
 		n = libbpf_num_possible_cpus();
 	return n;
 }
@@ -21,11 +21,16 @@ static int ncpus(void)
 /* Sum over CPUs of one per-CPU counter. */
 static uint64_t counter(const struct offcpu_maps *m, __u32 idx)
 {
-	uint64_t vals[ncpus()], sum = 0;
+	int n = ncpus();
+	uint64_t sum = 0;
+
+	if (n <= 0)
+		return 0;
+	uint64_t vals[n];
 
 	if (bpf_map_lookup_elem(m->counters, &idx, vals))
 		return 0;
-	for (int i = 0; i < ncpus(); i++)
+	for (int i = 0; i < n; i++)
 		sum += vals[i];
 	return sum;
 }

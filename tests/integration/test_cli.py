@@ -47,6 +47,15 @@ def test_thread_id_given_as_pid(procs):
     assert r.stdout == ""
 
 
+def test_thread_of_another_process(procs):
+    a = procs.waiters("sleep", d=10)
+    b = procs.waiters("sleep", d=10)
+    r = procs.offcpu(["-p", a.pid, "-t", b.threads["w-sleep"], 1], timeout=30)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert one_line(r.stderr) and str(b.pid) in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
 def test_unknown_pid_among_known(procs):
     w = procs.waiters("sleep")
     r = procs.offcpu(["-p", f"{w.pid},{unused_pid()}", 1], timeout=30)
