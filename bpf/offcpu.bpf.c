@@ -363,9 +363,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);
 		/* an exiting thread has dropped its memory: nothing to walk, nothing lost */
-		t->ustack = user_stacks && prev->mm
-				    ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, t->ustack)
-				    : 0;
+		t->ustack = user_stacks && prev->mm ? save_stack(ctx, BPF_F_USER_STACK,
+								 DROP_USTACK_FAILED, t->ustack)
+						    : 0;
 	}
 	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, t->kstack) : 0;
 	t->off_ts = now;
