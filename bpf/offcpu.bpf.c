@@ -208,11 +208,16 @@ static __always_inline __u16 fd_reason(struct task_struct *task, int fd)
 	}
 }
 
+/* Uninterruptible sleep that counts as load: I/O, mostly (TASK_IDLE sleepers are not). */
+static __always_inline bool in_d_state(__u32 state)
+{
+	return (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD);
+}
+
 /* Why the current task (prev) leaves the CPU: task state + syscall in flight + fd kind. */
 static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *regs, __u32 state,
 				      __u16 *syscall)
 {
-	bool d_state = (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD);
 	long nr = SYSCALL_NR(regs);
 	__u16 reason;
 
@@ -228,7 +233,7 @@ static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *
 	reason = sys_class[nr];
 	if (reason == SYS_CLASS_FD)
 		reason = fd_reason(task, (int)PT_REGS_PARM1(regs));
-	if (reason == REASON_OTHER && d_state)
+	if (reason == REASON_OTHER && in_d_state(state))
 		return REASON_DISK;
 	return reason < REASON_NR ? reason : REASON_OTHER;
 }
@@ -356,9 +361,8 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	if (flags & PF_KTHREAD) {
 		t->syscall = NO_SYSCALL;
 		t->reason = state == TASK_RUNNING ? REASON_RUNQUEUE
-			    : (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD)
-				    ? REASON_DISK
-				    : REASON_OTHER;
+			    : in_d_state(state)	  ? REASON_DISK
+						  : REASON_OTHER;
 		t->ustack = 0;
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);

@@ -59,6 +59,20 @@ void hist_add(struct hist *h, uint64_t ns)
 		h->max_ns = ns;
 }
 
+/*
+ * The BPF side updates max without atomics, so a racing CPU can leave it
+ * below a period its slots did record: never report a max below floor_ns,
+ * the lower edge of the highest slot filled.
+ */
+static void add_totals(struct hist *h, uint64_t total_ns, uint64_t max_ns, uint64_t floor_ns)
+{
+	h->total_ns += total_ns;
+	if (max_ns < floor_ns)
+		max_ns = floor_ns;
+	if (max_ns > h->max_ns)
+		h->max_ns = max_ns;
+}
+
 void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total_ns,
 		    uint64_t max_ns)
 {
@@ -73,16 +87,7 @@ void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total
 		h->count += slots[i];
 		top = s;
 	}
-	h->total_ns += total_ns;
-	/*
-	 * The BPF side updates max without atomics, so a racing CPU can leave it
-	 * below a period its slots did record; never report a max below what the
-	 * slots prove.
-	 */
-	if (top > 0 && max_ns < (uint64_t)1000 << top)
-		max_ns = (uint64_t)1000 << top;
-	if (max_ns > h->max_ns)
-		h->max_ns = max_ns;
+	add_totals(h, total_ns, max_ns, top > 0 ? (uint64_t)1000 << top : 0);
 }
 
 void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns, uint64_t max_ns)
@@ -101,12 +106,7 @@ void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_n
 		h->count += fine[i];
 		floor_ns = (uint64_t)fine_low_us(i) * 1000;
 	}
-	h->total_ns += total_ns;
-	/* as in hist_add_slots, with the tighter floor the fine slots prove */
-	if (max_ns < floor_ns)
-		max_ns = floor_ns;
-	if (max_ns > h->max_ns)
-		h->max_ns = max_ns;
+	add_totals(h, total_ns, max_ns, floor_ns);
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)
