@@ -42,6 +42,9 @@ const volatile bool kernel_stacks = true;
 const volatile __u64 min_ns = 0;
 const volatile __u64 max_ns = ~0ULL;
 const volatile __u8 sys_class[MAX_SYSCALLS] = {};
+/* __sched_text_start/end, __lock_text_start/end: what bpf_get_task_stack() leaves out */
+const volatile __u64 sched_text[4] = {};
+const volatile bool task_stacks = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -70,6 +73,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct stack);
 } stacks SEC(".maps");
+
+/* kernel stack without the scheduler's frames (hash) -> the same stack walked in full */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} full_of SEC(".maps");
 
 /* processes already announced to user space */
 struct {
@@ -144,33 +155,55 @@ static __always_inline bool wanted(struct task_struct *t, bool btf)
 	return user_threads_only ? !(flags & PF_KTHREAD) : (flags & PF_KTHREAD);
 }
 
-/*
- * Stores the stack once, keyed by a hash of its frames; returns the hash, 0
- * for none. A thread that blocks where it blocked last time (most do) skips
- * the store: last is the hash it had then.
- */
-static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop, __u64 last)
+#define USTACK_SEED 0x5ca1ab1eULL
+#define KSTACK_SEED 0xc0ffeeULL
+
+/* One walk into the per-CPU scratch stack: of the current task, or of an inactive one. */
+static __always_inline struct stack *walk(void *ctx, struct task_struct *task, __u64 flags,
+					  __u32 drop)
 {
 	__u32 zero = 0;
 	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 h = flags ? 0x5ca1ab1e : 0xc0ffee;
-	long n, err;
+	long n;
 
 	if (!st)
-		return 0;
-	n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), flags);
+		return NULL;
+	if (task)
+		n = bpf_get_task_stack(task, st->ips, sizeof(st->ips), 0);
+	else
+		n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), flags);
 	if (n < 0) {
 		count(drop);
-		return 0;
+		return NULL;
 	}
 	st->nr = n / sizeof(__u64);
-	if (!st->nr)
-		return 0;
-	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++) {
-		h = (h ^ st->ips[i]) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 32;
-	}
-	h |= 1; /* never 0, which means "no stack" */
+	return st->nr ? st : NULL;
+}
+
+static __always_inline __u64 mix(__u64 h, __u64 ip)
+{
+	h = (h ^ ip) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+static __always_inline __u64 hash_stack(const struct stack *st, __u64 seed)
+{
+	__u64 h = seed;
+
+	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++)
+		h = mix(h, st->ips[i]);
+	return h | 1; /* never 0, which means "no stack" */
+}
+
+/*
+ * Stores the stack once, keyed by its hash; returns the hash, 0 if the table
+ * is full. A thread that blocks where it blocked last time (most do) skips
+ * the store: last is the hash it had then.
+ */
+static __always_inline __u64 store_stack(struct stack *st, __u64 h, __u64 last)
+{
+	long err;
+
 	if (h == last)
 		return h;
 	err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
@@ -179,6 +212,78 @@ static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop, __u6
 		return 0;
 	}
 	return h;
+}
+
+static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop, __u64 last)
+{
+	struct stack *st = walk(ctx, NULL, flags, drop);
+
+	return st ? store_stack(st, hash_stack(st, flags ? USTACK_SEED : KSTACK_SEED), last) : 0;
+}
+
+static __always_inline bool in_sched_text(__u64 ip)
+{
+	return (ip >= sched_text[0] && ip < sched_text[1]) ||
+	       (ip >= sched_text[2] && ip < sched_text[3]);
+}
+
+/*
+ * The hash that bpf_get_task_stack() gives the same kernel stack while the
+ * task is off-CPU: it leaves out the scheduler's and the lock code's frames
+ * (as /proc/PID/stack does), and our walk at switch-out has the tracer's own
+ * frames above them. 0 if the walk holds no scheduler frame.
+ */
+static __always_inline __u64 nosched_hash(const struct stack *st)
+{
+	__u64 h = KSTACK_SEED;
+	bool below = false;
+
+	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++) {
+		if (in_sched_text(st->ips[i]))
+			below = true;
+		else if (below)
+			h = mix(h, st->ips[i]);
+	}
+	return below ? h | 1 : 0;
+}
+
+/*
+ * A full kernel walk at switch-out, taught to full_of so that later periods
+ * ending in the same place can take the cheaper walk at switch-in.
+ */
+static __always_inline __u64 full_kstack(void *ctx, __u64 last)
+{
+	struct stack *st = walk(ctx, NULL, 0, DROP_KSTACK_FAILED);
+	__u64 full, ns;
+
+	if (!st)
+		return 0;
+	full = store_stack(st, hash_stack(st, KSTACK_SEED), last);
+	ns = task_stacks && full ? nosched_hash(st) : 0;
+	if (ns)
+		bpf_map_update_elem(&full_of, &ns, &full, BPF_ANY);
+	return full;
+}
+
+/*
+ * The kernel stack of a task about to run again, walked while it is still
+ * frozen where it slept: this walk skips the tracer's frames (and the
+ * scheduler's, which full_of gives back). Unknown places ask for a full walk
+ * the next time the thread blocks.
+ */
+static __always_inline __u64 resting_kstack(struct task_struct *task, struct thread *t)
+{
+	struct stack *st = walk(NULL, task, 0, DROP_KSTACK_FAILED);
+	__u64 ns, *full;
+
+	if (!st)
+		return 0;
+	ns = hash_stack(st, KSTACK_SEED);
+	full = bpf_map_lookup_elem(&full_of, &ns);
+	if (full)
+		return *full;
+	t->flags |= THREAD_WANT_FULL;
+	return store_stack(st, ns, t->kstack);
 }
 
 /* task is a BTF pointer (the current task): walking its fields needs no probe reads */
@@ -291,7 +396,7 @@ static __always_inline struct thread *get_thread(struct task_struct *task, __u32
 			return NULL;
 	}
 	t->tgid = tgid;
-	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
+	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL | THREAD_WANT_FULL : THREAD_WANT_FULL;
 	if (!(flags & PF_KTHREAD))
 		announce(task, tgid);
 	return t;
@@ -344,7 +449,8 @@ static __always_inline void add_period(struct thread *t, __u32 pid, __u64 delta)
 
 /* prev leaves the CPU: close its on-CPU period, open an off-CPU one. */
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, struct pt_regs *regs,
-				       __u32 pid, __u32 tgid, __u32 flags, __u32 state, __u64 now)
+				       __u32 pid, __u32 tgid, __u32 flags, __u32 state, __u64 now,
+				       bool btf)
 {
 	struct thread *t = get_thread(prev, pid, tgid, flags);
 
@@ -371,12 +477,24 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 								 DROP_USTACK_FAILED, t->ustack)
 						    : 0;
 	}
-	t->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, t->kstack) : 0;
+	t->flags &= ~THREAD_KFULL;
+	if (!kernel_stacks) {
+		t->kstack = 0;
+	} else if (!btf || !task_stacks || (t->flags & THREAD_WANT_FULL) ||
+		   t->reason == REASON_RUNQUEUE || !(bpf_get_prandom_u32() & 63)) {
+		/*
+		 * Preemption strikes anywhere, seldom twice in the same place: walk
+		 * it now. Other places now and then anyway, so that full_of
+		 * learns a changed path.
+		 */
+		t->kstack = full_kstack(ctx, t->kstack);
+		t->flags = (t->flags & ~THREAD_WANT_FULL) | THREAD_KFULL;
+	}
 	t->off_ts = now;
 }
 
 /* next gets the CPU: close its off-CPU period, if we saw it start. */
-static __always_inline void switch_in(__u32 pid, __u64 now)
+static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 now, bool btf)
 {
 	struct thread *t = bpf_map_lookup_elem(&threads, &pid);
 	__u64 delta;
@@ -391,6 +509,8 @@ static __always_inline void switch_in(__u32 pid, __u64 now)
 	t->off_ts = 0;
 	if (delta < min_ns || delta > max_ns)
 		return;
+	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL))
+		t->kstack = resting_kstack(next, t);
 	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
 	t->offcpu_ns[r] += delta;
 	t->periods[r]++;
@@ -415,10 +535,10 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 		__u32 state = preempt ? TASK_RUNNING : cur->__state;
 
-		switch_out(ctx, cur, regs, cur->pid, cur->tgid, cur->flags, state, now);
+		switch_out(ctx, cur, regs, cur->pid, cur->tgid, cur->flags, state, now, btf);
 	}
 	if (in)
-		switch_in(TREAD(btf, next, pid), now);
+		switch_in(next, TREAD(btf, next, pid), now, btf);
 	return 0;
 }
 

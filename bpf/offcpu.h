@@ -58,7 +58,9 @@ struct thread {
 	__u64 periods[REASON_NR];
 };
 
-#define THREAD_KERNEL 1 /* kernel thread */
+#define THREAD_KERNEL	 1 /* kernel thread */
+#define THREAD_KFULL	 2 /* the open period's kernel stack was walked at switch-out */
+#define THREAD_WANT_FULL 4 /* walk the kernel stack in full at the next switch-out */
 #define NO_SYSCALL    0xffff
 
 /* Aggregation key of blocked periods. */

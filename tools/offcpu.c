@@ -212,6 +212,22 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return env.verbose ? vfprintf(stderr, fmt, args) : 0;
 }
 
+/*
+ * Kernel stacks are walked when a thread runs again, which skips the
+ * tracer's frames; the scheduler's frames that walk leaves out are known by
+ * their text sections. Without them (kallsyms hidden) every walk is a full one.
+ */
+static void configure_task_stacks(struct offcpu_bpf__rodata *ro)
+{
+	static const char *const names[] = {"__sched_text_start", "__sched_text_end",
+					    "__lock_text_start", "__lock_text_end"};
+	uint64_t addrs[4];
+
+	ro->task_stacks = kernel_symbol_addrs(names, addrs, 4) == 4;
+	for (int i = 0; i < 4; i++)
+		ro->sched_text[i] = addrs[i];
+}
+
 static void configure(struct offcpu_bpf *skel)
 {
 	struct offcpu_bpf__rodata *ro = skel->rodata;
@@ -228,6 +244,7 @@ static void configure(struct offcpu_bpf *skel)
 	ro->min_ns = env.min_us * 1000;
 	ro->max_ns = env.max_us > UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
 	reasons_fill_syscall_classes((uint8_t *)ro->sys_class, MAX_SYSCALLS);
+	configure_task_stacks(ro);
 }
 
 /* tp_btf is cheaper; kernels that refuse it get the raw_tp twin. */
@@ -360,6 +377,7 @@ static void fill_maps(struct run *r)
 		.periods = bpf_map__fd(s->maps.periods),
 		.hists = bpf_map__fd(s->maps.hists),
 		.stacks = bpf_map__fd(s->maps.stacks),
+		.full_of = bpf_map__fd(s->maps.full_of),
 		.counters = bpf_map__fd(s->maps.counters),
 		.prog = bpf_program__fd(prog),
 	};

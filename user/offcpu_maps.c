@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "offcpu.h"
 #include "offcpu_maps.h"
+#include "schedframes.h"
 
 static int ncpus(void)
 {
@@ -134,15 +135,23 @@ static bool is_tracer_frame(const char *name)
 
 /* Appends a stored stack's frames outermost first; returns how many. */
 static int add_frames(const struct offcpu_maps *m, struct syms *syms, int tgid, __u64 hash,
-		      bool kernel, const char **out, struct profile *p)
+		      const struct schedframes *sf, const char **out, struct profile *p)
 {
+	bool kernel = sf != NULL, partial = false;
 	struct stack st;
 	struct syms_stats before, after;
 	int n;
 
+	__u64 full;
+
+	/* a stack walked without its scheduler frames, whose full walk came later */
+	if (kernel && hash && !bpf_map_lookup_elem(m->full_of, &hash, &full))
+		hash = full;
 	if (!hash || bpf_map_lookup_elem(m->stacks, &hash, &st))
 		return 0;
 	n = st.nr < MAX_STACK_DEPTH ? st.nr : MAX_STACK_DEPTH;
+	if (kernel)
+		n = schedframes_fill(sf, (uint64_t *)st.ips, n, MAX_STACK_DEPTH - 1, &partial);
 	syms_get_stats(syms, &before);
 	for (int i = 0; i < n; i++)
 		out[i] = kernel ? syms_kernel(syms, st.ips[n - 1 - i])
@@ -151,12 +160,16 @@ static int add_frames(const struct offcpu_maps *m, struct syms *syms, int tgid, 
 	/* the tracer's own frames (our program, the tracepoint glue) say nothing */
 	while (kernel && n > 0 && is_tracer_frame(out[n - 1]))
 		n--;
+	/* a place seen once, walked without the scheduler's frames: say so */
+	if (partial)
+		out[n++] = "[scheduler]";
 	p->lost[LOST_NO_MAPS] += after.no_maps - before.no_maps;
 	return n;
 }
 
 static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		     const struct period_key *k, const struct period_val *v, size_t *cap)
+		     const struct schedframes *sf, const struct period_key *k,
+		     const struct period_val *v, size_t *cap)
 {
 	const char *frames[2 * MAX_STACK_DEPTH];
 	struct pstack *s;
@@ -170,8 +183,8 @@ static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct prof
 			return -ENOMEM;
 		p->stacks = n;
 	}
-	nu = add_frames(m, syms, k->tgid, k->ustack, false, frames, p);
-	nk = add_frames(m, syms, k->tgid, k->kstack, true, frames + nu, p);
+	nu = add_frames(m, syms, k->tgid, k->ustack, NULL, frames, p);
+	nk = add_frames(m, syms, k->tgid, k->kstack, sf, frames + nu, p);
 	s = &p->stacks[p->nstacks];
 	memset(s, 0, sizeof(*s));
 	s->frames = malloc((nu + nk + 1) * sizeof(*s->frames));
@@ -242,23 +255,39 @@ static void merge_same_stacks(struct profile *p)
 	p->nstacks = out;
 }
 
-static int read_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p)
+/* The scheduler frames of every full kernel walk, by call site. */
+static void learn_sched_frames(const struct offcpu_maps *m, struct schedframes *sf)
 {
 	struct period_key key, *prev = NULL;
-	struct period_val v;
-	size_t cap = 0;
-	int err;
+	struct stack st;
 
 	while (!bpf_map_get_next_key(m->periods, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(m->periods, &key, &v))
-			continue;
-		err = add_stack(m, syms, p, &key, &v, &cap);
-		if (err)
-			return err;
+		if (key.kstack && !bpf_map_lookup_elem(m->stacks, &key.kstack, &st))
+			schedframes_learn(sf, (uint64_t *)st.ips,
+					  st.nr < MAX_STACK_DEPTH ? st.nr : MAX_STACK_DEPTH);
 	}
-	merge_same_stacks(p);
-	return 0;
+}
+
+static int read_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p)
+{
+	struct period_key key, *prev = NULL;
+	struct schedframes sf;
+	struct period_val v;
+	size_t cap = 0;
+	int err = 0;
+
+	if (!schedframes_init(&sf))
+		learn_sched_frames(m, &sf);
+	while (!err && !bpf_map_get_next_key(m->periods, prev, &key)) {
+		prev = &key;
+		if (!bpf_map_lookup_elem(m->periods, &key, &v))
+			err = add_stack(m, syms, p, &sf, &key, &v, &cap);
+	}
+	schedframes_free(&sf);
+	if (!err)
+		merge_same_stacks(p);
+	return err;
 }
 
 int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p)

@@ -7,7 +7,7 @@
 #include "syms.h"
 
 struct offcpu_maps {
-	int threads, periods, hists, stacks, counters;
+	int threads, periods, hists, stacks, full_of, counters;
 	int prog; /* the attached program, for its recursion-miss count */
 };
 

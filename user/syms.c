@@ -732,6 +732,26 @@ static size_t ksyms_parse(char *text, struct ksym *out)
 	return n;
 }
 
+int kernel_symbol_addrs(const char *const *names, uint64_t *addrs, int n)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	unsigned long long addr;
+	char type, name[256];
+	int found = 0;
+
+	memset(addrs, 0, n * sizeof(*addrs));
+	if (!f)
+		return 0;
+	while (found < n && fscanf(f, "%llx %c %255s%*[^\n]", &addr, &type, name) == 3)
+		for (int i = 0; i < n; i++)
+			if (addr && !addrs[i] && !strcmp(name, names[i])) {
+				addrs[i] = addr;
+				found++;
+			}
+	fclose(f);
+	return found;
+}
+
 static void ksyms_load(struct syms *s)
 {
 	size_t len, lines = 0, n, kept = 0;

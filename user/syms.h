@@ -59,6 +59,12 @@ const char *syms_kernel(struct syms *s, uint64_t addr);
 
 void syms_get_stats(const struct syms *s, struct syms_stats *out);
 
+/*
+ * Addresses of the named kernel symbols from /proc/kallsyms (0 where absent
+ * or hidden); returns how many were found.
+ */
+int kernel_symbol_addrs(const char *const *names, uint64_t *addrs, int n);
+
 /* Demangle a C++ or Rust (legacy and v0) name; returns malloc'ed text or NULL if not mangled. */
 char *syms_demangle(const char *name);
 

@@ -141,6 +141,42 @@ def test_kernel_frames_by_default(traced_all):
     assert not {frame_func(f) for f in kframes} & FIXTURE_FUNCS
 
 
+def sched_text_names():
+    """Functions the kernel itself counts as the scheduler's (and the lock code's): the
+    ones /proc/PID/stack leaves out, from the text section bounds in /proc/kallsyms."""
+    syms = []
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3:
+                syms.append((int(parts[0], 16), parts[2]))
+    bound = {name: addr for addr, name in syms if name.startswith(("__sched_text_", "__lock_text_"))}
+    ranges = [(bound["__sched_text_start"], bound["__sched_text_end"]),
+              (bound["__lock_text_start"], bound["__lock_text_end"])]
+    return {name for addr, name in syms if any(lo <= addr < hi for lo, hi in ranges)} - set(bound)
+
+
+def test_kernel_stacks_keep_scheduler_frames(traced_all):
+    """Kernel stacks are walked while the thread sleeps, a walk that drops the scheduler's
+    frames; they must come back (learned from full walks), so a mutex or rwsem slow path
+    stays visible. A stack seen once may lack them, but then says [scheduler]."""
+    w, doc, _ = traced_all
+    sched = sched_text_names()
+    assert sched
+    total = with_sched = 0
+    for s in doc["stacks"]:
+        if s["tid"] not in {w.tid(n) for n in FIVE} or not s["kernel_frames"]:
+            continue
+        kframes = [frame_func(f) for f in s["frames"][len(s["frames"]) - s["kernel_frames"]:]]
+        total += s["total_us"]
+        if kframes[-1] in sched:
+            with_sched += s["total_us"]
+        else:
+            assert kframes[-1] == "[scheduler]", f"innermost kernel frame not the scheduler's: {s}"
+    assert total and with_sched >= 0.99 * total, (
+        f"only {with_sched} of {total} us of kernel stacks begin in the scheduler")
+
+
 @pytest.mark.parametrize("flag", ["-U", "-K"])
 def test_user_or_kernel_stacks_only(procs, flag):
     w = procs.waiters("sleep", "pipe")
