@@ -20,6 +20,8 @@
 #define S_IFBLK		     0060000
 #define S_IFCHR		     0020000
 #define S_IFIFO		     0010000
+/* x86-64's task stack is 16 KiB (32 KiB with KASAN); interrupt stacks lie elsewhere */
+#define THREAD_SIZE_MAX 32768
 
 /* The syscall in flight, from the task's user registers (a BTF pointer: direct reads). */
 #if defined(__TARGET_ARCH_x86)
@@ -45,6 +47,10 @@ const volatile __u8 sys_class[MAX_SYSCALLS] = {};
 /* __sched_text_start/end, __lock_text_start/end: what bpf_get_task_stack() leaves out */
 const volatile __u64 sched_text[4] = {};
 const volatile bool task_stacks = false;
+const volatile bool wakers = false;
+
+/* set by user space while the task iterator seeds the records of the trace's start */
+bool seeding = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -81,6 +87,13 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } full_of SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct wake_key);
+	__type(value, struct wake_val);
+} wakes SEC(".maps");
 
 /* processes already announced to user space */
 struct {
@@ -397,6 +410,7 @@ static __always_inline struct thread *get_thread(struct task_struct *task, __u32
 	}
 	t->tgid = tgid;
 	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL | THREAD_WANT_FULL : THREAD_WANT_FULL;
+	t->first_ts = bpf_ktime_get_ns();
 	if (!(flags & PF_KTHREAD))
 		announce(task, tgid);
 	return t;
@@ -419,32 +433,57 @@ static __always_inline void add_hist(__u32 pid, __u16 reason, __u64 delta)
 		h->max_ns = delta;
 }
 
-static __always_inline void add_period(struct thread *t, __u32 pid, __u64 delta)
+static __always_inline void period_key_of(struct thread *t, __u32 pid, struct period_key *k)
 {
-	struct period_key k = {
-		.tgid = t->tgid,
-		.pid = pid,
-		.ustack = t->ustack,
-		.kstack = t->kstack,
-		.reason = t->reason,
-		.syscall = t->syscall,
-	};
-	struct period_val *v = bpf_map_lookup_elem(&periods, &k);
-	struct period_val nv = {.total_ns = delta, .count = 1, .max_ns = delta};
+	__builtin_memset(k, 0, sizeof(*k));
+	k->tgid = t->tgid;
+	k->pid = pid;
+	k->ustack = t->ustack;
+	k->kstack = t->kstack;
+	k->reason = t->reason;
+	k->syscall = t->syscall;
+}
 
+static __always_inline void add_period(struct period_key *k, __u64 blocked, __u64 rq)
+{
+	struct period_val *v = bpf_map_lookup_elem(&periods, k);
+	struct period_val nv = {.total_ns = blocked, .count = 1, .max_ns = blocked, .rq_ns = rq};
+	/* user/hist.h's log2 slots: floor(log2(us)), 0 and 1 us in slot 0 */
+	__u32 slot = blocked >= 1000 ? hist_log2(blocked / 1000) : 0;
+
+	if (slot >= HIST_LOG2_SLOTS)
+		slot = HIST_LOG2_SLOTS - 1;
 	if (!v) {
-		if (!bpf_map_update_elem(&periods, &k, &nv, BPF_NOEXIST))
+		nv.slots[slot] = 1;
+		if (!bpf_map_update_elem(&periods, k, &nv, BPF_NOEXIST))
 			return;
-		v = bpf_map_lookup_elem(&periods, &k);
+		v = bpf_map_lookup_elem(&periods, k);
 		if (!v) {
 			count(DROP_PERIODS_FULL);
 			return;
 		}
 	}
-	__sync_fetch_and_add(&v->total_ns, delta);
+	__sync_fetch_and_add(&v->total_ns, blocked);
 	__sync_fetch_and_add(&v->count, 1);
-	if (delta > v->max_ns)
-		v->max_ns = delta;
+	if (rq)
+		__sync_fetch_and_add(&v->rq_ns, rq);
+	/* hide the slot's known range from clang so that the verifier sees the check */
+	asm volatile("" : "+r"(slot));
+	if (slot < HIST_LOG2_SLOTS)
+		__sync_fetch_and_add(&v->slots[slot], 1);
+	if (blocked > v->max_ns)
+		v->max_ns = blocked;
+}
+
+static __always_inline void add_wake(struct period_key *k, struct waker *w, __u64 blocked)
+{
+	struct wake_key wk = {.waiter = *k, .waker = *w};
+	struct wake_val init = {}, *v = lookup_or_init(&wakes, &wk, &init, DROP_WAKES_FULL);
+
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->total_ns, blocked);
+	__sync_fetch_and_add(&v->count, 1);
 }
 
 /* prev leaves the CPU: close its on-CPU period, open an off-CPU one. */
@@ -493,11 +532,15 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	t->off_ts = now;
 }
 
-/* next gets the CPU: close its off-CPU period, if we saw it start. */
+/*
+ * next gets the CPU: close its off-CPU period, if we saw it start. The
+ * period splits at its wakeup: blocked before, waiting for a CPU after.
+ */
 static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 now, bool btf)
 {
 	struct thread *t = bpf_map_lookup_elem(&threads, &pid);
-	__u64 delta;
+	__u64 delta, blocked, rq = 0;
+	struct period_key k;
 	__u16 r;
 
 	if (!t)
@@ -506,17 +549,35 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64
 	if (!t->off_ts)
 		return;
 	delta = now - t->off_ts;
-	t->off_ts = 0;
-	if (delta < min_ns || delta > max_ns)
-		return;
+	blocked = delta;
+	if (t->wake_ts > t->off_ts && t->wake_ts <= now) {
+		blocked = t->wake_ts - t->off_ts;
+		rq = now - t->wake_ts;
+	}
+	t->off_ts = t->wake_ts = t->since_ts = 0;
+	/* -m/-M judge whole periods: one cut by the trace's start is not one */
+	if (delta < min_ns || delta > max_ns ||
+	    ((t->flags & THREAD_SEEDED) && (min_ns || max_ns != ~0ULL)))
+		goto out;
 	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL))
 		t->kstack = resting_kstack(next, t);
 	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
-	t->offcpu_ns[r] += delta;
+	t->offcpu_ns[r] += blocked;
 	t->periods[r]++;
-	add_hist(pid, r, delta);
-	add_period(t, pid, delta);
+	add_hist(pid, r, blocked);
+	if (rq) {
+		t->offcpu_ns[REASON_RUNQUEUE] += rq;
+		t->rq_after_ns[r] += rq;
+		add_hist(pid, REASON_RUNQUEUE, rq);
+	}
+	period_key_of(t, pid, &k);
+	add_period(&k, blocked, rq);
+	if (t->waker.flags & WAKER_VALID)
+		add_wake(&k, &t->waker, blocked);
 	count(DROP_NR + CNT_PERIODS);
+out:
+	t->waker.flags = 0;
+	t->flags &= ~THREAD_SEEDED;
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -553,6 +614,197 @@ static __always_inline int handle_exec(void)
 	if (wanted(cur, true))
 		notify(cur, true);
 	return 0;
+}
+
+/*
+ * Interrupt context has no waker thread: the current task is whoever was
+ * interrupted. Interrupts run on their own stacks on x86-64, so a program
+ * whose stack is not the current task's runs in one. (The per-CPU preempt
+ * count would say more, but kernels without KALLSYMS_ALL hide its address.)
+ */
+static __always_inline bool in_irq_context(struct task_struct *cur)
+{
+	__u64 marker = 0, sp = 0;
+	void *here = &marker;
+
+	/* the address of our own stack frame, as a number */
+	bpf_probe_read_kernel(&sp, sizeof(sp), &here);
+	return sp - (__u64)cur->stack >= THREAD_SIZE_MAX;
+}
+
+/* The waker's thread and stacks, taken in its own context. */
+static __always_inline void note_waker(void *ctx, struct waker *w)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+
+	w->flags = WAKER_VALID;
+	if (in_irq_context(cur)) {
+		/* the kernel stack says which interrupt; the interrupted task is no waker */
+		w->flags |= WAKER_IRQ;
+		w->pid = w->tgid = 0;
+		w->ustack = 0;
+		__builtin_memset(w->comm, 0, sizeof(w->comm));
+		w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
+		return;
+	}
+	w->pid = cur->pid;
+	w->tgid = cur->tgid;
+	__builtin_memcpy(w->comm, cur->comm, TASK_COMM_LEN);
+	w->ustack = user_stacks && cur->mm && !(cur->flags & PF_KTHREAD)
+			    ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, w->ustack)
+			    : 0;
+	w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
+}
+
+/* A traced thread is woken: its blocked time ends here, its wait for a CPU begins. */
+static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
+{
+	struct thread *t;
+	__u32 pid;
+
+	if (!wanted(p, btf))
+		return 0;
+	pid = TREAD(btf, p, pid);
+	t = bpf_map_lookup_elem(&threads, &pid);
+	if (!t || !t->off_ts || t->wake_ts)
+		return 0;
+	t->wake_ts = bpf_ktime_get_ns();
+	count(DROP_NR + CNT_WAKES);
+	if (wakers)
+		note_waker(ctx, &t->waker);
+	return 0;
+}
+
+/* A sleeping task's user stack, read from its memory by frame pointers, as perf does. */
+static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_regs *regs)
+{
+	__u32 zero = 0, n = 1;
+	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 fp = regs->bp, frame[2];
+
+	if (!st)
+		return 0;
+	st->ips[0] = regs->ip;
+	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
+		if (!fp || bpf_copy_from_user_task(frame, sizeof(frame), (void *)fp, task, 0))
+			break;
+		if (!frame[1] || n >= MAX_STACK_DEPTH)
+			break;
+		st->ips[n++] = frame[1];
+		if (frame[0] <= fp) /* stacks grow down: the caller's frame is above */
+			break;
+		fp = frame[0];
+	}
+	st->nr = n;
+	return store_stack(st, hash_stack(st, USTACK_SEED), 0);
+}
+
+/*
+ * When a task last got a CPU, on the monotonic clock. sched_info keeps it on
+ * the scheduler's clock; the iterating task (us) got its CPU a moment ago on
+ * that same clock, which relates the two without the run queues' address.
+ */
+static __always_inline __u64 last_ran(struct task_struct *task, __u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u64 ours = cur->sched_info.last_arrival, theirs = task->sched_info.last_arrival;
+	__u64 ago = ours > theirs ? ours - theirs : 0;
+
+	return theirs && ours && ago < now ? now - ago : 0;
+}
+
+static __always_inline void snap_blocked(struct task_struct *task, struct task_snap *s, __u64 now,
+					 bool user)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u32 state = task->__state;
+	struct thread fake = {};
+	__u16 sc = NO_SYSCALL;
+
+	s->state = SNAP_BLOCKED;
+	s->since_ns = last_ran(task, now);
+	if (task->flags & PF_KTHREAD) {
+		s->reason = in_d_state(state) ? REASON_DISK : REASON_OTHER;
+	} else {
+		s->reason = classify(task, regs, state, &sc);
+		if (user && user_stacks && task->mm)
+			s->ustack = task_ustack(task, regs);
+	}
+	s->syscall = sc;
+	if (kernel_stacks)
+		s->kstack = resting_kstack(task, &fake);
+}
+
+/* A target thread as it is now; while seeding, its record starts here too. */
+static __always_inline void snap_task(struct seq_file *seq, struct task_struct *task, bool user)
+{
+	struct task_snap s = {.syscall = NO_SYSCALL};
+	__u64 now = bpf_ktime_get_ns();
+	struct thread *t;
+
+	if (!wanted(task, true))
+		return;
+	s.pid = task->pid;
+	s.tgid = task->tgid;
+	s.flags = (task->flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
+	__builtin_memcpy(s.comm, task->comm, TASK_COMM_LEN);
+	if (task->on_cpu)
+		s.state = SNAP_RUNNING;
+	else if (task->__state == TASK_RUNNING)
+		s.state = SNAP_RUNNABLE, s.reason = REASON_RUNQUEUE;
+	else
+		snap_blocked(task, &s, now, user);
+	bpf_seq_write(seq, &s, sizeof(s));
+	if (!seeding || bpf_map_lookup_elem(&threads, &s.pid))
+		return; /* already seen switching: its record is right */
+	t = get_thread(task, s.pid, s.tgid, task->flags);
+	if (!t)
+		return;
+	__builtin_memcpy(t->comm, s.comm, TASK_COMM_LEN);
+	if (s.state == SNAP_RUNNING) {
+		t->on_ts = now;
+		return;
+	}
+	t->reason = s.reason;
+	t->syscall = s.syscall;
+	t->ustack = s.ustack;
+	t->kstack = s.kstack;
+	t->flags |= THREAD_KFULL | THREAD_SEEDED;
+	t->since_ts = s.since_ns;
+	t->off_ts = now;
+}
+
+/* With user stacks: reading another task's memory needs a sleepable program (5.18+). */
+SEC("iter.s/task")
+int snap_tasks_user(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+
+	if (task)
+		snap_task(ctx->meta->seq, task, true);
+	return 0;
+}
+
+SEC("iter/task")
+int snap_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+
+	if (task)
+		snap_task(ctx->meta->seq, task, false);
+	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(sched_waking_btf, struct task_struct *p)
+{
+	return handle_waking(ctx, p, true);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(sched_waking_raw, struct task_struct *p)
+{
+	return handle_waking(ctx, p, false);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -20,14 +20,18 @@ enum offcpu_drop {
 	DROP_USTACK_FAILED, /* user stack walk failed */
 	DROP_KSTACK_FAILED, /* kernel stack walk failed */
 	DROP_EVENTS_LOST,   /* ring buffer of new-process notices full */
+	DROP_WAKES_FULL,    /* waker table full: a period was kept without its waker */
 	DROP_NR,
 };
 
 /* Per-CPU event counters, next to the drops. */
 enum offcpu_counter {
 	CNT_PERIODS, /* blocked periods recorded */
+	CNT_WAKES,   /* wakeups of traced threads */
 	CNT_NR,
 };
+
+#define HIST_LOG2_SLOTS 32
 
 /* A stack is stored once, keyed by a 64-bit hash of its frames. */
 struct stack {
@@ -35,6 +39,18 @@ struct stack {
 	__u32 pad;
 	__u64 ips[MAX_STACK_DEPTH];
 };
+
+/* Who woke a thread: taken in the waker's context at sched_waking. */
+struct waker {
+	__u32 pid, tgid; /* 0 in interrupt context */
+	__u64 ustack, kstack;
+	char comm[TASK_COMM_LEN];
+	__u32 flags; /* WAKER_* */
+	__u32 pad;
+};
+
+#define WAKER_VALID 1
+#define WAKER_IRQ   2 /* woken from interrupt context (hard or soft: the kernel stack says) */
 
 /*
  * Per-thread state. One record keeps both the open off-CPU period and the
@@ -51,17 +67,24 @@ struct thread {
 	__u16 reason;
 	__u16 syscall; /* nr, or 0xffff for none */
 	__u32 pad;
+	__u64 first_ts;	    /* when the record began */
+	__u64 wake_ts;	    /* when the open period's wakeup came, 0 before it */
+	__u64 since_ts;	    /* blocked before the trace began: when it last got a CPU (estimate) */
+	struct waker waker; /* of the open period, with --wakers */
 	/* open on-CPU period, valid while on_ts != 0 */
 	__u64 on_ts;
 	__u64 oncpu_ns;
+	/* blocked time by reason; [REASON_RUNQUEUE] is all the time spent waiting for a CPU */
 	__u64 offcpu_ns[REASON_NR];
 	__u64 periods[REASON_NR];
+	__u64 rq_after_ns[REASON_NR]; /* waiting for a CPU after a wakeup from a reason */
 };
 
 #define THREAD_KERNEL	 1 /* kernel thread */
 #define THREAD_KFULL	 2 /* the open period's kernel stack was walked at switch-out */
 #define THREAD_WANT_FULL 4 /* walk the kernel stack in full at the next switch-out */
-#define NO_SYSCALL    0xffff
+#define THREAD_SEEDED	 8 /* the open period began before the trace: cut at its start */
+#define NO_SYSCALL	 0xffff
 
 /* Aggregation key of blocked periods. */
 struct period_key {
@@ -75,10 +98,40 @@ struct period_key {
 };
 
 struct period_val {
-	__u64 total_ns;
+	__u64 total_ns; /* blocked: switch-out to wakeup (the whole period for runqueue) */
 	__u64 count;
 	__u64 max_ns;
+	__u64 rq_ns;		      /* waiting for a CPU after the wakeups */
+	__u32 slots[HIST_LOG2_SLOTS]; /* log2 of the blocked microseconds */
 };
+
+/* Blocked time of one waiter stack by the waker that ended it (--wakers). */
+struct wake_key {
+	struct period_key waiter;
+	struct waker waker;
+};
+
+struct wake_val {
+	__u64 total_ns;
+	__u64 count;
+};
+
+/* A task as the task iterator finds it: for the "stuck" view and the trace's start. */
+struct task_snap {
+	__u32 pid, tgid;
+	char comm[TASK_COMM_LEN];
+	__u32 state; /* SNAP_* */
+	__u16 reason;
+	__u16 syscall;
+	__u64 ustack, kstack;
+	__u64 since_ns; /* blocked: since when, CLOCK_MONOTONIC; 0 if unknown */
+	__u32 flags;	/* THREAD_KERNEL */
+	__u32 pad;
+};
+
+#define SNAP_RUNNING  0 /* on a CPU */
+#define SNAP_RUNNABLE 1 /* waiting for one */
+#define SNAP_BLOCKED  2
 
 struct hist_key {
 	__u32 pid;

@@ -18,6 +18,7 @@
 #                    bpf_stats measurement floor
 #   offcpu-p         offcpu -p PINGPONG          offcputime-p   offcputime -p PINGPONG
 #   offcpu-all       offcpu (whole system)       offcputime-all offcputime (whole system)
+#   offcpu-wakers    offcpu -p PINGPONG --wakers  offcpu-interval  offcpu -p PINGPONG -i 1
 #   offcpu-idle      offcpu -p IDLE              offcputime-idle offcputime -p IDLE
 #                    (IDLE is a `sleep` that never wakes: every event is filtered out)
 #   paired-p         offcpu -p PINGPONG and offcputime -p PINGPONG at once: both
@@ -162,8 +163,12 @@ for line in sys.stdin:
     if not line:
         continue
     p = json.loads(line)
-    if p.get("name", "").startswith("sched_switch"):
+    # every scheduler program of the tracer costs (offcpu also runs on
+    # sched_waking), per sched_switch event
+    name = p.get("name", "")
+    if name.startswith("sched_"):
         t += p.get("run_time_ns", 0)
+    if name.startswith("sched_switch"):
         c += p.get("run_cnt", 0)
 print(t, c)'
 }
@@ -190,6 +195,8 @@ start_tracer() {
 	floor) "$WORK/bpf_floor" "$WORK/empty.bpf.o" "$TRACER_SECONDS" 2>"$3" & ;;
 	offcpu-p) "$OFFCPU" -p "$2" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
 	offcputime-p) "$OFFCPUTIME" -p "$2" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcpu-wakers) "$OFFCPU" -p "$2" --wakers "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcpu-interval) "$OFFCPU" -p "$2" -i 1 "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
 	offcpu-all) "$OFFCPU" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
 	offcputime-all) "$OFFCPUTIME" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
 	offcpu-idle) "$OFFCPU" -p "$IDLE" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
@@ -325,7 +332,7 @@ sleep 100000 &
 IDLE=$!
 STARTED="$STARTED $IDLE"
 
-CONFIGS="base offcpu-p offcputime-p floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p"
+CONFIGS="base offcpu-p offcputime-p offcpu-wakers offcpu-interval floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p"
 REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
 NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS + REPS % 2))
 echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "offcpu.h"
 #include "offcpu.skel.h"
 #include "offcpu_maps.h"
 #include "offcpu_report.h"
+#include "offcpu_views.h"
+#include "actors.h"
 #include "taxonomy.h"
 #include "session.h"
 #include "syms.h"
@@ -29,10 +32,11 @@ static struct env {
 	bool user_threads, kernel_threads, user_stacks_only, kernel_stacks_only;
 	enum report_by by;
 	enum output output;
-	bool lines, verbose, raw_tp;
+	bool lines, verbose, raw_tp, wakers, stuck;
 	int top;
-	const char *btf;
-	double duration;
+	const char *btf, *svg, *pprof;
+	double duration, interval;
+	struct actor_rules rules;
 } env = {.max_us = UINT64_MAX / 1000, .top = 10};
 
 const char *argp_program_version = "offcpu (waitscope) 0.1";
@@ -40,8 +44,10 @@ static const char doc[] =
 	"Show where and why threads are off-CPU: blocked time by stack, thread and wait reason.\n"
 	"\n"
 	"USAGE: offcpu [-p PID[,PID..]] [-t TID] [-m MIN_US] [-M MAX_US]\n"
-	"              [-u|-k] [-U|-K] [--by stack|thread|reason] [--json|-f]\n"
-	"              [duration]\n"
+	"              [-u|-k] [-U|-K] [--by stack|thread|reason|actor] [--json|-f]\n"
+	"              [--wakers] [--actor NAME=GLOB|NAME=sym:GLOB].. [--actors FILE]\n"
+	"              [--svg FILE] [--pprof FILE] [-i SECONDS] [duration]\n"
+	"       offcpu --stuck -p PID   # threads blocked right now, and exit\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  offcpu -p 1234 10          # process 1234 for 10 s, top stacks\n"
@@ -49,10 +55,26 @@ static const char doc[] =
 	"  offcpu -p 1234 -m 1000     # only periods of 1 ms or more\n"
 	"  offcpu -f 30 > out.folded  # whole system, folded stacks for flamegraph.pl\n"
 	"  offcpu -p 1234 --json 5    # one JSON document (docs/offcpu.schema.json)\n"
+	"  offcpu -p 1234 --wakers 5  # who woke each blocked stack\n"
+	"  offcpu -p 1234 --by actor  # per thread role (dispatcher-*, worker-*)\n"
+	"  offcpu --stuck -p 1234     # why is it hung: every blocked thread, now\n"
+	"  offcpu -p 1234 --svg out.svg 10  # flame graph\n"
 	"\n"
 	"Wait reasons: runqueue lock net poll pipe disk sleep child fault other.\n";
 
-enum { OPT_BY = 0x100, OPT_JSON, OPT_LINES, OPT_BTF, OPT_RAW_TP };
+enum {
+	OPT_BY = 0x100,
+	OPT_JSON,
+	OPT_LINES,
+	OPT_BTF,
+	OPT_RAW_TP,
+	OPT_WAKERS,
+	OPT_STUCK,
+	OPT_SVG,
+	OPT_PPROF,
+	OPT_ACTOR,
+	OPT_ACTORS,
+};
 
 static const struct argp_option opts[] = {
 	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads, new ones too)",
@@ -64,8 +86,17 @@ static const struct argp_option opts[] = {
 	{"kernel-threads-only", 'k', NULL, 0, "Kernel threads only", 0},
 	{"user-stacks-only", 'U', NULL, 0, "Show user stacks only", 0},
 	{"kernel-stacks-only", 'K', NULL, 0, "Show kernel stacks only", 0},
-	{"by", OPT_BY, "stack|thread|reason", 0, "Main section of the text report (default stack)",
-	 0},
+	{"by", OPT_BY, "stack|thread|reason|actor", 0,
+	 "Main section of the text report (default stack)", 0},
+	{"wakers", OPT_WAKERS, NULL, 0,
+	 "Who woke each blocked stack (the waker's thread and stacks)", 0},
+	{"actor", OPT_ACTOR, "NAME=GLOB", 0,
+	 "Actor rule: thread name GLOB, or NAME=sym:GLOB for a user frame (repeatable)", 0},
+	{"actors", OPT_ACTORS, "FILE", 0, "Actor rules from FILE, one per line", 0},
+	{"stuck", OPT_STUCK, NULL, 0, "Only the threads blocked right now, then exit", 0},
+	{"interval", 'i', "SECONDS", 0, "A report every SECONDS (each one starts afresh)", 0},
+	{"svg", OPT_SVG, "FILE", 0, "Also write an off-CPU flame graph (SVG) to FILE", 0},
+	{"pprof", OPT_PPROF, "FILE", 0, "Also write a gzipped pprof profile to FILE", 0},
 	{"top", 'n', "N", 0, "Rows in the main section (default 10, 0 for all)", 0},
 	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
 	{"folded", 'f', NULL, 0, "Folded stacks (frame;frame;frame microseconds)", 0},
@@ -96,8 +127,19 @@ static int parse_by(const char *arg)
 		return BY_THREAD;
 	if (!strcmp(arg, "reason"))
 		return BY_REASON;
-	usage_error(TOOL, "--by takes stack, thread or reason, not %s", arg);
+	if (!strcmp(arg, "actor"))
+		return BY_ACTOR;
+	usage_error(TOOL, "--by takes stack, thread, reason or actor, not %s", arg);
 	return BY_STACK;
+}
+
+static void add_rules(bool file, const char *arg)
+{
+	char err[256];
+
+	if ((file ? actor_rules_load(&env.rules, arg, err, sizeof(err))
+		  : actor_rules_add(&env.rules, arg, err, sizeof(err))) < 0)
+		usage_error(TOOL, "%s", err);
 }
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
@@ -153,6 +195,27 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'v':
 		env.verbose = true;
 		break;
+	case OPT_WAKERS:
+		env.wakers = true;
+		break;
+	case OPT_STUCK:
+		env.stuck = true;
+		break;
+	case OPT_SVG:
+		env.svg = arg;
+		break;
+	case OPT_PPROF:
+		env.pprof = arg;
+		break;
+	case 'i':
+		env.interval = parse_seconds(arg);
+		if (env.interval <= 0)
+			usage_error(TOOL, "invalid interval: %s", arg);
+		break;
+	case OPT_ACTOR:
+	case OPT_ACTORS:
+		add_rules(key == OPT_ACTORS, arg);
+		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
 			usage_error(TOOL, "unexpected argument: %s", arg);
@@ -174,6 +237,10 @@ static void check_flags(void)
 		usage_error(TOOL, "-U and -K exclude each other");
 	if (env.min_us > env.max_us)
 		usage_error(TOOL, "MIN_US is above MAX_US");
+	if (env.stuck && (env.interval || env.duration || env.wakers || env.svg || env.pprof))
+		usage_error(TOOL, "--stuck takes no duration, -i, --wakers, --svg or --pprof");
+	if (env.interval && env.output == OUT_FOLDED)
+		usage_error(TOOL, "-i and -f exclude each other: one folded profile per file");
 }
 
 static error_t parse_arg_end(int key, char *arg, struct argp_state *state)
@@ -241,14 +308,38 @@ static void configure(struct offcpu_bpf *skel)
 	ro->kernel_threads_only = env.kernel_threads;
 	ro->user_stacks = !env.kernel_stacks_only;
 	ro->kernel_stacks = !env.user_stacks_only;
+	ro->wakers = env.wakers;
 	ro->min_ns = env.min_us * 1000;
 	ro->max_ns = env.max_us > UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
 	reasons_fill_syscall_classes((uint8_t *)ro->sys_class, MAX_SYSCALLS);
 	configure_task_stacks(ro);
 }
 
-/* tp_btf is cheaper; kernels that refuse it get the raw_tp twin. */
-static struct offcpu_bpf *open_and_load(bool btf)
+/* What one load attempt switches on: the first that loads wins. */
+struct flavour {
+	bool btf;	/* tp_btf, else raw_tp */
+	bool iter;	/* a task iterator, for the stuck view and the trace's start */
+	bool iter_user; /* the sleepable one that also reads user stacks (5.18+) */
+};
+
+static const struct flavour flavours[] = {
+	{true, true, true}, {true, true, false}, {false, true, false}, {false, false, false}};
+
+static void set_autoload(struct offcpu_bpf *skel, const struct flavour *fl)
+{
+	bool trace = !env.stuck;
+
+	bpf_program__set_autoload(skel->progs.sched_switch_btf, trace && fl->btf);
+	bpf_program__set_autoload(skel->progs.sched_switch_raw, trace && !fl->btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_btf, trace && fl->btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_raw, trace && !fl->btf);
+	bpf_program__set_autoload(skel->progs.sched_exec_btf, trace && fl->btf);
+	bpf_program__set_autoload(skel->progs.sched_exec_raw, trace && !fl->btf);
+	bpf_program__set_autoload(skel->progs.snap_tasks_user, fl->iter && fl->iter_user);
+	bpf_program__set_autoload(skel->progs.snap_tasks, fl->iter && !fl->iter_user);
+}
+
+static struct offcpu_bpf *open_and_load(const struct flavour *fl)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = env.btf);
 	struct offcpu_bpf *skel = offcpu_bpf__open_opts(&oo);
@@ -257,10 +348,7 @@ static struct offcpu_bpf *open_and_load(bool btf)
 	if (!skel)
 		return NULL;
 	configure(skel);
-	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
-	bpf_program__set_autoload(skel->progs.sched_switch_raw, !btf);
-	bpf_program__set_autoload(skel->progs.sched_exec_btf, btf);
-	bpf_program__set_autoload(skel->progs.sched_exec_raw, !btf);
+	set_autoload(skel, fl);
 	err = offcpu_bpf__load(skel);
 	if (!err)
 		return skel;
@@ -269,23 +357,55 @@ static struct offcpu_bpf *open_and_load(bool btf)
 	return NULL;
 }
 
-static struct offcpu_bpf *start(void)
+static struct offcpu_bpf *load(void)
 {
-	struct offcpu_bpf *skel = env.raw_tp ? NULL : open_and_load(true);
+	struct offcpu_bpf *skel = NULL;
 
+	for (size_t i = 0; !skel && i < sizeof(flavours) / sizeof(flavours[0]); i++)
+		if (!(env.raw_tp && flavours[i].btf) && !(env.stuck && !flavours[i].iter))
+			skel = open_and_load(&flavours[i]);
 	if (!skel)
-		skel = open_and_load(false);
-	if (!skel) {
 		fprintf(stderr, "%s: cannot load the BPF program: %s%s\n", TOOL, strerror(errno),
 			env.verbose ? "" : " (run with -v for libbpf's log)");
+	return skel;
+}
+
+static struct bpf_link *iter_link(struct offcpu_bpf *skel)
+{
+	return skel->links.snap_tasks_user ? skel->links.snap_tasks_user : skel->links.snap_tasks;
+}
+
+static unsigned long long attach_ns;
+
+static struct offcpu_bpf *start(void)
+{
+	struct offcpu_bpf *skel = load();
+
+	if (!skel)
 		return NULL;
-	}
+	attach_ns = mono_ns(); /* the trace's window: the programs record from here on */
 	if (offcpu_bpf__attach(skel)) {
-		fprintf(stderr, "%s: cannot attach to sched_switch: %s\n", TOOL, strerror(errno));
+		fprintf(stderr, "%s: cannot attach to the scheduler's tracepoints: %s\n", TOOL,
+			strerror(errno));
 		offcpu_bpf__destroy(skel);
 		return NULL;
 	}
 	return skel;
+}
+
+/* The tracepoints stop; the task iterator stays for the stuck view at the end. */
+static void stop_tracing(struct offcpu_bpf *skel)
+{
+	struct bpf_link **links[] = {
+		&skel->links.sched_switch_btf, &skel->links.sched_switch_raw,
+		&skel->links.sched_waking_btf, &skel->links.sched_waking_raw,
+		&skel->links.sched_exec_btf,   &skel->links.sched_exec_raw,
+	};
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		bpf_link__destroy(*links[i]);
+		*links[i] = NULL;
+	}
 }
 
 #define YOUNG_MAX 1024
@@ -307,6 +427,8 @@ struct run {
 	struct young young[YOUNG_MAX];
 	int nyoung;
 	unsigned long long start_ns;
+	unsigned long long interval_start;
+	struct offcpu_prev prev; /* thread totals at the last interval report */
 };
 
 static void add_young(struct run *r, int tgid)
@@ -378,8 +500,10 @@ static void fill_maps(struct run *r)
 		.hists = bpf_map__fd(s->maps.hists),
 		.stacks = bpf_map__fd(s->maps.stacks),
 		.full_of = bpf_map__fd(s->maps.full_of),
+		.wakes = env.wakers ? bpf_map__fd(s->maps.wakes) : -1,
 		.counters = bpf_map__fd(s->maps.counters),
-		.prog = bpf_program__fd(prog),
+		.prog = env.stuck ? -1 : bpf_program__fd(prog),
+		.whole = env.min_us || env.max_us < UINT64_MAX / 1000,
 	};
 }
 
@@ -389,10 +513,102 @@ static void init_profile(struct profile *p)
 	p->tool = TOOL;
 	p->npids = env.npids;
 	p->tid = env.tid;
+	p->wakers = env.wakers;
 	for (int i = 0; i < env.npids; i++) {
 		p->pids[i] = env.pids[i];
 		proc_comm(env.pids[i], env.pids[i], p->target_comm[i], COMM_LEN);
 	}
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The tasks as they are now; while seeding, their records start here too. */
+static int snapshot(struct run *r, bool seed, struct task_snap **snaps, size_t *n)
+{
+	struct bpf_link *l = iter_link(r->skel);
+	int err;
+
+	*snaps = NULL;
+	*n = 0;
+	if (!l)
+		return 0; /* no task iterator on this kernel: no stuck view */
+	r->skel->bss->seeding = seed;
+	/* a fresh arrival on a CPU: the iterator relates the scheduler's clock to ours by it */
+	usleep(1);
+	err = offcpu_snapshot(bpf_link__fd(l), snaps, n);
+	r->skel->bss->seeding = false;
+	return err;
+}
+
+static void write_file(const char *path, const char *what, const struct profile *p,
+		       int (*write)(FILE *f, const struct profile *p))
+{
+	FILE *f = fopen(path, "we");
+	int err = f ? write(f, p) : -errno;
+
+	if (f && fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "%s: cannot write the %s to %s: %s\n", TOOL, what, path,
+			strerror(-err));
+}
+
+static void render(struct profile *p)
+{
+	struct report_opts o = {.by = env.by, .top = env.top};
+
+	profile_finish(p);
+	views_assign_actors(p, &env.rules);
+	if (env.output == OUT_JSON)
+		report_json(stdout, p);
+	else if (env.output == OUT_FOLDED)
+		report_folded(stdout, p);
+	else
+		report_text(stdout, p, &o);
+	if (env.svg)
+		write_file(env.svg, "flame graph", p, views_svg);
+	if (env.pprof)
+		write_file(env.pprof, "pprof profile", p, views_pprof);
+	finish_stdout();
+}
+
+/* Reads what the maps hold now into p; the stuck view is of this moment. */
+static int collect(struct run *r, struct profile *p, bool reset)
+{
+	struct task_snap *snaps;
+	size_t n;
+	int err;
+
+	p->end_ns = mono_ns();
+	p->duration = (p->end_ns - p->start_ns) / 1e9;
+	err = snapshot(r, false, &snaps, &n);
+	if (!err)
+		err = reset ? offcpu_read_reset(&r->maps, r->syms, p, snaps, n, &r->prev)
+			    : offcpu_read(&r->maps, r->syms, p, snaps, n);
+	free(snaps);
+	if (err)
+		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
+	return err;
+}
+
+static void on_interval(void *ctx)
+{
+	struct run *r = ctx;
+	struct profile p;
+
+	init_profile(&p);
+	p.start_ns = r->interval_start;
+	if (!collect(r, &p, true))
+		render(&p);
+	r->interval_start = p.end_ns;
+	profile_free(&p);
+	printf("\n");
 }
 
 static int trace(struct run *r, struct profile *p)
@@ -409,32 +625,59 @@ static int trace(struct run *r, struct profile *p)
 		.poll = on_poll,
 		.tick = on_tick,
 		.status = on_status,
+		.interval = env.interval,
+		.on_interval = on_interval,
 		.ctx = r,
 	};
+	struct task_snap *seeded;
+	size_t nseeded;
+	int err;
 
+	/* threads that do not switch soon after the attachment are recorded from here */
+	p->start_ns = r->interval_start = attach_ns;
+	p->wall_start_ns = wall_ns() - (mono_ns() - attach_ns);
+	err = snapshot(r, true, &seeded, &nseeded);
+	free(seeded);
+	if (err)
+		fprintf(stderr, "%s: cannot read the threads' state at the start: %s\n", TOOL,
+			strerror(-err));
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i]);
-	p->start_ns = mono_ns();
 	session_run(&s);
-	p->end_ns = mono_ns();
-	offcpu_bpf__detach(r->skel);
+	stop_tracing(r->skel);
 	if (rb)
 		ring_buffer__consume(rb);
 	ring_buffer__free(rb);
-	p->duration = s.elapsed;
-	return offcpu_read(&r->maps, r->syms, p);
+	if (env.interval)
+		p->start_ns = r->interval_start;
+	return collect(r, p, env.interval > 0);
 }
 
-static void render(const struct profile *p)
+static int stuck_now(struct run *r, struct profile *p)
 {
-	struct report_opts o = {.by = env.by, .top = env.top};
+	struct task_snap *snaps;
+	size_t n;
+	int err;
 
+	p->start_ns = p->end_ns = mono_ns();
+	for (int i = 0; i < env.npids; i++)
+		syms_snapshot(r->syms, env.pids[i]);
+	err = snapshot(r, false, &snaps, &n);
+	if (!err)
+		err = offcpu_read_stuck(&r->maps, r->syms, p, snaps, n);
+	free(snaps);
+	if (err)
+		fprintf(stderr, "%s: cannot read the threads' state: %s\n", TOOL, strerror(-err));
+	return err;
+}
+
+static void render_stuck(struct profile *p)
+{
+	views_assign_actors(p, &env.rules);
 	if (env.output == OUT_JSON)
-		report_json(stdout, p);
-	else if (env.output == OUT_FOLDED)
-		report_folded(stdout, p);
+		views_stuck_json(stdout, p);
 	else
-		report_text(stdout, p, &o);
+		views_stuck_text(stdout, p, env.top);
 	finish_stdout();
 }
 
@@ -461,17 +704,23 @@ int main(int argc, char **argv)
 	r.skel = start();
 	if (!r.skel)
 		return EXIT_ENV;
+	if (env.stuck && !iter_link(r.skel)) {
+		fprintf(stderr,
+			"%s: --stuck needs the BPF task iterator, which this kernel lacks\n", TOOL);
+		offcpu_bpf__destroy(r.skel);
+		return EXIT_ENV;
+	}
 	fill_maps(&r);
 	so.lines = env.lines;
 	r.syms = syms_new(&so);
 	init_profile(&p);
-	err = trace(&r, &p);
-	if (err)
-		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
-	else
-		profile_finish(&p), render(&p);
+	err = env.stuck ? stuck_now(&r, &p) : trace(&r, &p);
+	if (!err)
+		env.stuck ? render_stuck(&p) : render(&p);
 	profile_free(&p);
+	offcpu_prev_free(&r.prev);
 	syms_free(r.syms);
 	offcpu_bpf__destroy(r.skel);
+	actor_rules_free(&env.rules);
 	return err ? EXIT_ENV : 0;
 }

@@ -54,6 +54,7 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 		[DROP_USTACK_FAILED] = LOST_USTACK_FAILED,
 		[DROP_KSTACK_FAILED] = LOST_KSTACK_FAILED,
 		[DROP_EVENTS_LOST] = LOST_EVENTS,
+		[DROP_WAKES_FULL] = LOST_WAKES_FULL,
 	};
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -62,6 +63,34 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 		p->lost[map[i]] = counter(m, i);
 	if (m->prog >= 0 && !bpf_obj_get_info_by_fd(m->prog, &info, &len))
 		p->lost[LOST_RECURSION] = info.recursion_misses;
+}
+
+/* The keys a map holds now: reading while deleting must not chase a moving iteration. */
+static void *map_keys(int fd, size_t ksz, size_t *n)
+{
+	size_t cap = 256;
+	char *keys = malloc(cap * ksz), *prev = NULL;
+
+	*n = 0;
+	while (keys && !bpf_map_get_next_key(fd, prev, keys + *n * ksz)) {
+		prev = keys + (*n)++ * ksz;
+		if (*n == cap) {
+			char *k = realloc(keys, 2 * cap * ksz);
+
+			if (!k)
+				break;
+			prev = k + (prev - keys);
+			keys = k;
+			cap *= 2;
+		}
+	}
+	return keys;
+}
+
+static int take(const struct offcpu_maps *m, int fd, const void *key, void *val)
+{
+	return m->reset ? bpf_map_lookup_and_delete_elem(fd, key, val)
+			: bpf_map_lookup_elem(fd, key, val);
 }
 
 static int by_tid(const void *a, const void *b)
@@ -102,8 +131,10 @@ static int read_threads(const struct offcpu_maps *m, struct profile *p)
 		memcpy(pt->comm, t.comm, sizeof(pt->comm));
 		pt->comm[COMM_LEN - 1] = 0;
 		pt->oncpu_ns = t.oncpu_ns;
+		pt->first_ns = t.first_ts;
 		memcpy(pt->offcpu_ns, t.offcpu_ns, sizeof(pt->offcpu_ns));
 		memcpy(pt->periods, t.periods, sizeof(pt->periods));
+		memcpy(pt->rq_after_ns, t.rq_after_ns, sizeof(pt->rq_after_ns));
 	}
 	qsort(p->threads, p->nthreads, sizeof(*p->threads), by_tid);
 	return 0;
@@ -111,20 +142,19 @@ static int read_threads(const struct offcpu_maps *m, struct profile *p)
 
 static void read_hists(const struct offcpu_maps *m, struct profile *p)
 {
-	struct hist_key key, *prev = NULL;
+	size_t n;
+	struct hist_key *keys = map_keys(m->hists, sizeof(*keys), &n);
 	struct hist_val v;
 
-	while (!bpf_map_get_next_key(m->hists, prev, &key)) {
-		struct pthread *t;
+	for (size_t i = 0; keys && i < n; i++) {
+		struct pthread *t = find_thread(p, keys[i].pid);
 
-		prev = &key;
-		if (key.reason >= REASON_NR || bpf_map_lookup_elem(m->hists, &key, &v))
+		if (take(m, m->hists, &keys[i], &v) || keys[i].reason >= REASON_NR || !t)
 			continue;
-		t = find_thread(p, key.pid);
-		if (t)
-			hist_add_fine(&t->hist[key.reason], v.slots, HIST_FINE_SLOTS, v.total_ns,
-				      v.max_ns);
+		hist_add_fine(&t->hist[keys[i].reason], v.slots, HIST_FINE_SLOTS, v.total_ns,
+			      v.max_ns);
 	}
+	free(keys);
 }
 
 static bool is_tracer_frame(const char *name)
@@ -167,32 +197,53 @@ static int add_frames(const struct offcpu_maps *m, struct syms *syms, int tgid, 
 	return n;
 }
 
+/* User then kernel frames of one stack pair, outermost first, in a malloc'ed array. */
+static const char **symbolize(const struct offcpu_maps *m, struct syms *syms,
+			      const struct schedframes *sf, int tgid, __u64 ustack, __u64 kstack,
+			      int *nframes, int *nkernel, struct profile *p)
+{
+	const char *frames[2 * MAX_STACK_DEPTH], **out;
+	int nu, nk;
+
+	nu = add_frames(m, syms, tgid, ustack, NULL, frames, p);
+	nk = add_frames(m, syms, tgid, kstack, sf, frames + nu, p);
+	out = malloc((nu + nk + 1) * sizeof(*out));
+	if (!out)
+		return NULL;
+	memcpy(out, frames, (nu + nk) * sizeof(*frames));
+	*nframes = nu + nk;
+	*nkernel = nk;
+	return out;
+}
+
+static struct pstack *new_stack(struct profile *p, size_t *cap)
+{
+	if (p->nstacks == *cap) {
+		size_t n = *cap ? *cap * 2 : 1024;
+		void *v = realloc(p->stacks, n * sizeof(*p->stacks));
+
+		if (!v)
+			return NULL;
+		p->stacks = v;
+		*cap = n;
+	}
+	memset(&p->stacks[p->nstacks], 0, sizeof(*p->stacks));
+	return &p->stacks[p->nstacks];
+}
+
 static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
 		     const struct schedframes *sf, const struct period_key *k,
 		     const struct period_val *v, size_t *cap)
 {
-	const char *frames[2 * MAX_STACK_DEPTH];
-	struct pstack *s;
+	struct pstack *s = new_stack(p, cap);
 	struct pthread *t;
-	int nu, nk;
 
-	if (p->nstacks == *cap) {
-		*cap = *cap ? *cap * 2 : 1024;
-		void *n = realloc(p->stacks, *cap * sizeof(*p->stacks));
-		if (!n)
-			return -ENOMEM;
-		p->stacks = n;
-	}
-	nu = add_frames(m, syms, k->tgid, k->ustack, NULL, frames, p);
-	nk = add_frames(m, syms, k->tgid, k->kstack, sf, frames + nu, p);
-	s = &p->stacks[p->nstacks];
-	memset(s, 0, sizeof(*s));
-	s->frames = malloc((nu + nk + 1) * sizeof(*s->frames));
+	if (!s)
+		return -ENOMEM;
+	s->frames =
+		symbolize(m, syms, sf, k->tgid, k->ustack, k->kstack, &s->nframes, &s->nkernel, p);
 	if (!s->frames)
 		return -ENOMEM;
-	memcpy(s->frames, frames, (nu + nk) * sizeof(*frames));
-	s->nframes = nu + nk;
-	s->nkernel = nk;
 	s->pid = k->tgid;
 	s->tid = k->pid;
 	t = find_thread(p, k->pid);
@@ -202,6 +253,9 @@ static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct prof
 	s->total_ns = v->total_ns;
 	s->count = v->count;
 	s->max_ns = v->max_ns;
+	s->rq_ns = v->rq_ns;
+	for (int i = 0; i < HIST_LOG2_SLOTS && i < HIST_MAX_SLOTS; i++)
+		s->log2[i] = v->slots[i];
 	p->nstacks++;
 	return 0;
 }
@@ -233,6 +287,97 @@ static int cmp_stack_identity(const void *x, const void *y)
 	return cmp_frames(a, b);
 }
 
+static void merge_stack(struct pstack *d, struct pstack *s)
+{
+	struct pwaker *w = realloc(d->wakers, (d->nwakers + s->nwakers) * sizeof(*w));
+
+	d->total_ns += s->total_ns;
+	d->count += s->count;
+	d->max_ns = s->max_ns > d->max_ns ? s->max_ns : d->max_ns;
+	d->rq_ns += s->rq_ns;
+	d->open |= s->open;
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		d->log2[i] += s->log2[i];
+	if (w || !(d->nwakers + s->nwakers)) {
+		d->wakers = w;
+		memcpy(w + d->nwakers, s->wakers, s->nwakers * sizeof(*w));
+		d->nwakers += s->nwakers;
+	} else {
+		for (size_t i = 0; i < s->nwakers; i++)
+			free(s->wakers[i].frames);
+	}
+	free(s->wakers);
+	free(s->frames);
+}
+
+/*
+ * An interrupt's stack runs on into whatever it interrupted, which says
+ * nothing about the wakeup: keep the frames from the interrupt's entry in.
+ */
+static void trim_interrupted(struct pwaker *w)
+{
+	int entry = -1;
+
+	if (w->context != WAKE_HARDIRQ && w->context != WAKE_SOFTIRQ)
+		return;
+	for (int i = w->nframes - 1; i >= w->nframes - w->nkernel && entry < 0; i--)
+		if (!strncmp(w->frames[i], "asm_", 4))
+			entry = i;
+	if (entry <= 0)
+		return;
+	memmove(w->frames, w->frames + entry, (w->nframes - entry) * sizeof(*w->frames));
+	w->nframes -= entry;
+	w->nkernel = w->nframes;
+}
+
+static int cmp_waker_identity(const void *x, const void *y)
+{
+	const struct pwaker *a = x, *b = y;
+
+	if (a->context != b->context)
+		return (int)a->context - (int)b->context;
+	if (a->tid != b->tid)
+		return a->tid - b->tid;
+	if (a->nframes != b->nframes)
+		return a->nframes - b->nframes;
+	for (int i = 0; i < a->nframes; i++) {
+		int c = a->frames[i] == b->frames[i] ? 0 : strcmp(a->frames[i], b->frames[i]);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+static int by_waker_total(const void *x, const void *y)
+{
+	const struct pwaker *a = x, *b = y;
+
+	return a->total_ns < b->total_ns ? 1 : a->total_ns > b->total_ns ? -1 : 0;
+}
+
+/* One entry per waker thread and stack, the biggest first. */
+static void merge_wakers(struct pstack *s)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < s->nwakers; i++)
+		trim_interrupted(&s->wakers[i]);
+	qsort(s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker_identity);
+	for (size_t i = 0; i < s->nwakers; i++) {
+		struct pwaker *w = &s->wakers[i];
+
+		if (out && !cmp_waker_identity(&s->wakers[out - 1], w)) {
+			s->wakers[out - 1].total_ns += w->total_ns;
+			s->wakers[out - 1].count += w->count;
+			free(w->frames);
+			continue;
+		}
+		s->wakers[out++] = *w;
+	}
+	s->nwakers = out;
+	qsort(s->wakers, s->nwakers, sizeof(*s->wakers), by_waker_total);
+}
+
 /* Stacks that differ only in call-site offsets name the same code path: one entry. */
 static void merge_same_stacks(struct profile *p)
 {
@@ -243,16 +388,14 @@ static void merge_same_stacks(struct profile *p)
 		struct pstack *s = &p->stacks[i];
 
 		if (out && !cmp_stack_identity(&p->stacks[out - 1], s)) {
-			struct pstack *d = &p->stacks[out - 1];
-			d->total_ns += s->total_ns;
-			d->count += s->count;
-			d->max_ns = s->max_ns > d->max_ns ? s->max_ns : d->max_ns;
-			free(s->frames);
+			merge_stack(&p->stacks[out - 1], s);
 			continue;
 		}
 		p->stacks[out++] = *s;
 	}
 	p->nstacks = out;
+	for (size_t i = 0; i < out; i++)
+		merge_wakers(&p->stacks[i]);
 }
 
 /* The scheduler frames of every full kernel walk, by call site. */
@@ -269,35 +412,355 @@ static void learn_sched_frames(const struct offcpu_maps *m, struct schedframes *
 	}
 }
 
-static int read_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p)
+static int cmp_waiter(const void *a, const void *b)
 {
-	struct period_key key, *prev = NULL;
-	struct schedframes sf;
-	struct period_val v;
-	size_t cap = 0;
+	return memcmp(&((const struct wake_key *)a)->waiter, &((const struct wake_key *)b)->waiter,
+		      sizeof(struct period_key));
+}
+
+struct wakes {
+	struct wake_key *keys;
+	struct wake_val *vals;
+	size_t n;
+};
+
+/* All wakes, sorted by waiter so that each period key finds its own. */
+static int read_wakes(const struct offcpu_maps *m, struct wakes *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (m->wakes < 0)
+		return 0;
+	w->keys = map_keys(m->wakes, sizeof(*w->keys), &w->n);
+	if (!w->keys)
+		return -ENOMEM;
+	qsort(w->keys, w->n, sizeof(*w->keys), cmp_waiter);
+	w->vals = calloc(w->n + 1, sizeof(*w->vals));
+	if (!w->vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n; i++)
+		take(m, m->wakes, &w->keys[i], &w->vals[i]);
+	return 0;
+}
+
+/* Softirqs run on the interrupt stack too: their frames tell them from hard interrupts. */
+static enum wake_context wake_context(__u32 flags, const char **frames, int n)
+{
+	if (!(flags & WAKER_IRQ))
+		return WAKE_THREAD;
+	for (int i = 0; i < n; i++)
+		if (strstr(frames[i], "softirq") || !strcmp(frames[i], "net_rx_action"))
+			return WAKE_SOFTIRQ;
+	return WAKE_HARDIRQ;
+}
+
+static int add_wakers(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		      const struct schedframes *sf, const struct wakes *w,
+		      const struct period_key *k, struct pstack *s)
+{
+	struct wake_key probe = {.waiter = *k};
+	const struct wake_key *hit = bsearch(&probe, w->keys, w->n, sizeof(probe), cmp_waiter);
+	size_t lo, hi;
+
+	if (!hit)
+		return 0;
+	for (lo = hit - w->keys; lo > 0 && !cmp_waiter(&w->keys[lo - 1], &probe); lo--)
+		;
+	for (hi = hit - w->keys; hi < w->n && !cmp_waiter(&w->keys[hi], &probe); hi++)
+		;
+	s->wakers = calloc(hi - lo, sizeof(*s->wakers));
+	if (!s->wakers)
+		return -ENOMEM;
+	for (size_t i = lo; i < hi; i++) {
+		const struct waker *wk = &w->keys[i].waker;
+		struct pwaker *pw = &s->wakers[s->nwakers];
+
+		pw->pid = wk->tgid;
+		pw->tid = wk->pid;
+		memcpy(pw->comm, wk->comm, sizeof(pw->comm));
+		pw->comm[COMM_LEN - 1] = 0;
+		pw->total_ns = w->vals[i].total_ns;
+		pw->count = w->vals[i].count;
+		pw->frames = symbolize(m, syms, sf, wk->tgid, wk->ustack, wk->kstack, &pw->nframes,
+				       &pw->nkernel, p);
+		if (!pw->frames)
+			return -ENOMEM;
+		pw->context = wake_context(wk->flags, pw->frames, pw->nframes);
+		s->nwakers++;
+	}
+	return 0;
+}
+
+/* A period still open at the end: closed there, split at its wakeup if it came. */
+static void open_period(const struct thread *t, uint64_t end, struct period_val *v)
+{
+	uint64_t wake = t->wake_ts > t->off_ts && t->wake_ts < end ? t->wake_ts : end;
+	uint64_t us;
+
+	memset(v, 0, sizeof(*v));
+	v->total_ns = v->max_ns = wake - t->off_ts;
+	v->rq_ns = end - wake;
+	v->count = 1;
+	us = v->total_ns / 1000;
+	v->slots[hist_slot(us) < HIST_LOG2_SLOTS ? hist_slot(us) : HIST_LOG2_SLOTS - 1] = 1;
+}
+
+static const struct task_snap *find_snap(const struct task_snap *snaps, size_t n, __u32 tid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (snaps[i].pid == tid)
+			return &snaps[i];
+	return NULL;
+}
+
+/* The kernel stack of an open period: walked at switch-out, or by the iterator now. */
+static __u64 open_kstack(const struct thread *t, const struct task_snap *snap)
+{
+	if (t->flags & THREAD_KFULL)
+		return t->kstack;
+	return snap ? snap->kstack : 0;
+}
+
+static void account_open(struct pthread *pt, const struct thread *t, const struct period_val *v)
+{
+	int r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
+
+	pt->offcpu_ns[r] += v->total_ns;
+	pt->periods[r]++;
+	hist_add(&pt->hist[r], v->total_ns);
+	if (v->rq_ns) {
+		pt->offcpu_ns[REASON_RUNQUEUE] += v->rq_ns;
+		pt->rq_after_ns[r] += v->rq_ns;
+		hist_add(&pt->hist[REASON_RUNQUEUE], v->rq_ns);
+	}
+}
+
+/*
+ * Periods open when the trace ends count up to its end, so that per thread
+ * on-CPU + blocked + runqueue is the time it was traced.
+ */
+static int close_open_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+			      const struct schedframes *sf, const struct task_snap *snaps,
+			      size_t nsnaps, size_t *cap)
+{
+	__u32 key, *prev = NULL;
+	struct thread t;
 	int err = 0;
 
-	if (!schedframes_init(&sf))
-		learn_sched_frames(m, &sf);
-	while (!err && !bpf_map_get_next_key(m->periods, prev, &key)) {
+	while (!err && !bpf_map_get_next_key(m->threads, prev, &key)) {
+		struct pthread *pt = find_thread(p, key);
+		struct period_key k = {.tgid = 0};
+		struct period_val v;
+
 		prev = &key;
-		if (!bpf_map_lookup_elem(m->periods, &key, &v))
-			err = add_stack(m, syms, p, &sf, &key, &v, &cap);
+		if (!pt || bpf_map_lookup_elem(m->threads, &key, &t))
+			continue;
+		if (t.on_ts && t.on_ts < p->end_ns)
+			pt->oncpu_ns += p->end_ns - t.on_ts;
+		if (!t.off_ts || t.off_ts >= p->end_ns)
+			continue;
+		open_period(&t, p->end_ns, &v);
+		account_open(pt, &t, &v);
+		k.tgid = t.tgid;
+		k.pid = key;
+		k.ustack = t.ustack;
+		k.kstack = open_kstack(&t, find_snap(snaps, nsnaps, key));
+		k.reason = t.reason;
+		k.syscall = t.syscall;
+		err = add_stack(m, syms, p, sf, &k, &v, cap);
+		if (!err)
+			p->stacks[p->nstacks - 1].open = true;
 	}
-	schedframes_free(&sf);
-	if (!err)
-		merge_same_stacks(p);
 	return err;
 }
 
-int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p)
+static int read_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+			const struct schedframes *sf, const struct wakes *w, size_t *cap)
+{
+	size_t n;
+	struct period_key *keys = map_keys(m->periods, sizeof(*keys), &n);
+	struct period_val v;
+	int err = keys ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < n; i++) {
+		if (take(m, m->periods, &keys[i], &v))
+			continue;
+		err = add_stack(m, syms, p, sf, &keys[i], &v, cap);
+		if (!err && w->n)
+			err = add_wakers(m, syms, p, sf, w, &keys[i], &p->stacks[p->nstacks - 1]);
+	}
+	free(keys);
+	return err;
+}
+
+static int add_stuck(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		     const struct schedframes *sf, const struct task_snap *snap)
+{
+	struct thread t = {.tgid = 0};
+	bool open = !bpf_map_lookup_elem(m->threads, &snap->pid, &t) && t.off_ts && !t.wake_ts;
+	struct pstuck *st = &p->stuck[p->nstuck];
+
+	memset(st, 0, sizeof(*st));
+	st->tid = snap->pid;
+	st->pid = snap->tgid;
+	memcpy(st->comm, snap->comm, sizeof(st->comm));
+	st->comm[COMM_LEN - 1] = 0;
+	actor_of(st->comm, st->actor, sizeof(st->actor));
+	st->reason = snap->reason < REASON_NR ? snap->reason : REASON_OTHER;
+	st->syscall = snap->syscall == NO_SYSCALL ? -1 : snap->syscall;
+	/* our own switch-out is exact; a record seeded at the start knows only the estimate */
+	st->since_exact = open && !t.since_ts;
+	st->since_ns = open ? (t.since_ts ? t.since_ts : t.off_ts) : snap->since_ns;
+	st->frames = symbolize(m, syms, sf, snap->tgid, open ? t.ustack : snap->ustack,
+			       open ? open_kstack(&t, snap) : snap->kstack, &st->nframes,
+			       &st->nkernel, p);
+	if (!st->frames)
+		return -ENOMEM;
+	p->nstuck++;
+	return 0;
+}
+
+static int read_stuck(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		      const struct schedframes *sf, const struct task_snap *snaps, size_t n)
+{
+	int err = 0;
+
+	p->stuck = calloc(n + 1, sizeof(*p->stuck));
+	if (!p->stuck)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++)
+		if (snaps[i].state == SNAP_BLOCKED)
+			err = add_stuck(m, syms, p, sf, &snaps[i]);
+	return err;
+}
+
+int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n)
+{
+	int fd = bpf_iter_create(iter_link);
+	size_t cap = 64, len = 0;
+	char *buf = malloc(cap * sizeof(struct task_snap));
+	ssize_t got;
+
+	*out = NULL;
+	*n = 0;
+	if (fd < 0 || !buf) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? -errno : -ENOMEM;
+	}
+	while ((got = read(fd, buf + len, cap * sizeof(struct task_snap) - len)) > 0) {
+		len += got;
+		if (len == cap * sizeof(struct task_snap)) {
+			char *b = realloc(buf, 2 * cap * sizeof(struct task_snap));
+			if (!b)
+				break;
+			buf = b;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	*out = (struct task_snap *)buf;
+	*n = len / sizeof(struct task_snap);
+	return got < 0 ? -errno : 0;
+}
+
+static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		    const struct task_snap *snaps, size_t nsnaps)
+{
+	struct schedframes sf;
+	struct wakes w = {0};
+	size_t cap = 0;
+	int err;
+
+	read_hists(m, p);
+	if (schedframes_init(&sf))
+		memset(&sf, 0, sizeof(sf));
+	learn_sched_frames(m, &sf);
+	err = read_wakes(m, &w);
+	if (!err)
+		err = read_periods(m, syms, p, &sf, &w, &cap);
+	if (!err && !m->reset && !m->whole)
+		err = close_open_periods(m, syms, p, &sf, snaps, nsnaps, &cap);
+	if (!err)
+		err = read_stuck(m, syms, p, &sf, snaps, nsnaps);
+	if (!err)
+		merge_same_stacks(p);
+	free(w.keys);
+	free(w.vals);
+	schedframes_free(&sf);
+	return err;
+}
+
+int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		const struct task_snap *snaps, size_t nsnaps)
 {
 	int err;
 
 	read_lost(m, p);
 	err = read_threads(m, p);
-	if (err)
-		return err;
-	read_hists(m, p);
-	return read_periods(m, syms, p);
+	return err ? err : read_all(m, syms, p, snaps, nsnaps);
+}
+
+static struct pthread *find_prev(const struct offcpu_prev *prev, int tid)
+{
+	struct pthread key = {.tid = tid};
+
+	return bsearch(&key, prev->threads, prev->n, sizeof(key), by_tid);
+}
+
+/* Thread totals since the last interval; the current ones become the next baseline. */
+static int subtract_prev(struct profile *p, struct offcpu_prev *prev)
+{
+	struct pthread *now = malloc((p->nthreads + 1) * sizeof(*now));
+
+	if (!now)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct pthread *t = &p->threads[i];
+		const struct pthread *o = find_prev(prev, t->tid);
+
+		now[i] = *t;
+		if (!o || o->pid != t->pid)
+			continue;
+		t->oncpu_ns -= o->oncpu_ns;
+		for (int r = 0; r < REASON_NR; r++) {
+			t->offcpu_ns[r] -= o->offcpu_ns[r];
+			t->periods[r] -= o->periods[r];
+			t->rq_after_ns[r] -= o->rq_after_ns[r];
+		}
+	}
+	free(prev->threads);
+	prev->threads = now;
+	prev->n = p->nthreads;
+	return 0;
+}
+
+int offcpu_read_reset(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		      const struct task_snap *snaps, size_t nsnaps, struct offcpu_prev *prev)
+{
+	struct offcpu_maps rm = *m;
+	int err;
+
+	rm.reset = true;
+	read_lost(&rm, p);
+	err = read_threads(&rm, p);
+	if (!err)
+		err = subtract_prev(p, prev);
+	return err ? err : read_all(&rm, syms, p, snaps, nsnaps);
+}
+
+void offcpu_prev_free(struct offcpu_prev *prev)
+{
+	free(prev->threads);
+	prev->threads = NULL;
+	prev->n = 0;
+}
+
+int offcpu_read_stuck(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		      const struct task_snap *snaps, size_t nsnaps)
+{
+	/* nothing to learn the scheduler frames from: the kernel stacks read as /proc/PID/stack */
+	struct schedframes none = {.n = 0};
+
+	return read_stuck(m, syms, p, &none, snaps, nsnaps);
 }

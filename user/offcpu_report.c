@@ -5,6 +5,7 @@
 #include "folded.h"
 #include "json.h"
 #include "offcpu_report.h"
+#include "offcpu_views.h"
 #include "units.h"
 
 #define NS_PER_US  1000.0
@@ -94,13 +95,17 @@ static size_t rows(size_t n, const struct report_opts *o)
 
 static void text_stack(FILE *f, const struct pstack *s)
 {
-	char t[32], mx[32], sb[32];
+	char t[32], mx[32], sb[32], rq[32];
 	const char *sys = s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL;
 
-	fprintf(f, "\n%s %s%s%s%s, %" PRIu64 " periods, max %s - %s [%d] pid %d\n",
+	fprintf(f, "\n%s %s%s%s%s, %" PRIu64 " periods, max %s",
 		fmt_duration(t, sizeof(t), s->total_ns), reason_name(s->reason), sys ? " (" : "",
-		sys ? sys : "", sys ? ")" : "", s->count, fmt_duration(mx, sizeof(mx), s->max_ns),
-		s->comm, s->tid, s->pid);
+		sys ? sys : "", sys ? ")" : "", s->count, fmt_duration(mx, sizeof(mx), s->max_ns));
+	if (s->rq_ns)
+		fprintf(f, ", +%s waiting for a CPU once woken",
+			fmt_duration(rq, sizeof(rq), s->rq_ns));
+	fprintf(f, " - %s [%d] pid %d\n", s->comm, s->tid, s->pid);
+	views_top_waker_text(f, s);
 	/* innermost first, as bcc prints them: kernel, then user */
 	for (int i = s->nframes - 1; i >= 0; i--) {
 		fprintf(f, "    %s\n", s->frames[i]);
@@ -179,7 +184,12 @@ void report_text(FILE *f, const struct profile *p, const struct report_opts *o)
 	case BY_REASON:
 		text_histograms(f, p);
 		break;
+	case BY_ACTOR:
+		views_actors_text(f, p, o->top);
+		break;
 	}
+	if (p->nstuck)
+		views_stuck_text(f, p, o->top);
 }
 
 static void json_reasons(struct json *j, const char *key, const uint64_t *ns)
@@ -203,7 +213,7 @@ static void json_targets(struct json *j, const struct profile *p)
 	json_array_end(j);
 }
 
-static void json_thread(struct json *j, const struct pthread *t)
+static void json_thread(struct json *j, const struct pthread *t, uint64_t start_ns, uint64_t end_ns)
 {
 	uint64_t periods = 0;
 
@@ -219,10 +229,16 @@ static void json_thread(struct json *j, const struct pthread *t)
 	json_double(j, "oncpu_us", t->oncpu_ns / NS_PER_US);
 	json_u64(j, "periods", periods);
 	json_reasons(j, "reasons", t->offcpu_ns);
+	json_double(j, "blocked_us",
+		    (pthread_offcpu_ns(t) - t->offcpu_ns[REASON_RUNQUEUE]) / NS_PER_US);
+	json_double(j, "runqueue_us", t->offcpu_ns[REASON_RUNQUEUE] / NS_PER_US);
+	json_reasons(j, "runqueue_after", t->rq_after_ns);
+	json_double(j, "traced_us",
+		    (end_ns - (t->first_ns > start_ns ? t->first_ns : start_ns)) / NS_PER_US);
 	json_object_end(j);
 }
 
-static void json_stack(struct json *j, const struct pstack *s)
+static void json_stack(struct json *j, const struct pstack *s, bool wakers)
 {
 	json_object_begin(j, NULL);
 	json_i64(j, "pid", s->pid);
@@ -241,6 +257,11 @@ static void json_stack(struct json *j, const struct pstack *s)
 	json_double(j, "total_us", s->total_ns / NS_PER_US);
 	json_u64(j, "count", s->count);
 	json_double(j, "max_us", s->max_ns / NS_PER_US);
+	json_double(j, "runqueue_us", s->rq_ns / NS_PER_US);
+	json_string(j, "actor", s->actor);
+	json_bool(j, "open", s->open);
+	if (wakers)
+		views_wakers_json(j, s);
 	json_object_end(j);
 }
 
@@ -277,16 +298,18 @@ void report_json(FILE *f, const struct profile *p)
 	json_u64(&j, "periods", p->periods);
 	json_array_begin(&j, "threads");
 	for (size_t i = 0; i < p->nthreads; i++)
-		json_thread(&j, &p->threads[i]);
+		json_thread(&j, &p->threads[i], p->start_ns, p->end_ns);
 	json_array_end(&j);
 	json_array_begin(&j, "stacks");
 	for (size_t i = 0; i < p->nstacks; i++)
-		json_stack(&j, &p->stacks[i]);
+		json_stack(&j, &p->stacks[i], p->wakers);
 	json_array_end(&j);
 	json_object_begin(&j, "histograms");
 	for (int r = 0; r < REASON_NR; r++)
 		json_hist(&j, reason_name(r), &p->reason_hist[r]);
 	json_object_end(&j);
+	views_actors_json(&j, p);
+	views_stuck_json_array(&j, p);
 	json_object_begin(&j, "lost");
 	for (int i = 0; i < LOST_NR; i++)
 		json_u64(&j, lost_name(i), p->lost[i]);
@@ -307,7 +330,7 @@ static void folded_reason(const struct pstack *s, char *buf, size_t n)
 }
 
 /* comm;user frames;kernel frames_[k];[reason] us */
-void report_folded(FILE *f, const struct profile *p)
+static void report_stacks_folded(FILE *f, const struct profile *p)
 {
 	const char *frames[2 + 2 * MAX_FRAMES];
 	char *kernel[2 * MAX_FRAMES], reason[48];
@@ -333,4 +356,13 @@ void report_folded(FILE *f, const struct profile *p)
 		while (nk)
 			free(kernel[--nk]);
 	}
+}
+
+void report_folded(FILE *f, const struct profile *p)
+{
+	if (p->wakers) {
+		views_offwake_folded(f, p);
+		return;
+	}
+	report_stacks_folded(f, p);
 }

@@ -10,6 +10,7 @@ enum report_by {
 	BY_STACK,
 	BY_THREAD,
 	BY_REASON,
+	BY_ACTOR,
 };
 
 struct report_opts {

@@ -8,8 +8,8 @@ static const char *const lost_names[LOST_NR] = {
 	[LOST_THREADS_FULL] = "threads_full",	[LOST_PERIODS_FULL] = "periods_full",
 	[LOST_HISTS_FULL] = "hists_full",	[LOST_STACKS_FULL] = "stacks_full",
 	[LOST_USTACK_FAILED] = "ustack_failed", [LOST_KSTACK_FAILED] = "kstack_failed",
-	[LOST_EVENTS] = "events_lost",		[LOST_RECURSION] = "recursion_misses",
-	[LOST_NO_MAPS] = "frames_without_maps",
+	[LOST_EVENTS] = "events_lost",		[LOST_WAKES_FULL] = "wakes_full",
+	[LOST_RECURSION] = "recursion_misses",	[LOST_NO_MAPS] = "frames_without_maps",
 };
 
 const char *lost_name(int i)
@@ -74,8 +74,17 @@ void profile_finish(struct profile *p)
 
 void profile_free(struct profile *p)
 {
-	for (size_t i = 0; i < p->nstacks; i++)
+	for (size_t i = 0; i < p->nstacks; i++) {
+		for (size_t w = 0; w < p->stacks[i].nwakers; w++)
+			free(p->stacks[i].wakers[w].frames);
+		free(p->stacks[i].wakers);
 		free(p->stacks[i].frames);
+	}
+	for (size_t i = 0; i < p->nstuck; i++)
+		free(p->stuck[i].frames);
+	free(p->stuck);
+	p->stuck = NULL;
+	p->nstuck = 0;
 	free(p->stacks);
 	free(p->threads);
 	p->stacks = NULL;

@@ -16,6 +16,22 @@
 #define ACTOR_LEN	    32
 #define PROFILE_MAX_TARGETS 64
 
+enum wake_context {
+	WAKE_THREAD,
+	WAKE_HARDIRQ,
+	WAKE_SOFTIRQ,
+};
+
+/* Who ended the blocked periods of one stack (--wakers). */
+struct pwaker {
+	int pid, tid; /* 0 in interrupt context */
+	char comm[COMM_LEN];
+	enum wake_context context;
+	const char **frames; /* outermost first, like a pstack's */
+	int nframes, nkernel;
+	uint64_t total_ns, count; /* blocked time it ended */
+};
+
 /* One symbolized stack of one thread in one reason. */
 struct pstack {
 	int pid, tid;
@@ -24,7 +40,32 @@ struct pstack {
 	int syscall;	     /* -1 for none */
 	const char **frames; /* outermost first: user frames, then kernel frames */
 	int nframes, nkernel;
-	uint64_t total_ns, count, max_ns;
+	uint64_t total_ns, count, max_ns; /* blocked (the whole period for runqueue) */
+	uint64_t rq_ns;			  /* waiting for a CPU after the wakeups */
+	uint32_t log2[HIST_MAX_SLOTS];	  /* blocked periods, hist_slot() of their us */
+	bool open;			  /* a period still open at the end of the trace */
+	char actor[ACTOR_LEN];
+	struct pwaker *wakers;
+	size_t nwakers;
+};
+
+enum snap_state {
+	STATE_RUNNING,
+	STATE_RUNNABLE,
+	STATE_BLOCKED,
+};
+
+/* A thread blocked when the report was made: how long so far, why, where. */
+struct pstuck {
+	int tid, pid;
+	char comm[COMM_LEN];
+	char actor[ACTOR_LEN];
+	int reason;
+	int syscall;	     /* -1 for none */
+	uint64_t since_ns;   /* CLOCK_MONOTONIC; 0 if unknown */
+	bool since_exact;    /* from its own switch-out, not from when it last got a CPU */
+	const char **frames; /* outermost first */
+	int nframes, nkernel;
 };
 
 struct pthread {
@@ -33,8 +74,10 @@ struct pthread {
 	char actor[ACTOR_LEN];
 	bool kernel;
 	uint64_t oncpu_ns;
-	uint64_t offcpu_ns[REASON_NR];
+	uint64_t offcpu_ns[REASON_NR]; /* blocked; [REASON_RUNQUEUE]: all waiting for a CPU */
 	uint64_t periods[REASON_NR];
+	uint64_t rq_after_ns[REASON_NR]; /* waiting for a CPU after a wakeup from a reason */
+	uint64_t first_ns;		 /* first seen, CLOCK_MONOTONIC */
 	struct hist hist[REASON_NR];
 };
 
@@ -47,6 +90,7 @@ enum lost_counter {
 	LOST_USTACK_FAILED,
 	LOST_KSTACK_FAILED,
 	LOST_EVENTS,
+	LOST_WAKES_FULL,
 	LOST_RECURSION,
 	LOST_NO_MAPS,
 	LOST_NR,
@@ -56,6 +100,7 @@ struct profile {
 	const char *tool;
 	double duration;	   /* seconds traced */
 	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC window */
+	uint64_t wall_start_ns;	   /* the window's start, CLOCK_REALTIME */
 	int npids;		   /* 0: whole system */
 	int pids[PROFILE_MAX_TARGETS];
 	bool exited[PROFILE_MAX_TARGETS];
@@ -69,6 +114,9 @@ struct profile {
 	struct hist reason_hist[REASON_NR];
 	uint64_t periods;
 	uint64_t lost[LOST_NR];
+	bool wakers; /* waker stacks were taken */
+	struct pstuck *stuck;
+	size_t nstuck;
 };
 
 const char *lost_name(int i);

@@ -82,7 +82,7 @@ static void wait_a_moment(struct session *s)
 enum stop_reason session_run(struct session *s)
 {
 	bool tty = isatty(STDERR_FILENO);
-	double start = mono_seconds(), next_tick = start + 1;
+	double start = mono_seconds(), next_tick = start + 1, next_report = start + s->interval;
 	enum stop_reason why = STOP_SIGNAL;
 
 	install_signals();
@@ -99,6 +99,12 @@ enum stop_reason session_run(struct session *s)
 		if (targets_gone(s)) {
 			why = STOP_TARGETS_EXITED;
 			break;
+		}
+		if (s->interval > 0 && mono_seconds() >= next_report) {
+			next_report += s->interval;
+			if (tty && s->status)
+				fprintf(stderr, "\r\033[K");
+			s->on_interval(s->ctx);
 		}
 		if (mono_seconds() >= next_tick) {
 			next_tick += 1;

@@ -30,6 +30,9 @@ struct session {
 	void (*poll)(void *ctx);
 	void (*tick)(void *ctx);
 	void (*status)(void *ctx, char *buf, size_t n);
+	/* every interval seconds (0: never), with the status line cleared */
+	double interval;
+	void (*on_interval)(void *ctx);
 	void *ctx;
 	double elapsed; /* out: seconds traced */
 };

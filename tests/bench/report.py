@@ -24,6 +24,8 @@ CONFIGS = [
     ("floor", "bpf_stats floor", "empty tp_btf/sched_switch program"),
     ("offcpu-p", "offcpu, traced", "offcpu -p PP"),
     ("offcputime-p", "offcputime, traced", "offcputime -p PP"),
+    ("offcpu-wakers", "offcpu, traced, with wakers", "offcpu -p PP --wakers"),
+    ("offcpu-interval", "offcpu, traced, 1 s interval reports", "offcpu -p PP -i 1"),
     ("offcpu-all", "offcpu, whole system", "offcpu"),
     ("offcputime-all", "offcputime, whole system", "offcputime"),
     ("offcpu-idle", "offcpu, filtered out", "offcpu -p IDLE"),

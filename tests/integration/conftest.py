@@ -26,6 +26,8 @@ BUILD = REPO / "build"
 OFFCPU = BUILD / "offcpu"
 WAITERS = BUILD / "fixtures" / "waiters"
 PINGPONG = BUILD / "fixtures" / "pingpong"
+HOGS = BUILD / "fixtures" / "hogs"
+DEADLOCK = BUILD / "fixtures" / "deadlock"
 SCHEMA = REPO / "docs" / "offcpu.schema.json"
 
 REASONS = ["runqueue", "lock", "net", "poll", "pipe", "disk", "sleep", "child", "fault", "other"]
@@ -90,7 +92,9 @@ def assert_matches_truth(thread, reason, truth_us, what="", calls=None, steal=0.
     all CPUs, over the trace; see steal_us) widens the upper bound only.
     """
     got = thread["reasons"][reason]
-    rq = thread["reasons"].get("runqueue", 0.0)
+    # the wait for a CPU that followed this reason's wakeups (older documents: all runqueue)
+    rq = thread.get("runqueue_after", thread["reasons"]).get(
+        reason if "runqueue_after" in thread else "runqueue", 0.0)
     tol = tolerance_us(truth_us)
     ok = got - tol <= truth_us <= got + rq + tol + steal
     desc = (f"{what} tid {thread['tid']} ({thread['comm']}): workload measured "
@@ -221,6 +225,7 @@ class Waiters:
         self.records = []  # (tid, reason, start_ns, end_ns, offcpu_ns)
         self.overflow = {}
         self.roundtrips = None
+        self.samples = {}  # tid -> [(mono_ns, thread_cpu_ns)] (hogs)
         self.done = False
         self._ready = threading.Event()
         self._cond = threading.Condition()
@@ -246,6 +251,9 @@ class Waiters:
                     self.overflow[int(parts[1])] = int(parts[2])
                 elif parts[0] == "roundtrips":
                     self.roundtrips = int(parts[1])
+                elif parts[0] == "sample":
+                    self.samples.setdefault(int(parts[1]), []).append(
+                        (int(parts[2]), int(parts[3])))
                 elif parts[0] == "done":
                     self.done = True
                 self._cond.notify_all()
@@ -284,12 +292,20 @@ class Waiters:
         return self
 
     def truth_us(self, tid, start_ns, end_ns, min_ns=0, max_ns=None):
-        """Off-CPU time (us) of the thread's timed calls lying wholly inside [start_ns, end_ns]."""
-        total = 0
+        """Off-CPU time (us) of the thread's timed calls inside [start_ns, end_ns]. offcpu
+        counts the periods open at either end of the window up to the window's edge, so a
+        call that straddles an edge counts for its share inside (a blocking call is off-CPU
+        nearly all along). With min_ns/max_ns (offcpu -m/-M) only whole calls count, as
+        offcpu filters whole periods."""
+        total = 0.0
+        whole = min_ns > 0 or max_ns is not None
         for t, _, s, e, off in self.records:
-            if t == tid and s >= start_ns and e <= end_ns and off >= min_ns and (
-                    max_ns is None or off <= max_ns):
-                total += off
+            if t != tid or off < min_ns or (max_ns is not None and off > max_ns):
+                continue
+            inside = min(e, end_ns) - max(s, start_ns)
+            if inside <= 0 or (whole and (s < start_ns or e > end_ns)):
+                continue
+            total += off * inside / (e - s) if e > s else off
         return total / 1000.0
 
     def calls(self, tid, start_ns=0, end_ns=None):
@@ -334,6 +350,14 @@ class Procs:
         cmd = [str(PINGPONG), "-n", str(pairs), "-d", str(d)]
         p = self._track(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
         w = Waiters(p, "pingpong")
+        w.wait_ready()
+        return w
+
+    def fixture(self, path, *args, lifetime=None):
+        """Any other fixture that prints "ready PID" (hogs, deadlock)."""
+        cmd = [str(path)] + [str(a) for a in args]
+        p = self._track(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+        w = Waiters(p, " ".join(cmd), lifetime)
         w.wait_ready()
         return w
 

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flame.h"
+#include "folded.h"
+#include "offcpu_views.h"
+#include "pprof.h"
+#include "units.h"
+
+#define NS_PER_US 1000.0
+
+void views_assign_actors(struct profile *p, const struct actor_rules *r)
+{
+	for (size_t i = 0; i < p->nthreads; i++)
+		actor_match(r, p->threads[i].comm, NULL, 0, p->threads[i].actor, ACTOR_LEN);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct pstack *s = &p->stacks[i];
+
+		actor_match(r, s->comm, s->frames, s->nframes - s->nkernel, s->actor, ACTOR_LEN);
+	}
+	for (size_t i = 0; i < p->nstuck; i++) {
+		struct pstuck *s = &p->stuck[i];
+
+		actor_match(r, s->comm, s->frames, s->nframes - s->nkernel, s->actor, ACTOR_LEN);
+	}
+}
+
+static struct pactor *find_actor(struct pactor *a, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(a[i].name, name))
+			return &a[i];
+	memset(&a[*n], 0, sizeof(*a));
+	snprintf(a[*n].name, ACTOR_LEN, "%s", name);
+	return &a[(*n)++];
+}
+
+static uint64_t actor_offcpu(const struct pactor *a)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < REASON_NR; r++)
+		n += a->reason_ns[r];
+	return n;
+}
+
+static int by_actor_offcpu(const void *x, const void *y)
+{
+	uint64_t a = actor_offcpu(x), b = actor_offcpu(y);
+
+	return a < b   ? 1
+	       : a > b ? -1
+		       : strcmp(((const struct pactor *)x)->name, ((const struct pactor *)y)->name);
+}
+
+static void add_stack_to_actor(struct pactor *a, const struct pstack *s, size_t idx)
+{
+	a->reason_ns[s->reason] += s->total_ns;
+	a->reason_ns[REASON_RUNQUEUE] += s->rq_ns;
+	if (s->reason != REASON_RUNQUEUE)
+		hist_add_slots(&a->hist, s->log2, HIST_MAX_SLOTS, s->total_ns, s->max_ns);
+	a->stacks[a->nstacks++] = idx;
+}
+
+struct pactor *views_actors(const struct profile *p, size_t *n)
+{
+	struct pactor *a = calloc(p->nthreads + p->nstacks + 1, sizeof(*a));
+
+	*n = 0;
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		struct pactor *x = find_actor(a, n, p->threads[i].actor);
+
+		x->nthreads++;
+		x->oncpu_ns += p->threads[i].oncpu_ns;
+	}
+	for (size_t i = 0; i < p->nstacks; i++)
+		find_actor(a, n, p->stacks[i].actor);
+	for (size_t i = 0; i < *n; i++)
+		a[i].stacks = calloc(p->nstacks + 1, sizeof(*a[i].stacks));
+	/* profile_finish sorted the stacks by time: each actor's list is sorted too */
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct pactor *x = find_actor(a, n, p->stacks[i].actor);
+
+		if (x->stacks)
+			add_stack_to_actor(x, &p->stacks[i], i);
+	}
+	qsort(a, *n, sizeof(*a), by_actor_offcpu);
+	return a;
+}
+
+void views_actors_free(struct pactor *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++)
+		free(a[i].stacks);
+	free(a);
+}
+
+static void text_actor_reasons(FILE *f, const struct pactor *a)
+{
+	const char *sep = "";
+	char d[32];
+
+	for (int r = 0; r < REASON_NR; r++) {
+		if (!a->reason_ns[r])
+			continue;
+		fprintf(f, "%s%s %s", sep, reason_name(r),
+			fmt_duration(d, sizeof(d), a->reason_ns[r]));
+		sep = ", ";
+	}
+	fprintf(f, "\n");
+}
+
+static void text_actor_stack(FILE *f, const struct pstack *s)
+{
+	int nu = s->nframes - s->nkernel;
+	char t[32];
+
+	/* the innermost user frames say what the actor waits in; the kernel's say how */
+	fprintf(f, "    %10s %-8s", fmt_duration(t, sizeof(t), s->total_ns),
+		reason_name(s->reason));
+	for (int i = nu - 1, shown = 0; i >= 0 && shown < 3; i--, shown++)
+		fprintf(f, "%s%s", shown ? " <- " : " ", s->frames[i]);
+	if (!nu && s->nkernel)
+		fprintf(f, " %s", s->frames[s->nframes - 1]);
+	fprintf(f, " [%d]\n", s->tid);
+}
+
+static void text_actor(FILE *f, const struct profile *p, const struct pactor *a)
+{
+	char on[32], p50[32], p90[32], p99[32], mx[32];
+	const struct hist *h = &a->hist;
+
+	fprintf(f, "\n%s: %d thread%s, on-CPU %s\n  ", a->name, a->nthreads,
+		a->nthreads == 1 ? "" : "s", fmt_duration(on, sizeof(on), a->oncpu_ns));
+	text_actor_reasons(f, a);
+	if (h->count)
+		fprintf(f, "  blocked periods: %" PRIu64 ", p50 %s, p90 %s, p99 %s, max %s\n",
+			h->count, fmt_duration(p50, sizeof(p50), hist_percentile_us(h, 50) * 1000),
+			fmt_duration(p90, sizeof(p90), hist_percentile_us(h, 90) * 1000),
+			fmt_duration(p99, sizeof(p99), hist_percentile_us(h, 99) * 1000),
+			fmt_duration(mx, sizeof(mx), h->max_ns));
+	for (size_t i = 0; i < a->nstacks && i < 3; i++)
+		text_actor_stack(f, &p->stacks[a->stacks[i]]);
+}
+
+void views_actors_text(FILE *f, const struct profile *p, int top)
+{
+	size_t n;
+	struct pactor *a = views_actors(p, &n);
+	size_t rows = top && (size_t)top < n ? (size_t)top : n;
+
+	fprintf(f,
+		"\nACTORS (%zu of %zu, by off-CPU time; top stacks innermost user frame first)\n",
+		rows, n);
+	for (size_t i = 0; i < rows; i++) {
+		text_actor(f, p, &a[i]);
+		if (!a[i].nthreads)
+			fprintf(f, "  (stacks matched by a sym: rule; on-CPU time stays with the "
+				   "thread's own actor)\n");
+	}
+	views_actors_free(a, n);
+}
+
+static void json_actor(struct json *j, const struct pactor *a)
+{
+	const struct hist *h = &a->hist;
+
+	json_object_begin(j, NULL);
+	json_string(j, "actor", a->name);
+	json_i64(j, "threads", a->nthreads);
+	json_double(j, "oncpu_us", a->oncpu_ns / NS_PER_US);
+	json_double(j, "offcpu_us", actor_offcpu(a) / NS_PER_US);
+	json_double(j, "runqueue_us", a->reason_ns[REASON_RUNQUEUE] / NS_PER_US);
+	json_object_begin(j, "reasons");
+	for (int r = 0; r < REASON_NR; r++)
+		json_double(j, reason_name(r), a->reason_ns[r] / NS_PER_US);
+	json_object_end(j);
+	json_object_begin(j, "histogram");
+	json_u64(j, "count", h->count);
+	json_double(j, "p50_us", hist_percentile_us(h, 50));
+	json_double(j, "p90_us", hist_percentile_us(h, 90));
+	json_double(j, "p99_us", hist_percentile_us(h, 99));
+	json_double(j, "max_us", h->max_ns / NS_PER_US);
+	json_array_begin(j, "slots");
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		json_u64(j, NULL, h->slots[i]);
+	json_array_end(j);
+	json_object_end(j);
+	json_array_begin(j, "stacks"); /* indexes into the document's stacks */
+	for (size_t i = 0; i < a->nstacks; i++)
+		json_u64(j, NULL, a->stacks[i]);
+	json_array_end(j);
+	json_object_end(j);
+}
+
+void views_actors_json(struct json *j, const struct profile *p)
+{
+	size_t n;
+	struct pactor *a = views_actors(p, &n);
+
+	json_array_begin(j, "actors");
+	for (size_t i = 0; i < n; i++)
+		json_actor(j, &a[i]);
+	json_array_end(j);
+	views_actors_free(a, n);
+}
+
+static uint64_t stuck_for(const struct profile *p, const struct pstuck *s)
+{
+	return s->since_ns && s->since_ns < p->end_ns ? p->end_ns - s->since_ns : 0;
+}
+
+static void text_stuck_one(FILE *f, const struct profile *p, const struct pstuck *s)
+{
+	char d[32], sb[32];
+	const char *sys = s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL;
+
+	if (s->since_ns)
+		fprintf(f, "\n%s%s", s->since_exact ? "" : "~",
+			fmt_duration(d, sizeof(d), stuck_for(p, s)));
+	else
+		fprintf(f, "\n?");
+	fprintf(f, " %s%s%s%s - %s [%d] pid %d, actor %s\n", reason_name(s->reason),
+		sys ? " (" : "", sys ? sys : "", sys ? ")" : "", s->comm, s->tid, s->pid, s->actor);
+	for (int i = s->nframes - 1; i >= 0; i--) {
+		fprintf(f, "    %s\n", s->frames[i]);
+		if (i == s->nframes - s->nkernel && s->nkernel && s->nkernel < s->nframes)
+			fprintf(f, "    --\n");
+	}
+	if (!s->nframes)
+		fprintf(f, "    [no stack]\n");
+}
+
+static int by_stuck_time(const void *a, const void *b)
+{
+	const struct pstuck *x = a, *y = b;
+
+	/* unknown since (0) sorts last; otherwise the longest first */
+	if (!x->since_ns || !y->since_ns)
+		return !x->since_ns - !y->since_ns;
+	return x->since_ns < y->since_ns ? -1 : x->since_ns > y->since_ns ? 1 : x->tid - y->tid;
+}
+
+void views_stuck_text(FILE *f, const struct profile *p, int top)
+{
+	size_t rows = top && (size_t)top < p->nstuck ? (size_t)top : p->nstuck;
+
+	qsort(p->stuck, p->nstuck, sizeof(*p->stuck), by_stuck_time);
+	fprintf(f,
+		"\nBLOCKED NOW (%zu of %zu threads, longest first; ~: since it last got a CPU)\n",
+		rows, p->nstuck);
+	for (size_t i = 0; i < rows; i++)
+		text_stuck_one(f, p, &p->stuck[i]);
+}
+
+void views_stuck_json_array(struct json *j, const struct profile *p)
+{
+	char sb[32];
+
+	json_array_begin(j, "stuck");
+	for (size_t i = 0; i < p->nstuck; i++) {
+		const struct pstuck *s = &p->stuck[i];
+
+		json_object_begin(j, NULL);
+		json_i64(j, "tid", s->tid);
+		json_i64(j, "pid", s->pid);
+		json_string(j, "comm", s->comm);
+		json_string(j, "actor", s->actor);
+		json_string(j, "reason", reason_name(s->reason));
+		json_string(j, "syscall",
+			    s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL);
+		if (s->since_ns)
+			json_double(j, "blocked_us", stuck_for(p, s) / NS_PER_US);
+		else
+			json_string(j, "blocked_us", NULL);
+		json_bool(j, "exact", s->since_exact);
+		json_array_begin(j, "frames");
+		for (int k = 0; k < s->nframes; k++)
+			json_string(j, NULL, s->frames[k]);
+		json_array_end(j);
+		json_i64(j, "kernel_frames", s->nkernel);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+void views_stuck_json(FILE *f, const struct profile *p)
+{
+	struct json j;
+
+	qsort(p->stuck, p->nstuck, sizeof(*p->stuck), by_stuck_time);
+	json_init(&j, f, false);
+	json_object_begin(&j, NULL);
+	json_string(&j, "tool", p->tool);
+	json_u64(&j, "time_ns", p->end_ns);
+	json_array_begin(&j, "targets");
+	for (int i = 0; i < p->npids; i++) {
+		json_object_begin(&j, NULL);
+		json_i64(&j, "pid", p->pids[i]);
+		json_string(&j, "comm", p->target_comm[i]);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	views_stuck_json_array(&j, p);
+	json_object_end(&j);
+	json_end(&j);
+}
+
+static const char *context_name(enum wake_context c)
+{
+	return c == WAKE_HARDIRQ ? "hardirq" : c == WAKE_SOFTIRQ ? "softirq" : "thread";
+}
+
+void views_top_waker_text(FILE *f, const struct pstack *s)
+{
+	const struct pwaker *w = s->nwakers ? &s->wakers[0] : NULL;
+	int nu;
+	char t[32];
+
+	if (!w)
+		return;
+	nu = w->nframes - w->nkernel;
+	fprintf(f, "    woken by: ");
+	if (w->context != WAKE_THREAD)
+		fprintf(f, "[%s]", context_name(w->context));
+	else
+		fprintf(f, "%s [%d] pid %d", w->comm, w->tid, w->pid);
+	fprintf(f, ", %s of %zu waker%s", fmt_duration(t, sizeof(t), w->total_ns), s->nwakers,
+		s->nwakers == 1 ? "" : "s");
+	/* the waker's innermost user frames: what it did that woke us */
+	for (int i = nu - 1, shown = 0; i >= 0 && shown < 3; i--, shown++)
+		fprintf(f, "%s%s", shown ? " <- " : ": ", w->frames[i]);
+	fprintf(f, "\n");
+}
+
+void views_wakers_json(struct json *j, const struct pstack *s)
+{
+	json_array_begin(j, "wakers");
+	for (size_t i = 0; i < s->nwakers; i++) {
+		const struct pwaker *w = &s->wakers[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "context", context_name(w->context));
+		json_i64(j, "pid", w->pid);
+		json_i64(j, "tid", w->tid);
+		json_string(j, "comm", w->context == WAKE_THREAD ? w->comm : NULL);
+		json_array_begin(j, "frames");
+		for (int k = 0; k < w->nframes; k++)
+			json_string(j, NULL, w->frames[k]);
+		json_array_end(j);
+		json_i64(j, "kernel_frames", w->nkernel);
+		json_double(j, "total_us", w->total_ns / NS_PER_US);
+		json_u64(j, "count", w->count);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* The waker's name in folded and flame stacks: its comm, or the interrupt context. */
+static const char *waker_label(const struct pwaker *w, char *buf, size_t n)
+{
+	if (w->context != WAKE_THREAD)
+		snprintf(buf, n, "[%s]", context_name(w->context));
+	else
+		snprintf(buf, n, "%s", w->comm);
+	return buf;
+}
+
+/* waiter comm;waiter frames;--;waker frames innermost first;waker comm */
+static int offwake_frames(const struct pstack *s, const struct pwaker *w, const char **out,
+			  char *label, size_t n)
+{
+	int k = 0;
+
+	out[k++] = s->comm;
+	for (int i = 0; i < s->nframes; i++)
+		out[k++] = s->frames[i];
+	out[k++] = "--";
+	for (int i = w->nframes - 1; i >= 0; i--)
+		out[k++] = w->frames[i];
+	out[k++] = waker_label(w, label, n);
+	return k;
+}
+
+void views_offwake_folded(FILE *f, const struct profile *p)
+{
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct pstack *s = &p->stacks[i];
+		const char **frames = malloc((s->nframes + 3 + 2 * 128) * sizeof(*frames));
+		char label[COMM_LEN + 16];
+
+		for (size_t w = 0; frames && w < s->nwakers; w++) {
+			int k = offwake_frames(s, &s->wakers[w], frames, label, sizeof(label));
+			uint64_t us = (s->wakers[w].total_ns + 500) / 1000;
+
+			if (us)
+				folded_print(f, frames, k, us);
+		}
+		free(frames);
+	}
+}
+
+/* comm;frames, the time a stack was blocked plus the time it then waited for a CPU */
+static int flame_rows(const struct profile *p, struct flame_row *rows, const char ***bufs)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct pstack *s = &p->stacks[i];
+		const char **fr = malloc((s->nframes + 1) * sizeof(*fr));
+
+		if (!fr)
+			return -1;
+		fr[0] = s->comm;
+		memcpy(fr + 1, s->frames, s->nframes * sizeof(*fr));
+		bufs[i] = fr;
+		rows[n++] =
+			(struct flame_row){fr, s->nframes + 1, s->total_ns, reason_name(s->reason)};
+		if (s->rq_ns)
+			rows[n++] = (struct flame_row){fr, s->nframes + 1, s->rq_ns, "runqueue"};
+	}
+	return n;
+}
+
+int views_svg(FILE *f, const struct profile *p)
+{
+	struct flame_row *rows = calloc(2 * p->nstacks + 1, sizeof(*rows));
+	const char ***bufs = calloc(p->nstacks + 1, sizeof(*bufs));
+	char title[160];
+	int n = rows && bufs ? flame_rows(p, rows, bufs) : -1;
+	int err = n < 0 ? -ENOMEM : 0;
+
+	snprintf(title, sizeof(title), "offcpu: %s%d, %.1f s off-CPU", p->npids ? "PID " : "pids ",
+		 p->npids ? p->pids[0] : 0, p->duration);
+	if (!p->npids)
+		snprintf(title, sizeof(title), "offcpu: whole system, %.1f s", p->duration);
+	if (!err)
+		err = flame_svg(f, title, rows, n);
+	for (size_t i = 0; bufs && i < p->nstacks; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(rows);
+	return err;
+}
+
+int views_pprof(FILE *f, const struct profile *p)
+{
+	struct pprof_sample *s = calloc(2 * p->nstacks + 1, sizeof(*s));
+	size_t n = 0;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct pstack *st = &p->stacks[i];
+		struct pprof_sample x = {
+			st->frames, st->nframes, st->total_ns, st->count, reason_name(st->reason),
+			st->comm,   st->tid,	 st->pid};
+
+		s[n++] = x;
+		if (st->rq_ns) {
+			x.value_ns = st->rq_ns;
+			x.reason = "runqueue";
+			s[n++] = x;
+		}
+	}
+	err = pprof_write(f, s, n, p->wall_start_ns, p->end_ns - p->start_ns);
+	free(s);
+	return err;
+}
