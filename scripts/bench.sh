@@ -27,7 +27,7 @@
 #
 # Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_PAIRS (2),
 # ATTACH_WAIT (1.5), QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5),
-# BENCH_RETRIES (3), OFFCPUTIME (offcputime from PATH), BENCH_DOC
+# BENCH_RETRIES (3), BENCH_LONG_SECONDS (60: the -i run; 0 skips it), OFFCPUTIME (offcputime from PATH), BENCH_DOC
 # (docs/benchmarks.md), PYTHON (python3).
 set -eu
 
@@ -149,7 +149,8 @@ prog_ids() {
 	done | sort -un | tr '\n' ' '
 }
 
-# "run_time_ns run_cnt" summed over the sched_switch programs among IDS
+# "run_time_ns run_cnt runs" among IDS: run time of every scheduler program
+# (offcpu runs on sched_waking too), sched_switch events, runs of all of them
 prog_stats() {
 	local id
 	for id in "$@"; do
@@ -157,20 +158,19 @@ prog_stats() {
 		echo
 	done | "$PYTHON" -c '
 import json, sys
-t = c = 0
+t = c = n = 0
 for line in sys.stdin:
     line = line.strip()
     if not line:
         continue
     p = json.loads(line)
-    # every scheduler program of the tracer costs (offcpu also runs on
-    # sched_waking), per sched_switch event
     name = p.get("name", "")
     if name.startswith("sched_"):
         t += p.get("run_time_ns", 0)
+        n += p.get("run_cnt", 0)
     if name.startswith("sched_switch"):
         c += p.get("run_cnt", 0)
-print(t, c)'
+print(t, c, n)'
 }
 
 now_ns() { date +%s%N; }
@@ -261,7 +261,7 @@ run() {
 			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} exited before the window"; }
 		ids[k]=$(prog_ids "$TP")
 		# shellcheck disable=SC2015,SC2086
-		[ -n "${ids[k]}" ] && [ "$(prog_stats ${ids[k]})" != "0 0" ] ||
+		[ -n "${ids[k]}" ] && [ "$(prog_stats ${ids[k]})" != "0 0 0" ] ||
 			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} holds no running sched_switch program after ${ATTACH_WAIT}s"; }
 		for id in ${ids[k]}; do
 			bpftool prog pin id "$id" "$PIN_PREFIX$id" || die "cannot pin program $id as $PIN_PREFIX$id"
@@ -307,21 +307,22 @@ EOF
 	n=${#names[@]}
 	for k in $(seq 0 $((n > 0 ? n - 1 : 0))); do
 		label=$config
-		row="0 0 0 0"
+		row="0 0 0 0 0 0"
 		if [ "$n" -gt 0 ]; then
 			row="${s0[k]} ${s1[k]}"
 			[ "$n" -eq 1 ] || label="$config:${names[k]%-p}"
 		fi
 		# shellcheck disable=SC2086
 		set -- $row
-		[ "$n" -eq 0 ] || [ "$4" -gt "$2" ] ||
+		# $1..$3: run time, events, program runs before; $4..$6 after
+		[ "$n" -eq 0 ] || [ "$5" -gt "$2" ] ||
 			die "$config: ${names[k]}: bpf_stats did not grow over the window ($row)"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
-			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($3 - $1))" "$(($4 - $2))" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
+			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" \
 			"$foreign" "$fbpf" "$load" "$steal" "$quiet_wait" >>"$RUN_ROWS"
 		printf 'bench: %-22s rep %s: %9s round trips' "$label" "$rep" "$rt"
-		[ "$4" -eq "$2" ] || printf ', %6d ns/event over %d events' \
-			"$((($3 - $1) / ($4 - $2)))" "$(($4 - $2))"
+		[ "$5" -eq "$2" ] || printf ', %6d ns/event over %d events' \
+			"$((($4 - $1) / ($5 - $2)))" "$(($5 - $2))"
 		[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$foreign" "$((fbpf / 1000000))"
 		printf ', foreign CPU %s %%, steal %s %%\n' "$load" "$steal"
 	done
@@ -336,11 +337,11 @@ CONFIGS="base offcpu-p offcputime-p offcpu-wakers offcpu-interval floor offcpu-a
 REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
 NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS + REPS % 2))
 echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"
-printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$RESULTS"
+printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$RESULTS"
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 # warm-up, not recorded: page cache, CPU frequency, the scheduler's placement
 "$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
-printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$DISCARDED"
+printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$DISCARDED"
 RETRIES_LEFT=$RETRIES
 # paired-p alternates the attach order: with an odd REPS it gets one more
 # repetition, so that both orders count alike
@@ -354,7 +355,7 @@ for rep in $(seq 1 $((REPS % 2 ? REPS + 1 : REPS))); do
 		# a run during which others took the machine says more about them
 		# than about the tracers: run it once more, while retries are left
 		if [ "$RETRIES_LEFT" -gt 0 ] && awk -F'\t' -v n="$(nproc)" -v max="$NOISY_PCT" \
-			'{ if ($11 + $12 + 100 * $10 / $6 / n > max) bad = 1 } END { exit !bad }' "$RUN_ROWS"; then
+			'{ if ($12 + $13 + 100 * $11 / $6 / n > max) bad = 1 } END { exit !bad }' "$RUN_ROWS"; then
 			echo "bench: $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
 			cat "$RUN_ROWS" >>"$DISCARDED"
 			RETRIES_LEFT=$((RETRIES_LEFT - 1))
@@ -367,6 +368,43 @@ done
 kill -KILL "$IDLE" 2>/dev/null || true
 wait "$IDLE" 2>/dev/null || true
 forget "$IDLE"
+
+# --- interval reports over a long run -----------------------------------------------
+# offcpu -i prints (reads, symbolizes) a report every second: its cost is
+# offcpu's own CPU time, not BPF time. Measured over LONG_SECONDS of pingpong,
+# against the same run without -i; 0 skips it.
+LONG_SECONDS=${BENCH_LONG_SECONDS:-60}
+INTERVAL_TSV=$WORK/interval.tsv
+printf 'mode	seconds	roundtrips	offcpu_cpu_s	reports
+' >"$INTERVAL_TSV"
+long_run() { # MODE OFFCPU-ARGS...
+	local mode=$1 pp tp ticks=0 t rt
+	shift
+	"$PINGPONG" -n "$PAIRS" -d "$LONG_SECONDS" >"$WORK/long.out" &
+	pp=$!
+	STARTED="$STARTED $pp"
+	"$OFFCPU" -p "$pp" "$@" >"$WORK/long.report" 2>/dev/null &
+	tp=$!
+	STARTED="$STARTED $tp"
+	# the last reading before offcpu ends with its target: utime + stime, in ticks
+	while kill -0 "$pp" 2>/dev/null; do
+		t=$(awk '{ print $14 + $15 }' "/proc/$tp/stat" 2>/dev/null) && ticks=$t
+		sleep 1
+	done
+	wait "$pp" || die "long run ($mode): pingpong failed"
+	wait "$tp" || true
+	forget "$pp"
+	forget "$tp"
+	rt=$(sed -n 's/^roundtrips //p' "$WORK/long.out")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$LONG_SECONDS" "$rt" \
+		"$(echo "$ticks $(getconf CLK_TCK)" | awk '{ printf "%.2f", $1 / $2 }')" \
+		"$(grep -c '^offcpu: PID' "$WORK/long.report")" >>"$INTERVAL_TSV"
+	echo "bench: long run, $mode: $rt round trips, offcpu used $(tail -1 "$INTERVAL_TSV" | cut -f4) s of CPU"
+}
+if [ "$LONG_SECONDS" -gt 0 ]; then
+	long_run plain
+	long_run interval -i 1
+fi
 
 # --- the report -------------------------------------------------------------------
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -383,5 +421,6 @@ BENCH_DATE=$START_DATE \
 	BENCH_TOOLS="$(bpftool version 2>/dev/null | head -2 | tr '\n' ' ' | sed 's/ *$//'), $(clang --version | head -1)" \
 	BENCH_ATTACH_WAIT=$ATTACH_WAIT \
 	BENCH_NOISY_PCT=$NOISY_PCT \
+	BENCH_INTERVAL_TSV=$INTERVAL_TSV \
 	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
 echo "bench: wrote $DOC (raw data: $RESULTS, runs done again: $DISCARDED)"

@@ -671,13 +671,22 @@ static int stuck_now(struct run *r, struct profile *p)
 	return err;
 }
 
+static void stuck_summary(const struct profile *p)
+{
+	printf("%s: ", TOOL);
+	for (int i = 0; i < p->npids; i++)
+		printf("%sPID %d (%s)", i ? ", " : "", p->pids[i], p->target_comm[i]);
+	printf("%s%s: %zu thread%s blocked now\n", p->npids ? "" : "whole system",
+	       p->tid ? ", one thread" : "", p->nstuck, p->nstuck == 1 ? "" : "s");
+}
+
 static void render_stuck(struct profile *p)
 {
 	views_assign_actors(p, &env.rules);
 	if (env.output == OUT_JSON)
 		views_stuck_json(stdout, p);
 	else
-		views_stuck_text(stdout, p, env.top);
+		stuck_summary(p), views_stuck_text(stdout, p, env.top);
 	finish_stdout();
 }
 

@@ -95,25 +95,17 @@ static size_t rows(size_t n, const struct report_opts *o)
 
 static void text_stack(FILE *f, const struct pstack *s)
 {
-	char t[32], mx[32], sb[32], rq[32];
-	const char *sys = s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL;
+	char t[32], mx[32], rq[32], why[64];
 
-	fprintf(f, "\n%s %s%s%s%s, %" PRIu64 " periods, max %s",
-		fmt_duration(t, sizeof(t), s->total_ns), reason_name(s->reason), sys ? " (" : "",
-		sys ? sys : "", sys ? ")" : "", s->count, fmt_duration(mx, sizeof(mx), s->max_ns));
+	fprintf(f, "\n%s %s, %" PRIu64 " periods, max %s", fmt_duration(t, sizeof(t), s->total_ns),
+		views_reason_label(s->reason, s->syscall, why, sizeof(why)), s->count,
+		fmt_duration(mx, sizeof(mx), s->max_ns));
 	if (s->rq_ns)
 		fprintf(f, ", +%s waiting for a CPU once woken",
 			fmt_duration(rq, sizeof(rq), s->rq_ns));
 	fprintf(f, " - %s [%d] pid %d\n", s->comm, s->tid, s->pid);
 	views_top_waker_text(f, s);
-	/* innermost first, as bcc prints them: kernel, then user */
-	for (int i = s->nframes - 1; i >= 0; i--) {
-		fprintf(f, "    %s\n", s->frames[i]);
-		if (i == s->nframes - s->nkernel && s->nkernel && s->nkernel < s->nframes)
-			fprintf(f, "    --\n");
-	}
-	if (!s->nframes)
-		fprintf(f, "    [no stack]\n");
+	views_frames_text(f, s->frames, s->nframes, s->nkernel);
 }
 
 static void text_stacks(FILE *f, const struct profile *p, const struct report_opts *o)
@@ -249,11 +241,7 @@ static void json_stack(struct json *j, const struct pstack *s, bool wakers)
 
 	json_string(j, "syscall",
 		    s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL);
-	json_array_begin(j, "frames");
-	for (int i = 0; i < s->nframes; i++)
-		json_string(j, NULL, s->frames[i]);
-	json_array_end(j);
-	json_i64(j, "kernel_frames", s->nkernel);
+	views_frames_json(j, s->frames, s->nframes, s->nkernel);
 	json_double(j, "total_us", s->total_ns / NS_PER_US);
 	json_u64(j, "count", s->count);
 	json_double(j, "max_us", s->max_ns / NS_PER_US);

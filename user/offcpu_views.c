@@ -11,6 +11,38 @@
 
 #define NS_PER_US 1000.0
 
+const char *views_reason_label(int reason, int syscall, char *buf, size_t n)
+{
+	char sb[32];
+
+	if (syscall >= 0)
+		snprintf(buf, n, "%s (%s)", reason_name(reason),
+			 syscall_label(syscall, sb, sizeof(sb)));
+	else
+		snprintf(buf, n, "%s", reason_name(reason));
+	return buf;
+}
+
+void views_frames_text(FILE *f, const char *const *frames, int n, int nkernel)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		fprintf(f, "    %s\n", frames[i]);
+		if (i == n - nkernel && nkernel && nkernel < n)
+			fprintf(f, "    --\n");
+	}
+	if (!n)
+		fprintf(f, "    [no stack]\n");
+}
+
+void views_frames_json(struct json *j, const char *const *frames, int n, int nkernel)
+{
+	json_array_begin(j, "frames");
+	for (int i = 0; i < n; i++)
+		json_string(j, NULL, frames[i]);
+	json_array_end(j);
+	json_i64(j, "kernel_frames", nkernel);
+}
+
 void views_assign_actors(struct profile *p, const struct actor_rules *r)
 {
 	for (size_t i = 0; i < p->nthreads; i++)
@@ -216,23 +248,17 @@ static uint64_t stuck_for(const struct profile *p, const struct pstuck *s)
 
 static void text_stuck_one(FILE *f, const struct profile *p, const struct pstuck *s)
 {
-	char d[32], sb[32];
-	const char *sys = s->syscall >= 0 ? syscall_label(s->syscall, sb, sizeof(sb)) : NULL;
+	char d[32], why[64];
 
 	if (s->since_ns)
 		fprintf(f, "\n%s%s", s->since_exact ? "" : "~",
 			fmt_duration(d, sizeof(d), stuck_for(p, s)));
 	else
 		fprintf(f, "\n?");
-	fprintf(f, " %s%s%s%s - %s [%d] pid %d, actor %s\n", reason_name(s->reason),
-		sys ? " (" : "", sys ? sys : "", sys ? ")" : "", s->comm, s->tid, s->pid, s->actor);
-	for (int i = s->nframes - 1; i >= 0; i--) {
-		fprintf(f, "    %s\n", s->frames[i]);
-		if (i == s->nframes - s->nkernel && s->nkernel && s->nkernel < s->nframes)
-			fprintf(f, "    --\n");
-	}
-	if (!s->nframes)
-		fprintf(f, "    [no stack]\n");
+	fprintf(f, " %s - %s [%d] pid %d, actor %s\n",
+		views_reason_label(s->reason, s->syscall, why, sizeof(why)), s->comm, s->tid,
+		s->pid, s->actor);
+	views_frames_text(f, s->frames, s->nframes, s->nkernel);
 }
 
 static int by_stuck_time(const void *a, const void *b)
@@ -250,6 +276,10 @@ void views_stuck_text(FILE *f, const struct profile *p, int top)
 	size_t rows = top && (size_t)top < p->nstuck ? (size_t)top : p->nstuck;
 
 	qsort(p->stuck, p->nstuck, sizeof(*p->stuck), by_stuck_time);
+	if (!p->nstuck) {
+		fprintf(f, "\nBLOCKED NOW: no thread\n");
+		return;
+	}
 	fprintf(f,
 		"\nBLOCKED NOW (%zu of %zu threads, longest first; ~: since it last got a CPU)\n",
 		rows, p->nstuck);
@@ -278,11 +308,7 @@ void views_stuck_json_array(struct json *j, const struct profile *p)
 		else
 			json_string(j, "blocked_us", NULL);
 		json_bool(j, "exact", s->since_exact);
-		json_array_begin(j, "frames");
-		for (int k = 0; k < s->nframes; k++)
-			json_string(j, NULL, s->frames[k]);
-		json_array_end(j);
-		json_i64(j, "kernel_frames", s->nkernel);
+		views_frames_json(j, s->frames, s->nframes, s->nkernel);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -348,11 +374,7 @@ void views_wakers_json(struct json *j, const struct pstack *s)
 		json_i64(j, "pid", w->pid);
 		json_i64(j, "tid", w->tid);
 		json_string(j, "comm", w->context == WAKE_THREAD ? w->comm : NULL);
-		json_array_begin(j, "frames");
-		for (int k = 0; k < w->nframes; k++)
-			json_string(j, NULL, w->frames[k]);
-		json_array_end(j);
-		json_i64(j, "kernel_frames", w->nkernel);
+		views_frames_json(j, w->frames, w->nframes, w->nkernel);
 		json_double(j, "total_us", w->total_ns / NS_PER_US);
 		json_u64(j, "count", w->count);
 		json_object_end(j);
@@ -434,10 +456,11 @@ int views_svg(FILE *f, const struct profile *p)
 	int n = rows && bufs ? flame_rows(p, rows, bufs) : -1;
 	int err = n < 0 ? -ENOMEM : 0;
 
-	snprintf(title, sizeof(title), "offcpu: %s%d, %.1f s off-CPU", p->npids ? "PID " : "pids ",
-		 p->npids ? p->pids[0] : 0, p->duration);
-	if (!p->npids)
-		snprintf(title, sizeof(title), "offcpu: whole system, %.1f s", p->duration);
+	if (p->npids)
+		snprintf(title, sizeof(title), "offcpu: PID %d (%s)%s, %.1f s traced", p->pids[0],
+			 p->target_comm[0], p->npids > 1 ? " and more" : "", p->duration);
+	else
+		snprintf(title, sizeof(title), "offcpu: whole system, %.1f s traced", p->duration);
 	if (!err)
 		err = flame_svg(f, title, rows, n);
 	for (size_t i = 0; bufs && i < p->nstacks; i++)

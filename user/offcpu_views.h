@@ -11,6 +11,13 @@
 #include "json.h"
 #include "profile.h"
 
+/* "lock (futex)": the reason, and the syscall it blocked in if any. */
+const char *views_reason_label(int reason, int syscall, char *buf, size_t n);
+/* A stack innermost frame first, as bcc prints them: kernel, "--", user. */
+void views_frames_text(FILE *f, const char *const *frames, int n, int nkernel);
+/* "frames" (outermost first) and "kernel_frames" keys. */
+void views_frames_json(struct json *j, const char *const *frames, int n, int nkernel);
+
 /* One role: the threads, or the blocked stacks, its rules gave it. */
 struct pactor {
 	char name[ACTOR_LEN];

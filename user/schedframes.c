@@ -8,9 +8,15 @@ int schedframes_init(struct schedframes *s)
 {
 	static const char *const names[] = {"__sched_text_start", "__sched_text_end",
 					    "__lock_text_start", "__lock_text_end"};
+	/* the kernel's text does not move: read kallsyms (150k lines) once, not per report */
+	static uint64_t text[4];
+	static int found = -1;
 
 	memset(s, 0, sizeof(*s));
-	return kernel_symbol_addrs(names, s->text, 4) == 4 ? 0 : -1;
+	if (found < 0)
+		found = kernel_symbol_addrs(names, text, 4);
+	memcpy(s->text, text, sizeof(text));
+	return found == 4 ? 0 : -1;
 }
 
 void schedframes_free(struct schedframes *s)
