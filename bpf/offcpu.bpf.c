@@ -48,6 +48,8 @@ const volatile __u8 sys_class[MAX_SYSCALLS] = {};
 const volatile __u64 sched_text[4] = {};
 const volatile bool task_stacks = false;
 const volatile bool wakers = false;
+/* sched_switch passes prev_state (5.18+): exact, where re-reading __state races with wakers */
+const volatile bool has_prev_state = false;
 
 /* set by user space while the task iterator seeds the records of the trace's start */
 bool seeding = false;
@@ -115,6 +117,14 @@ struct {
 	__type(value, struct stack);
 } scratch SEC(".maps");
 
+/* the task iterator's own: it may sleep, and tracepoints then run on its CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack);
+} iter_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, DROP_NR + CNT_NR);
@@ -172,11 +182,17 @@ static __always_inline bool wanted(struct task_struct *t, bool btf)
 #define KSTACK_SEED 0xc0ffeeULL
 
 /* One walk into the per-CPU scratch stack: of the current task, or of an inactive one. */
-static __always_inline struct stack *walk(void *ctx, struct task_struct *task, __u64 flags,
-					  __u32 drop)
+static __always_inline struct stack *scratch_stack(bool iter)
 {
 	__u32 zero = 0;
-	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
+
+	return bpf_map_lookup_elem(iter ? (void *)&iter_scratch : (void *)&scratch, &zero);
+}
+
+static __always_inline struct stack *walk(void *ctx, struct task_struct *task, __u64 flags,
+					  __u32 drop, bool iter)
+{
+	struct stack *st = scratch_stack(iter);
 	long n;
 
 	if (!st)
@@ -229,7 +245,7 @@ static __always_inline __u64 store_stack(struct stack *st, __u64 h, __u64 last)
 
 static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop, __u64 last)
 {
-	struct stack *st = walk(ctx, NULL, flags, drop);
+	struct stack *st = walk(ctx, NULL, flags, drop, false);
 
 	return st ? store_stack(st, hash_stack(st, flags ? USTACK_SEED : KSTACK_SEED), last) : 0;
 }
@@ -266,7 +282,7 @@ static __always_inline __u64 nosched_hash(const struct stack *st)
  */
 static __always_inline __u64 full_kstack(void *ctx, __u64 last)
 {
-	struct stack *st = walk(ctx, NULL, 0, DROP_KSTACK_FAILED);
+	struct stack *st = walk(ctx, NULL, 0, DROP_KSTACK_FAILED, false);
 	__u64 full, ns;
 
 	if (!st)
@@ -284,9 +300,9 @@ static __always_inline __u64 full_kstack(void *ctx, __u64 last)
  * scheduler's, which full_of gives back). Unknown places ask for a full walk
  * the next time the thread blocks.
  */
-static __always_inline __u64 resting_kstack(struct task_struct *task, struct thread *t)
+static __always_inline __u64 resting_kstack(struct task_struct *task, struct thread *t, bool iter)
 {
-	struct stack *st = walk(NULL, task, 0, DROP_KSTACK_FAILED);
+	struct stack *st = walk(NULL, task, 0, DROP_KSTACK_FAILED, iter);
 	__u64 ns, *full;
 
 	if (!st)
@@ -529,6 +545,10 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 		t->kstack = full_kstack(ctx, t->kstack);
 		t->flags = (t->flags & ~THREAD_WANT_FULL) | THREAD_KFULL;
 	}
+	/* a wakeup or waker left from a period that never closed belongs to none */
+	t->wake_ts = t->woken_early && t->reason != REASON_RUNQUEUE ? now : 0;
+	t->woken_early = 0;
+	t->waker.flags = 0;
 	t->off_ts = now;
 }
 
@@ -560,7 +580,7 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64
 	    ((t->flags & THREAD_SEEDED) && (min_ns || max_ns != ~0ULL)))
 		goto out;
 	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL))
-		t->kstack = resting_kstack(next, t);
+		t->kstack = resting_kstack(next, t, false);
 	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
 	t->offcpu_ns[r] += blocked;
 	t->periods[r]++;
@@ -581,7 +601,7 @@ out:
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
-					 struct task_struct *next, bool btf)
+					 struct task_struct *next, __u32 prev_state, bool btf)
 {
 	bool out = wanted(prev, btf), in = wanted(next, btf);
 	__u64 now;
@@ -594,7 +614,7 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		/* prev is current: its user registers say which syscall it sleeps in */
 		struct task_struct *cur = bpf_get_current_task_btf();
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-		__u32 state = preempt ? TASK_RUNNING : cur->__state;
+		__u32 state = preempt ? TASK_RUNNING : prev_state;
 
 		switch_out(ctx, cur, regs, cur->pid, cur->tgid, cur->flags, state, now, btf);
 	}
@@ -636,24 +656,26 @@ static __always_inline bool in_irq_context(struct task_struct *cur)
 static __always_inline void note_waker(void *ctx, struct waker *w)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 flags = WAKER_VALID;
 
-	w->flags = WAKER_VALID;
 	if (in_irq_context(cur)) {
 		/* the kernel stack says which interrupt; the interrupted task is no waker */
-		w->flags |= WAKER_IRQ;
+		flags |= WAKER_IRQ;
 		w->pid = w->tgid = 0;
 		w->ustack = 0;
 		__builtin_memset(w->comm, 0, sizeof(w->comm));
-		w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
-		return;
+	} else {
+		w->pid = cur->pid;
+		w->tgid = cur->tgid;
+		__builtin_memcpy(w->comm, cur->comm, TASK_COMM_LEN);
+		w->ustack =
+			user_stacks && cur->mm && !(cur->flags & PF_KTHREAD)
+				? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, w->ustack)
+				: 0;
 	}
-	w->pid = cur->pid;
-	w->tgid = cur->tgid;
-	__builtin_memcpy(w->comm, cur->comm, TASK_COMM_LEN);
-	w->ustack = user_stacks && cur->mm && !(cur->flags & PF_KTHREAD)
-			    ? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, w->ustack)
-			    : 0;
 	w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
+	/* last: switch-in takes the waker only once it is whole */
+	w->flags = flags;
 }
 
 /* A traced thread is woken: its blocked time ends here, its wait for a CPU begins. */
@@ -666,7 +688,16 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 		return 0;
 	pid = TREAD(btf, p, pid);
 	t = bpf_map_lookup_elem(&threads, &pid);
-	if (!t || !t->off_ts || t->wake_ts)
+	if (!t)
+		return 0;
+	if (!t->off_ts) {
+		/* on its way to sleep, its switch-out not seen yet: runnable from it on */
+		t->woken_early = 1;
+		count(DROP_NR + CNT_EARLY_WAKES);
+		return 0;
+	}
+	/* a preempted thread is runnable all along: sched_waking fires for it all the same */
+	if (t->wake_ts || t->reason == REASON_RUNQUEUE)
 		return 0;
 	t->wake_ts = bpf_ktime_get_ns();
 	count(DROP_NR + CNT_WAKES);
@@ -678,13 +709,13 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 /* A sleeping task's user stack, read from its memory by frame pointers, as perf does. */
 static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_regs *regs)
 {
-	__u32 zero = 0, n = 1;
-	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 fp = regs->bp, frame[2];
+	struct stack *st = scratch_stack(true);
+	__u64 fp = PT_REGS_FP(regs), frame[2];
+	__u32 n = 1;
 
 	if (!st)
 		return 0;
-	st->ips[0] = regs->ip;
+	st->ips[0] = PT_REGS_IP(regs);
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
 		if (!fp || bpf_copy_from_user_task(frame, sizeof(frame), (void *)fp, task, 0))
 			break;
@@ -732,7 +763,21 @@ static __always_inline void snap_blocked(struct task_struct *task, struct task_s
 	}
 	s->syscall = sc;
 	if (kernel_stacks)
-		s->kstack = resting_kstack(task, &fake);
+		s->kstack = resting_kstack(task, &fake, true);
+}
+
+/*
+ * On a run queue and not asleep: runnable, or preempted before it could
+ * sleep. Since 6.12 a task that sleeps may stay queued a while
+ * ("delayed dequeue"): that one is asleep.
+ */
+static __always_inline bool waiting_for_cpu(struct task_struct *task)
+{
+	if (task->__state == TASK_RUNNING)
+		return true;
+	if (!task->on_rq)
+		return false;
+	return !(bpf_core_field_exists(task->se.sched_delayed) && task->se.sched_delayed);
 }
 
 /* A target thread as it is now; while seeding, its record starts here too. */
@@ -740,7 +785,7 @@ static __always_inline void snap_task(struct seq_file *seq, struct task_struct *
 {
 	struct task_snap s = {.syscall = NO_SYSCALL};
 	__u64 now = bpf_ktime_get_ns();
-	struct thread *t;
+	struct thread *t, fake = {};
 
 	if (!wanted(task, true))
 		return;
@@ -748,12 +793,16 @@ static __always_inline void snap_task(struct seq_file *seq, struct task_struct *
 	s.tgid = task->tgid;
 	s.flags = (task->flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
 	__builtin_memcpy(s.comm, task->comm, TASK_COMM_LEN);
-	if (task->on_cpu)
+	if (task->on_cpu) {
 		s.state = SNAP_RUNNING;
-	else if (task->__state == TASK_RUNNING)
-		s.state = SNAP_RUNNABLE, s.reason = REASON_RUNQUEUE;
-	else
+	} else if (waiting_for_cpu(task)) {
+		s.state = SNAP_RUNNABLE;
+		s.reason = REASON_RUNQUEUE;
+		if (kernel_stacks)
+			s.kstack = resting_kstack(task, &fake, true);
+	} else {
 		snap_blocked(task, &s, now, user);
+	}
 	bpf_seq_write(seq, &s, sizeof(s));
 	if (!seeding || bpf_map_lookup_elem(&threads, &s.pid))
 		return; /* already seen switching: its record is right */
@@ -822,13 +871,18 @@ int BPF_PROG(sched_exec_raw)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_switch(ctx, preempt, prev, next, true);
+	/* the frozen knob prunes the fourth argument's read where the kernel has none */
+	__u32 state = has_prev_state ? (__u32)ctx[3] : prev->__state;
+
+	return handle_switch(ctx, preempt, prev, next, state, true);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_switch(ctx, preempt, prev, next, false);
+	__u32 state = has_prev_state ? (__u32)ctx[3] : BPF_CORE_READ(prev, __state);
+
+	return handle_switch(ctx, preempt, prev, next, state, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

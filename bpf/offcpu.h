@@ -26,8 +26,9 @@ enum offcpu_drop {
 
 /* Per-CPU event counters, next to the drops. */
 enum offcpu_counter {
-	CNT_PERIODS, /* blocked periods recorded */
-	CNT_WAKES,   /* wakeups of traced threads */
+	CNT_PERIODS,	 /* blocked periods recorded */
+	CNT_WAKES,	 /* wakeups of traced threads */
+	CNT_EARLY_WAKES, /* of which before the switch-out: no waker, all runqueue */
 	CNT_NR,
 };
 
@@ -65,8 +66,9 @@ struct thread {
 	__u64 ustack; /* hash, 0 = none */
 	__u64 kstack;
 	__u16 reason;
-	__u16 syscall; /* nr, or 0xffff for none */
-	__u32 pad;
+	__u16 syscall;	  /* nr, or 0xffff for none */
+	__u8 woken_early; /* woken on its way to sleep, before its switch-out was seen */
+	__u8 pad[3];
 	__u64 first_ts;	    /* when the record began */
 	__u64 wake_ts;	    /* when the open period's wakeup came, 0 before it */
 	__u64 since_ts;	    /* blocked before the trace began: when it last got a CPU (estimate) */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* offcpu: where and why threads block, by stack, thread and wait reason. */
 #include <argp.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include "offcpu_views.h"
 #include "actors.h"
 #include "taxonomy.h"
+#include "schedframes.h"
 #include "session.h"
 #include "syms.h"
 #include "target.h"
@@ -286,13 +288,31 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
  */
 static void configure_task_stacks(struct offcpu_bpf__rodata *ro)
 {
-	static const char *const names[] = {"__sched_text_start", "__sched_text_end",
-					    "__lock_text_start", "__lock_text_end"};
-	uint64_t addrs[4];
+	struct schedframes sf;
 
-	ro->task_stacks = kernel_symbol_addrs(names, addrs, 4) == 4;
+	ro->task_stacks = !schedframes_init(&sf);
 	for (int i = 0; i < 4; i++)
-		ro->sched_text[i] = addrs[i];
+		ro->sched_text[i] = sf.text[i];
+}
+
+/* Does sched_switch pass prev_state (5.18+)? Its BTF typedef says: void *, bool, prev, next, state.
+ */
+static bool switch_has_prev_state(void)
+{
+	struct btf *btf = env.btf ? btf__parse(env.btf, NULL) : btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id;
+	bool yes = false;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer to the prototype */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	yes = t && btf_is_func_proto(t) && btf_vlen(t) >= 5;
+	btf__free(btf);
+	return yes;
 }
 
 static void configure(struct offcpu_bpf *skel)
@@ -309,6 +329,7 @@ static void configure(struct offcpu_bpf *skel)
 	ro->user_stacks = !env.kernel_stacks_only;
 	ro->kernel_stacks = !env.user_stacks_only;
 	ro->wakers = env.wakers;
+	ro->has_prev_state = switch_has_prev_state();
 	ro->min_ns = env.min_us * 1000;
 	ro->max_ns = env.max_us > UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
 	reasons_fill_syscall_classes((uint8_t *)ro->sys_class, MAX_SYSCALLS);
@@ -323,7 +344,9 @@ struct flavour {
 };
 
 static const struct flavour flavours[] = {
-	{true, true, true}, {true, true, false}, {false, true, false}, {false, false, false}};
+	{true, true, true},   {true, true, false},   {true, false, false},
+	{false, true, false}, {false, false, false},
+};
 
 static void set_autoload(struct offcpu_bpf *skel, const struct flavour *fl)
 {
@@ -360,13 +383,27 @@ static struct offcpu_bpf *open_and_load(const struct flavour *fl)
 static struct offcpu_bpf *load(void)
 {
 	struct offcpu_bpf *skel = NULL;
+	int first_err = 0;
+	size_t i;
 
-	for (size_t i = 0; !skel && i < sizeof(flavours) / sizeof(flavours[0]); i++)
-		if (!(env.raw_tp && flavours[i].btf) && !(env.stuck && !flavours[i].iter))
-			skel = open_and_load(&flavours[i]);
-	if (!skel)
-		fprintf(stderr, "%s: cannot load the BPF program: %s%s\n", TOOL, strerror(errno),
-			env.verbose ? "" : " (run with -v for libbpf's log)");
+	for (i = 0; !skel && i < sizeof(flavours) / sizeof(flavours[0]); i++) {
+		if ((env.raw_tp && flavours[i].btf) || (env.stuck && !flavours[i].iter))
+			continue;
+		skel = open_and_load(&flavours[i]);
+		if (!skel && !first_err)
+			first_err = errno;
+	}
+	if (!skel) {
+		fprintf(stderr, "%s: cannot load the BPF program: %s%s\n", TOOL,
+			strerror(first_err), env.verbose ? "" : " (run with -v for libbpf's log)");
+		return NULL;
+	}
+	if (!flavours[i - 1].iter)
+		fprintf(stderr,
+			"%s: the BPF task iterator did not load (%s): threads blocked before the "
+			"trace count from their first switch, and there is no BLOCKED NOW "
+			"section\n",
+			TOOL, strerror(first_err));
 	return skel;
 }
 
@@ -504,6 +541,7 @@ static void fill_maps(struct run *r)
 		.counters = bpf_map__fd(s->maps.counters),
 		.prog = env.stuck ? -1 : bpf_program__fd(prog),
 		.whole = env.min_us || env.max_us < UINT64_MAX / 1000,
+		.since = env.interval ? &r->prev : NULL,
 	};
 }
 
@@ -546,6 +584,8 @@ static int snapshot(struct run *r, bool seed, struct task_snap **snaps, size_t *
 	return err;
 }
 
+static bool write_failed;
+
 static void write_file(const char *path, const char *what, const struct profile *p,
 		       int (*write)(FILE *f, const struct profile *p))
 {
@@ -554,9 +594,11 @@ static void write_file(const char *path, const char *what, const struct profile 
 
 	if (f && fclose(f) && !err)
 		err = -errno;
-	if (err)
+	if (err) {
 		fprintf(stderr, "%s: cannot write the %s to %s: %s\n", TOOL, what, path,
 			strerror(-err));
+		write_failed = true;
+	}
 }
 
 static void render(struct profile *p)
@@ -588,9 +630,13 @@ static int collect(struct run *r, struct profile *p, bool reset)
 	p->end_ns = mono_ns();
 	p->duration = (p->end_ns - p->start_ns) / 1e9;
 	err = snapshot(r, false, &snaps, &n);
-	if (!err)
-		err = reset ? offcpu_read_reset(&r->maps, r->syms, p, snaps, n, &r->prev)
-			    : offcpu_read(&r->maps, r->syms, p, snaps, n);
+	if (err) {
+		fprintf(stderr, "%s: cannot read the threads' state (no BLOCKED NOW section): %s\n",
+			TOOL, strerror(-err));
+		n = 0;
+	}
+	err = reset ? offcpu_read_since(&r->maps, r->syms, p, snaps, n)
+		    : offcpu_read(&r->maps, r->syms, p, snaps, n);
 	free(snaps);
 	if (err)
 		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
@@ -633,6 +679,11 @@ static int trace(struct run *r, struct profile *p)
 	size_t nseeded;
 	int err;
 
+	if (!rb)
+		fprintf(stderr,
+			"%s: no ring buffer for new-process notices (%s): frames of processes "
+			"that exit during the trace may stay unnamed\n",
+			TOOL, strerror(errno));
 	/* threads that do not switch soon after the attachment are recorded from here */
 	p->start_ns = r->interval_start = attach_ns;
 	p->wall_start_ns = wall_ns() - (mono_ns() - attach_ns);
@@ -674,10 +725,8 @@ static int stuck_now(struct run *r, struct profile *p)
 static void stuck_summary(const struct profile *p)
 {
 	printf("%s: ", TOOL);
-	for (int i = 0; i < p->npids; i++)
-		printf("%sPID %d (%s)", i ? ", " : "", p->pids[i], p->target_comm[i]);
-	printf("%s%s: %zu thread%s blocked now\n", p->npids ? "" : "whole system",
-	       p->tid ? ", one thread" : "", p->nstuck, p->nstuck == 1 ? "" : "s");
+	report_scope(stdout, p);
+	printf(": %zu thread%s blocked now\n", p->nstuck, p->nstuck == 1 ? "" : "s");
 }
 
 static void render_stuck(struct profile *p)
@@ -719,9 +768,15 @@ int main(int argc, char **argv)
 		offcpu_bpf__destroy(r.skel);
 		return EXIT_ENV;
 	}
+	offcpu_prev_init(&r.prev);
 	fill_maps(&r);
 	so.lines = env.lines;
 	r.syms = syms_new(&so);
+	if (!r.syms) {
+		fprintf(stderr, "%s: out of memory\n", TOOL);
+		offcpu_bpf__destroy(r.skel);
+		return EXIT_ENV;
+	}
 	init_profile(&p);
 	err = env.stuck ? stuck_now(&r, &p) : trace(&r, &p);
 	if (!err)
@@ -731,5 +786,5 @@ int main(int argc, char **argv)
 	syms_free(r.syms);
 	offcpu_bpf__destroy(r.skel);
 	actor_rules_free(&env.rules);
-	return err ? EXIT_ENV : 0;
+	return err || write_failed ? EXIT_ENV : 0;
 }

@@ -87,10 +87,61 @@ static void *map_keys(int fd, size_t ksz, size_t *n)
 	return keys;
 }
 
-static int take(const struct offcpu_maps *m, int fd, const void *key, void *val)
+/* Interval reports: what the last one read is subtracted; false when nothing is new. */
+static bool sub_period(void *val, const void *old)
 {
-	return m->reset ? bpf_map_lookup_and_delete_elem(fd, key, val)
-			: bpf_map_lookup_elem(fd, key, val);
+	struct period_val *v = val;
+	const struct period_val *o = old;
+
+	if (v->count == o->count)
+		return false;
+	v->total_ns -= o->total_ns;
+	v->count -= o->count;
+	v->rq_ns -= o->rq_ns;
+	for (int i = 0; i < HIST_LOG2_SLOTS; i++)
+		v->slots[i] -= o->slots[i];
+	return true;
+}
+
+static bool sub_hist(void *val, const void *old)
+{
+	struct hist_val *v = val;
+	const struct hist_val *o = old;
+
+	if (v->total_ns == o->total_ns)
+		return false;
+	v->total_ns -= o->total_ns;
+	for (int i = 0; i < HIST_FINE_SLOTS; i++)
+		v->slots[i] -= o->slots[i];
+	return true;
+}
+
+static bool sub_wake(void *val, const void *old)
+{
+	struct wake_val *v = val;
+	const struct wake_val *o = old;
+
+	if (v->count == o->count)
+		return false;
+	v->total_ns -= o->total_ns;
+	v->count -= o->count;
+	return true;
+}
+
+/* One entry: as it is, or (interval reports) what is new since the last read. 0: use it. */
+static int take(const struct offcpu_maps *m, int which, int fd, const void *key, void *val)
+{
+	static bool (*const sub[PREV_NR])(void *, const void *) = {sub_period, sub_hist, sub_wake};
+	const void *old;
+
+	if (bpf_map_lookup_elem(fd, key, val))
+		return -1;
+	if (!m->since)
+		return 0;
+	if (deltas_add(&m->since->next[which], key, val))
+		return -1;
+	old = deltas_find(&m->since->last[which], key);
+	return !old || sub[which](val, old) ? 0 : 1;
 }
 
 static int by_tid(const void *a, const void *b)
@@ -149,7 +200,8 @@ static void read_hists(const struct offcpu_maps *m, struct profile *p)
 	for (size_t i = 0; keys && i < n; i++) {
 		struct pthread *t = find_thread(p, keys[i].pid);
 
-		if (take(m, m->hists, &keys[i], &v) || keys[i].reason >= REASON_NR || !t)
+		if (take(m, PREV_HISTS, m->hists, &keys[i], &v) || keys[i].reason >= REASON_NR ||
+		    !t)
 			continue;
 		hist_add_fine(&t->hist[keys[i].reason], v.slots, HIST_FINE_SLOTS, v.total_ns,
 			      v.max_ns);
@@ -202,7 +254,8 @@ static const char **symbolize(const struct offcpu_maps *m, struct syms *syms,
 			      const struct schedframes *sf, int tgid, __u64 ustack, __u64 kstack,
 			      int *nframes, int *nkernel, struct profile *p)
 {
-	const char *frames[2 * MAX_STACK_DEPTH], **out;
+	/* user frames, kernel frames and a "[scheduler]" note */
+	const char *frames[2 * MAX_STACK_DEPTH + 1], **out;
 	int nu, nk;
 
 	nu = add_frames(m, syms, tgid, ustack, NULL, frames, p);
@@ -260,18 +313,25 @@ static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct prof
 	return 0;
 }
 
-static int cmp_frames(const struct pstack *a, const struct pstack *b)
+/* Symbolized frames: names from the symbolizer are shared, so equal pointers are equal. */
+static int cmp_frame_lists(const char **a, int na, int ka, const char **b, int nb, int kb)
 {
-	if (a->nframes != b->nframes)
-		return a->nframes - b->nframes;
-	if (a->nkernel != b->nkernel)
-		return a->nkernel - b->nkernel;
-	for (int i = 0; i < a->nframes; i++) {
-		int c = a->frames[i] == b->frames[i] ? 0 : strcmp(a->frames[i], b->frames[i]);
+	if (na != nb)
+		return na - nb;
+	if (ka != kb)
+		return ka - kb;
+	for (int i = 0; i < na; i++) {
+		int c = a[i] == b[i] ? 0 : strcmp(a[i], b[i]);
 		if (c)
 			return c;
 	}
 	return 0;
+}
+
+static int cmp_frames(const struct pstack *a, const struct pstack *b)
+{
+	return cmp_frame_lists(a->frames, a->nframes, a->nkernel, b->frames, b->nframes,
+			       b->nkernel);
 }
 
 static int cmp_stack_identity(const void *x, const void *y)
@@ -338,14 +398,8 @@ static int cmp_waker_identity(const void *x, const void *y)
 		return (int)a->context - (int)b->context;
 	if (a->tid != b->tid)
 		return a->tid - b->tid;
-	if (a->nframes != b->nframes)
-		return a->nframes - b->nframes;
-	for (int i = 0; i < a->nframes; i++) {
-		int c = a->frames[i] == b->frames[i] ? 0 : strcmp(a->frames[i], b->frames[i]);
-		if (c)
-			return c;
-	}
-	return 0;
+	return cmp_frame_lists(a->frames, a->nframes, a->nkernel, b->frames, b->nframes,
+			       b->nkernel);
 }
 
 static int by_waker_total(const void *x, const void *y)
@@ -360,8 +414,6 @@ static void merge_wakers(struct pstack *s)
 {
 	size_t out = 0;
 
-	for (size_t i = 0; i < s->nwakers; i++)
-		trim_interrupted(&s->wakers[i]);
 	qsort(s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker_identity);
 	for (size_t i = 0; i < s->nwakers; i++) {
 		struct pwaker *w = &s->wakers[i];
@@ -438,25 +490,24 @@ static int read_wakes(const struct offcpu_maps *m, struct wakes *w)
 	if (!w->vals)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->n; i++)
-		take(m, m->wakes, &w->keys[i], &w->vals[i]);
+		if (take(m, PREV_WAKES, m->wakes, &w->keys[i], &w->vals[i]))
+			memset(&w->vals[i], 0, sizeof(w->vals[i])); /* nothing new */
 	return 0;
 }
 
-/* Softirqs run on the interrupt stack too: their frames tell them from hard interrupts. */
-static enum wake_context wake_context(__u32 flags, const char **frames, int n)
+/* Softirqs run on the interrupt stack too: their own frames tell them from hard interrupts. */
+static enum wake_context irq_kind(const struct pwaker *w)
 {
-	if (!(flags & WAKER_IRQ))
-		return WAKE_THREAD;
-	for (int i = 0; i < n; i++)
-		if (strstr(frames[i], "softirq") || !strcmp(frames[i], "net_rx_action"))
+	for (int i = 0; i < w->nframes; i++)
+		if (strstr(w->frames[i], "softirq") || !strcmp(w->frames[i], "net_rx_action"))
 			return WAKE_SOFTIRQ;
 	return WAKE_HARDIRQ;
 }
 
 static int add_wakers(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		      const struct schedframes *sf, const struct wakes *w,
-		      const struct period_key *k, struct pstack *s)
+		      const struct wakes *w, const struct period_key *k, struct pstack *s)
 {
+	static const struct schedframes no_sched;
 	struct wake_key probe = {.waiter = *k};
 	const struct wake_key *hit = bsearch(&probe, w->keys, w->n, sizeof(probe), cmp_waiter);
 	size_t lo, hi;
@@ -474,17 +525,24 @@ static int add_wakers(const struct offcpu_maps *m, struct syms *syms, struct pro
 		const struct waker *wk = &w->keys[i].waker;
 		struct pwaker *pw = &s->wakers[s->nwakers];
 
+		if (!w->vals[i].count)
+			continue; /* nothing new since the last interval report */
+
 		pw->pid = wk->tgid;
 		pw->tid = wk->pid;
 		memcpy(pw->comm, wk->comm, sizeof(pw->comm));
 		pw->comm[COMM_LEN - 1] = 0;
 		pw->total_ns = w->vals[i].total_ns;
 		pw->count = w->vals[i].count;
-		pw->frames = symbolize(m, syms, sf, wk->tgid, wk->ustack, wk->kstack, &pw->nframes,
-				       &pw->nkernel, p);
+		/* a waker is not asleep: no scheduler frames to put back */
+		pw->frames = symbolize(m, syms, &no_sched, wk->tgid, wk->ustack, wk->kstack,
+				       &pw->nframes, &pw->nkernel, p);
 		if (!pw->frames)
 			return -ENOMEM;
-		pw->context = wake_context(wk->flags, pw->frames, pw->nframes);
+		pw->context = (wk->flags & WAKER_IRQ) ? WAKE_HARDIRQ : WAKE_THREAD;
+		trim_interrupted(pw);
+		if (pw->context != WAKE_THREAD)
+			pw->context = irq_kind(pw);
 		s->nwakers++;
 	}
 	return 0;
@@ -504,12 +562,19 @@ static void open_period(const struct thread *t, uint64_t end, struct period_val 
 	v->slots[hist_slot(us) < HIST_LOG2_SLOTS ? hist_slot(us) : HIST_LOG2_SLOTS - 1] = 1;
 }
 
+static int by_snap_pid(const void *a, const void *b)
+{
+	__u32 x = ((const struct task_snap *)a)->pid, y = ((const struct task_snap *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* snaps are sorted by pid (offcpu_snapshot) */
 static const struct task_snap *find_snap(const struct task_snap *snaps, size_t n, __u32 tid)
 {
-	for (size_t i = 0; i < n; i++)
-		if (snaps[i].pid == tid)
-			return &snaps[i];
-	return NULL;
+	struct task_snap key = {.pid = tid};
+
+	return n ? bsearch(&key, snaps, n, sizeof(key), by_snap_pid) : NULL;
 }
 
 /* The kernel stack of an open period: walked at switch-out, or by the iterator now. */
@@ -573,22 +638,47 @@ static int close_open_periods(const struct offcpu_maps *m, struct syms *syms, st
 	return err;
 }
 
-static int read_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-			const struct schedframes *sf, const struct wakes *w, size_t *cap)
-{
+struct periods {
+	struct period_key *keys;
+	struct period_val *vals;
 	size_t n;
-	struct period_key *keys = map_keys(m->periods, sizeof(*keys), &n);
-	struct period_val v;
-	int err = keys ? 0 : -ENOMEM;
+	bool *skip; /* nothing new since the last interval report */
+};
 
-	for (size_t i = 0; !err && i < n; i++) {
-		if (take(m, m->periods, &keys[i], &v))
+/* Read before the wakes: a wake is counted after its period, so none is left without one. */
+static int read_period_values(const struct offcpu_maps *m, struct periods *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->keys = map_keys(m->periods, sizeof(*ps->keys), &ps->n);
+	ps->vals = calloc(ps->n + 1, sizeof(*ps->vals));
+	ps->skip = calloc(ps->n + 1, sizeof(*ps->skip));
+	if (!ps->keys || !ps->vals || !ps->skip)
+		return -ENOMEM;
+	for (size_t i = 0; i < ps->n; i++)
+		ps->skip[i] = take(m, PREV_PERIODS, m->periods, &ps->keys[i], &ps->vals[i]) != 0;
+	return 0;
+}
+
+static void free_periods(struct periods *ps)
+{
+	free(ps->keys);
+	free(ps->vals);
+	free(ps->skip);
+}
+
+static int add_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		       const struct schedframes *sf, const struct periods *ps,
+		       const struct wakes *w, size_t *cap)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < ps->n; i++) {
+		if (ps->skip[i])
 			continue;
-		err = add_stack(m, syms, p, sf, &keys[i], &v, cap);
+		err = add_stack(m, syms, p, sf, &ps->keys[i], &ps->vals[i], cap);
 		if (!err && w->n)
-			err = add_wakers(m, syms, p, sf, w, &keys[i], &p->stacks[p->nstacks - 1]);
+			err = add_wakers(m, syms, p, w, &ps->keys[i], &p->stacks[p->nstacks - 1]);
 	}
-	free(keys);
 	return err;
 }
 
@@ -608,7 +698,7 @@ static int add_stuck(const struct offcpu_maps *m, struct syms *syms, struct prof
 	st->reason = snap->reason < REASON_NR ? snap->reason : REASON_OTHER;
 	st->syscall = snap->syscall == NO_SYSCALL ? -1 : snap->syscall;
 	/* our own switch-out is exact; a record seeded at the start knows only the estimate */
-	st->since_exact = open && !t.since_ts;
+	st->since_exact = open && !(t.flags & THREAD_SEEDED);
 	st->since_ns = open ? (t.since_ts ? t.since_ts : t.off_ts) : snap->since_ns;
 	st->frames = symbolize(m, syms, sf, snap->tgid, open ? t.ustack : snap->ustack,
 			       open ? open_kstack(&t, snap) : snap->kstack, &st->nframes,
@@ -661,6 +751,7 @@ int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n)
 	close(fd);
 	*out = (struct task_snap *)buf;
 	*n = len / sizeof(struct task_snap);
+	qsort(*out, *n, sizeof(**out), by_snap_pid);
 	return got < 0 ? -errno : 0;
 }
 
@@ -669,6 +760,7 @@ static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profi
 {
 	struct schedframes sf;
 	struct wakes w = {0};
+	struct periods ps;
 	size_t cap = 0;
 	int err;
 
@@ -676,10 +768,13 @@ static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profi
 	if (schedframes_init(&sf))
 		memset(&sf, 0, sizeof(sf));
 	learn_sched_frames(m, &sf);
-	err = read_wakes(m, &w);
+	err = read_period_values(m, &ps);
 	if (!err)
-		err = read_periods(m, syms, p, &sf, &w, &cap);
-	if (!err && !m->reset && !m->whole)
+		err = read_wakes(m, &w);
+	if (!err)
+		err = add_periods(m, syms, p, &sf, &ps, &w, &cap);
+	free_periods(&ps);
+	if (!err && !m->since && !m->whole)
 		err = close_open_periods(m, syms, p, &sf, snaps, nsnaps, &cap);
 	if (!err)
 		err = read_stuck(m, syms, p, &sf, snaps, nsnaps);
@@ -701,25 +796,28 @@ int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *
 	return err ? err : read_all(m, syms, p, snaps, nsnaps);
 }
 
-static struct pthread *find_prev(const struct offcpu_prev *prev, int tid)
+static int by_prev_tid(const void *a, const void *b)
 {
-	struct pthread key = {.tid = tid};
-
-	return bsearch(&key, prev->threads, prev->n, sizeof(key), by_tid);
+	return ((const struct prev_thread *)a)->tid - ((const struct prev_thread *)b)->tid;
 }
 
 /* Thread totals since the last interval; the current ones become the next baseline. */
 static int subtract_prev(struct profile *p, struct offcpu_prev *prev)
 {
-	struct pthread *now = malloc((p->nthreads + 1) * sizeof(*now));
+	struct prev_thread *now = malloc((p->nthreads + 1) * sizeof(*now));
 
 	if (!now)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct pthread *t = &p->threads[i];
-		const struct pthread *o = find_prev(prev, t->tid);
+		struct prev_thread key = {.tid = t->tid}, *n = &now[i];
+		const struct prev_thread *o =
+			bsearch(&key, prev->threads, prev->n, sizeof(key), by_prev_tid);
 
-		now[i] = *t;
+		*n = (struct prev_thread){.tid = t->tid, .pid = t->pid, .oncpu_ns = t->oncpu_ns};
+		memcpy(n->offcpu_ns, t->offcpu_ns, sizeof(n->offcpu_ns));
+		memcpy(n->periods, t->periods, sizeof(n->periods));
+		memcpy(n->rq_after_ns, t->rq_after_ns, sizeof(n->rq_after_ns));
 		if (!o || o->pid != t->pid)
 			continue;
 		t->oncpu_ns -= o->oncpu_ns;
@@ -729,24 +827,51 @@ static int subtract_prev(struct profile *p, struct offcpu_prev *prev)
 			t->rq_after_ns[r] -= o->rq_after_ns[r];
 		}
 	}
+	/* p->threads are sorted by tid while the maps are read: so is now */
 	free(prev->threads);
 	prev->threads = now;
 	prev->n = p->nthreads;
 	return 0;
 }
 
-int offcpu_read_reset(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		      const struct task_snap *snaps, size_t nsnaps, struct offcpu_prev *prev)
+/* What this read saw becomes what the next one subtracts. */
+static void prev_advance(struct offcpu_prev *prev)
 {
-	struct offcpu_maps rm = *m;
+	for (int i = 0; i < PREV_NR; i++) {
+		deltas_sort(&prev->next[i]);
+		deltas_free(&prev->last[i]);
+		prev->last[i] = prev->next[i];
+		deltas_init(&prev->next[i], prev->last[i].ksz, prev->last[i].vsz);
+	}
+}
+
+int offcpu_read_since(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		      const struct task_snap *snaps, size_t nsnaps)
+{
 	int err;
 
-	rm.reset = true;
-	read_lost(&rm, p);
-	err = read_threads(&rm, p);
+	read_lost(m, p);
+	err = read_threads(m, p);
 	if (!err)
-		err = subtract_prev(p, prev);
-	return err ? err : read_all(&rm, syms, p, snaps, nsnaps);
+		err = subtract_prev(p, m->since);
+	if (!err)
+		err = read_all(m, syms, p, snaps, nsnaps);
+	prev_advance(m->since);
+	return err;
+}
+
+void offcpu_prev_init(struct offcpu_prev *prev)
+{
+	static const size_t ksz[PREV_NR] = {sizeof(struct period_key), sizeof(struct hist_key),
+					    sizeof(struct wake_key)};
+	static const size_t vsz[PREV_NR] = {sizeof(struct period_val), sizeof(struct hist_val),
+					    sizeof(struct wake_val)};
+
+	memset(prev, 0, sizeof(*prev));
+	for (int i = 0; i < PREV_NR; i++) {
+		deltas_init(&prev->last[i], ksz[i], vsz[i]);
+		deltas_init(&prev->next[i], ksz[i], vsz[i]);
+	}
 }
 
 void offcpu_prev_free(struct offcpu_prev *prev)
@@ -754,6 +879,10 @@ void offcpu_prev_free(struct offcpu_prev *prev)
 	free(prev->threads);
 	prev->threads = NULL;
 	prev->n = 0;
+	for (int i = 0; i < PREV_NR; i++) {
+		deltas_free(&prev->last[i]);
+		deltas_free(&prev->next[i]);
+	}
 }
 
 int offcpu_read_stuck(const struct offcpu_maps *m, struct syms *syms, struct profile *p,

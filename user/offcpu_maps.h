@@ -8,18 +8,31 @@
 #include "syms.h"
 #include <linux/types.h>
 #include "offcpu.h"
+#include "deltas.h"
+
+struct offcpu_prev;
 
 struct offcpu_maps {
 	int threads, periods, hists, stacks, full_of, wakes, counters;
-	int prog;   /* the attached program, for its recursion-miss count */
-	bool reset; /* reading empties the aggregations (interval reports) */
-	bool whole; /* -m/-M: periods cut by the trace's end are left out */
+	int prog;		   /* the attached program, for its recursion-miss count */
+	bool whole;		   /* -m/-M: periods cut by the trace's end are left out */
+	struct offcpu_prev *since; /* interval reports: what the last one read */
 };
 
-/* Thread totals at the last interval report, which the next one subtracts. */
+enum { PREV_PERIODS, PREV_HISTS, PREV_WAKES, PREV_NR };
+
+/* Thread counters since a thread's start, for interval reports to subtract. */
+struct prev_thread {
+	int tid, pid;
+	uint64_t oncpu_ns;
+	uint64_t offcpu_ns[REASON_NR], periods[REASON_NR], rq_after_ns[REASON_NR];
+};
+
+/* What the last interval report read: the next one is the difference. */
 struct offcpu_prev {
-	struct pthread *threads; /* sorted by tid */
+	struct prev_thread *threads; /* sorted by tid */
 	size_t n;
+	struct deltas last[PREV_NR], next[PREV_NR];
 };
 
 /* Tasks as the task iterator (link fd) finds them now. Returns 0 or -errno. */
@@ -34,11 +47,13 @@ int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *
 		const struct task_snap *snaps, size_t nsnaps);
 
 /*
- * An interval report: what was aggregated since the last one (the maps are
- * emptied as they are read), threads blocked now; open periods are not closed.
+ * An interval report: what was aggregated since the last one (m->since
+ * holds what it read; a period's max_us stays the largest since the start),
+ * threads blocked now; open periods are not closed.
  */
-int offcpu_read_reset(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		      const struct task_snap *snaps, size_t nsnaps, struct offcpu_prev *prev);
+int offcpu_read_since(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		      const struct task_snap *snaps, size_t nsnaps);
+void offcpu_prev_init(struct offcpu_prev *prev);
 void offcpu_prev_free(struct offcpu_prev *prev);
 
 /* Only the threads blocked now (offcpu --stuck): no trace ran. */

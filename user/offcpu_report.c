@@ -29,7 +29,7 @@ static size_t blocked_threads(const struct profile *p)
 	return n;
 }
 
-static void text_scope(FILE *f, const struct profile *p)
+void report_scope(FILE *f, const struct profile *p)
 {
 	if (!p->npids) {
 		fprintf(f, "whole system");
@@ -46,7 +46,7 @@ static void text_summary(FILE *f, const struct profile *p)
 	char a[32];
 
 	fprintf(f, "%s: ", p->tool);
-	text_scope(f, p);
+	report_scope(f, p);
 	fprintf(f,
 		", %.2f s traced: %s off-CPU in %" PRIu64 " blocked periods across %zu threads\n",
 		p->duration, fmt_duration(a, sizeof(a), total_offcpu(p)), p->periods,
@@ -162,7 +162,9 @@ void report_text(FILE *f, const struct profile *p, const struct report_opts *o)
 {
 	text_summary(f, p);
 	if (!p->periods) {
+		/* a hung process has no period that ended: what blocks it is the answer */
 		fprintf(f, "no blocked periods were recorded\n");
+		views_stuck_text(f, p, o->top);
 		return;
 	}
 	text_reasons(f, p);
@@ -180,8 +182,7 @@ void report_text(FILE *f, const struct profile *p, const struct report_opts *o)
 		views_actors_text(f, p, o->top);
 		break;
 	}
-	if (p->nstuck)
-		views_stuck_text(f, p, o->top);
+	views_stuck_text(f, p, o->top);
 }
 
 static void json_reasons(struct json *j, const char *key, const uint64_t *ns)
@@ -192,7 +193,7 @@ static void json_reasons(struct json *j, const char *key, const uint64_t *ns)
 	json_object_end(j);
 }
 
-static void json_targets(struct json *j, const struct profile *p)
+void report_json_targets(struct json *j, const struct profile *p)
 {
 	json_array_begin(j, "targets");
 	for (int i = 0; i < p->npids; i++) {
@@ -281,7 +282,7 @@ void report_json(FILE *f, const struct profile *p)
 	json_u64(&j, "start_ns", p->start_ns);
 	json_u64(&j, "end_ns", p->end_ns);
 	json_object_end(&j);
-	json_targets(&j, p);
+	report_json_targets(&j, p);
 	json_reasons(&j, "reasons", p->reason_ns);
 	json_u64(&j, "periods", p->periods);
 	json_array_begin(&j, "threads");
@@ -318,6 +319,7 @@ static void folded_reason(const struct pstack *s, char *buf, size_t n)
 }
 
 /* comm;user frames;kernel frames_[k];[reason] us */
+/* comm;user frames;kernel frames_[k];[reason] us, and [runqueue] for the wait after wakeups */
 static void report_stacks_folded(FILE *f, const struct profile *p)
 {
 	const char *frames[2 + 2 * MAX_FRAMES];
@@ -325,11 +327,9 @@ static void report_stacks_folded(FILE *f, const struct profile *p)
 
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct pstack *s = &p->stacks[i];
-		uint64_t us = (s->total_ns + 500) / 1000;
+		uint64_t us = (s->total_ns + 500) / 1000, rq = (s->rq_ns + 500) / 1000;
 		int n = 0, nk = 0;
 
-		if (!us)
-			continue;
 		frames[n++] = s->comm;
 		for (int k = 0; k < s->nframes && k < 2 * MAX_FRAMES; k++) {
 			if (k < s->nframes - s->nkernel) {
@@ -339,8 +339,12 @@ static void report_stacks_folded(FILE *f, const struct profile *p)
 			}
 		}
 		folded_reason(s, reason, sizeof(reason));
-		frames[n++] = reason;
-		folded_print(f, frames, n, us);
+		frames[n] = reason;
+		if (us)
+			folded_print(f, frames, n + 1, us);
+		frames[n] = "[runqueue]";
+		if (rq)
+			folded_print(f, frames, n + 1, rq);
 		while (nk)
 			free(kernel[--nk]);
 	}

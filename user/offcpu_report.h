@@ -4,6 +4,7 @@
 #define WAITSCOPE_OFFCPU_REPORT_H
 
 #include <stdio.h>
+#include "json.h"
 #include "profile.h"
 
 enum report_by {
@@ -21,5 +22,10 @@ struct report_opts {
 void report_text(FILE *f, const struct profile *p, const struct report_opts *o);
 void report_json(FILE *f, const struct profile *p);
 void report_folded(FILE *f, const struct profile *p);
+
+/* "PID 1234 (server), thread 1240" or "whole system" */
+void report_scope(FILE *f, const struct profile *p);
+/* the "targets" array: pid, comm, exited */
+void report_json_targets(struct json *j, const struct profile *p);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "flame.h"
 #include "folded.h"
+#include "offcpu_report.h"
 #include "offcpu_views.h"
 #include "pprof.h"
 #include "units.h"
@@ -323,14 +324,7 @@ void views_stuck_json(FILE *f, const struct profile *p)
 	json_object_begin(&j, NULL);
 	json_string(&j, "tool", p->tool);
 	json_u64(&j, "time_ns", p->end_ns);
-	json_array_begin(&j, "targets");
-	for (int i = 0; i < p->npids; i++) {
-		json_object_begin(&j, NULL);
-		json_i64(&j, "pid", p->pids[i]);
-		json_string(&j, "comm", p->target_comm[i]);
-		json_object_end(&j);
-	}
-	json_array_end(&j);
+	report_json_targets(&j, p);
 	views_stuck_json_array(&j, p);
 	json_object_end(&j);
 	json_end(&j);
@@ -402,71 +396,134 @@ static int offwake_frames(const struct pstack *s, const struct pwaker *w, const 
 	for (int i = 0; i < s->nframes; i++)
 		out[k++] = s->frames[i];
 	out[k++] = "--";
-	for (int i = w->nframes - 1; i >= 0; i--)
+	for (int i = w ? w->nframes - 1 : -1; i >= 0; i--)
 		out[k++] = w->frames[i];
-	out[k++] = waker_label(w, label, n);
+	out[k++] = w ? waker_label(w, label, n) : "[no waker seen]";
 	return k;
+}
+
+typedef int (*offwake_fn)(void *ctx, const char **frames, int n, uint64_t ns, const char *kind);
+
+/*
+ * Every off-wake stack: one per waiter stack and waker, and the blocked time
+ * no waker was seen for (preemptions, periods cut by the trace's edges).
+ */
+static int for_each_offwake(const struct profile *p, offwake_fn emit, void *ctx)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < p->nstacks; i++) {
+		const struct pstack *s = &p->stacks[i];
+		int most = 0;
+		uint64_t left = s->total_ns;
+		const char **frames;
+		char label[COMM_LEN + 16];
+
+		for (size_t w = 0; w < s->nwakers; w++)
+			most = s->wakers[w].nframes > most ? s->wakers[w].nframes : most;
+		frames = malloc((s->nframes + most + 4) * sizeof(*frames));
+		if (!frames)
+			return -ENOMEM;
+		for (size_t w = 0; !err && w < s->nwakers; w++) {
+			int k = offwake_frames(s, &s->wakers[w], frames, label, sizeof(label));
+
+			err = emit(ctx, frames, k, s->wakers[w].total_ns, reason_name(s->reason));
+			left -= s->wakers[w].total_ns < left ? s->wakers[w].total_ns : left;
+		}
+		if (!err && left)
+			err = emit(ctx, frames, offwake_frames(s, NULL, frames, NULL, 0), left,
+				   reason_name(s->reason));
+		free(frames);
+	}
+	return err;
+}
+
+static int emit_folded(void *ctx, const char **frames, int n, uint64_t ns, const char *kind)
+{
+	(void)kind;
+	if ((ns + 500) / 1000)
+		folded_print(ctx, frames, n, (ns + 500) / 1000);
+	return 0;
 }
 
 void views_offwake_folded(FILE *f, const struct profile *p)
 {
-	for (size_t i = 0; i < p->nstacks; i++) {
-		const struct pstack *s = &p->stacks[i];
-		const char **frames = malloc((s->nframes + 3 + 2 * 128) * sizeof(*frames));
-		char label[COMM_LEN + 16];
-
-		for (size_t w = 0; frames && w < s->nwakers; w++) {
-			int k = offwake_frames(s, &s->wakers[w], frames, label, sizeof(label));
-			uint64_t us = (s->wakers[w].total_ns + 500) / 1000;
-
-			if (us)
-				folded_print(f, frames, k, us);
-		}
-		free(frames);
-	}
+	for_each_offwake(p, emit_folded, f);
 }
 
-/* comm;frames, the time a stack was blocked plus the time it then waited for a CPU */
-static int flame_rows(const struct profile *p, struct flame_row *rows, const char ***bufs)
-{
-	int n = 0;
+/* Flame graph rows, each with its own copy of the frames. */
+struct rows {
+	struct flame_row *v;
+	size_t n, cap;
+};
 
-	for (size_t i = 0; i < p->nstacks; i++) {
+static int emit_row(void *ctx, const char **frames, int n, uint64_t ns, const char *kind)
+{
+	struct rows *r = ctx;
+	struct flame_row *row;
+	const char **copy;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		struct flame_row *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	copy = malloc((n + 1) * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, frames, n * sizeof(*copy));
+	row = &r->v[r->n++];
+	row->frames = copy;
+	row->nframes = n;
+	row->value = ns;
+	row->kind = kind;
+	return 0;
+}
+
+/* comm;frames, blocked under its reason, then the wait for a CPU after its wakeups */
+static int stack_rows(const struct profile *p, struct rows *r)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < p->nstacks; i++) {
 		const struct pstack *s = &p->stacks[i];
 		const char **fr = malloc((s->nframes + 1) * sizeof(*fr));
 
 		if (!fr)
-			return -1;
+			return -ENOMEM;
 		fr[0] = s->comm;
 		memcpy(fr + 1, s->frames, s->nframes * sizeof(*fr));
-		bufs[i] = fr;
-		rows[n++] =
-			(struct flame_row){fr, s->nframes + 1, s->total_ns, reason_name(s->reason)};
-		if (s->rq_ns)
-			rows[n++] = (struct flame_row){fr, s->nframes + 1, s->rq_ns, "runqueue"};
+		err = emit_row(r, fr, s->nframes + 1, s->total_ns, reason_name(s->reason));
+		if (!err && s->rq_ns)
+			err = emit_row(r, fr, s->nframes + 1, s->rq_ns, "runqueue");
+		free(fr);
 	}
-	return n;
+	return err;
 }
 
 int views_svg(FILE *f, const struct profile *p)
 {
-	struct flame_row *rows = calloc(2 * p->nstacks + 1, sizeof(*rows));
-	const char ***bufs = calloc(p->nstacks + 1, sizeof(*bufs));
+	struct rows r = {0};
 	char title[160];
-	int n = rows && bufs ? flame_rows(p, rows, bufs) : -1;
-	int err = n < 0 ? -ENOMEM : 0;
+	int err;
 
 	if (p->npids)
-		snprintf(title, sizeof(title), "offcpu: PID %d (%s)%s, %.1f s traced", p->pids[0],
-			 p->target_comm[0], p->npids > 1 ? " and more" : "", p->duration);
+		snprintf(title, sizeof(title), "offcpu%s: PID %d (%s)%s, %.1f s traced",
+			 p->wakers ? " (off-wake)" : "", p->pids[0], p->target_comm[0],
+			 p->npids > 1 ? " and more" : "", p->duration);
 	else
-		snprintf(title, sizeof(title), "offcpu: whole system, %.1f s traced", p->duration);
+		snprintf(title, sizeof(title), "offcpu%s: whole system, %.1f s traced",
+			 p->wakers ? " (off-wake)" : "", p->duration);
+	err = p->wakers ? for_each_offwake(p, emit_row, &r) : stack_rows(p, &r);
 	if (!err)
-		err = flame_svg(f, title, rows, n);
-	for (size_t i = 0; bufs && i < p->nstacks; i++)
-		free(bufs[i]);
-	free(bufs);
-	free(rows);
+		err = flame_svg(f, title, r.v, r.n);
+	for (size_t i = 0; i < r.n; i++)
+		free((void *)r.v[i].frames);
+	free(r.v);
 	return err;
 }
 

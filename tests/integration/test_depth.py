@@ -94,11 +94,14 @@ def test_waker_is_the_feeding_thread(procs):
     assert best["context"] == "thread"
     assert {"pipefeed_thread", "write", "__write"} & {frame_func(x) for x in best["frames"]}, best
     assert best["total_us"] >= 0.9 * top["total_us"], (best, top["total_us"])
+    # a waker is running, not asleep: no scheduler frames are put back into its stack
+    assert "[scheduler]" not in best["frames"], best
     # the sleeper is woken by a timer interrupt, labelled so, with no thread's user stack
     sl = [s for s in doc["stacks"] if s["tid"] == w.tid("w-sleep") and s["reason"] == "sleep"]
     wk = max(sl, key=lambda s: s["total_us"])["wakers"]
     assert wk and wk[0]["context"] in ("hardirq", "softirq") and wk[0]["tid"] == 0, wk
     assert wk[0]["frames"] and wk[0]["kernel_frames"] == len(wk[0]["frames"]), wk[0]
+    assert "[scheduler]" not in wk[0]["frames"] and wk[0]["frames"][0].startswith("asm_"), wk[0]
     lines = [l for l in f.stdout.splitlines() if l.startswith("w-pipe;")]
     assert lines and all(";--;" in l for l in lines), f.stdout[:2000]
     assert any(l.rsplit(" ", 1)[0].endswith(";w-pipefeed") for l in lines), lines[:5]
@@ -174,6 +177,12 @@ def test_deadlock_at_end_of_trace(procs):
     d.wait_thread("dl-right")
     time.sleep(0.3)
     r = procs.offcpu(["-p", d.pid, "--json", 1])
+    # no period ends in a hung process: with -m, or in an interval report, the text has
+    # nothing else to say, and must still say what blocks
+    for args in (["-m", 1000, 1], ["-i", 1, 1.5]):
+        t = procs.offcpu(["-p", d.pid] + args)
+        assert t.returncode == 0 and "BLOCKED NOW" in t.stdout, (args, t.stdout, t.stderr)
+        assert "dl-left" in t.stdout and "dl-right" in t.stdout, (args, t.stdout)
     doc = parse_json(r)
     assert_deadlocked(doc["stuck"], d, "end of trace")
     start, end = window(doc)

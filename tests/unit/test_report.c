@@ -1183,7 +1183,8 @@ static void test_text_empty(void **state)
 	assert_string_equal(out, "offcpu: whole system, 1.00 s traced: 0.0 us off-CPU in 0 blocked "
 				 "periods across 0 threads\n"
 				 "lost: nothing\n"
-				 "no blocked periods were recorded\n");
+				 "no blocked periods were recorded\n"
+				 "\nBLOCKED NOW: no thread\n");
 	free(out);
 
 	/* nothing recorded but something lost: the loss is still shown */
@@ -1198,7 +1199,8 @@ static void test_text_empty(void **state)
 			    "periods across 0 threads\n"
 			    "PID 42 (gone) exited during the trace; this is what was gathered\n"
 			    "lost: threads_full 4\n"
-			    "no blocked periods were recorded\n");
+			    "no blocked periods were recorded\n"
+			    "\nBLOCKED NOW: no thread\n");
 	free(out);
 }
 
