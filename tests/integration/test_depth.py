@@ -4,6 +4,7 @@ against what the workloads measure or do themselves."""
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -37,14 +38,22 @@ def test_runqueue_matches_hogs(procs):
     start, end = window(doc)
     th = threads_by_tid(doc)
     assert len(hogs.samples) == 4
+    # The thread CPU clock stops while the hypervisor steals the vCPU, though the thread is on
+    # its CPU for the scheduler (and offcpu): the hogs' own figure then grows by the share of
+    # their on-CPU time that was stolen. That share widens the lower bound only.
+    ncpu = os.cpu_count() or 1
+    stolen = r.steal_us / ((end - start) / 1000 * ncpu)
     for tid, samples in hogs.samples.items():
         t = th[tid]
         got = t["runqueue_us"] / t["traced_us"]
+        offcpu = (t["runqueue_us"] + t["blocked_us"]) / t["traced_us"]
         want = measured_wait(samples, start, end)
         assert want > 0.2, f"hogs do not contend ({want:.0%}): is the machine 2 CPUs?"
-        assert abs(got - want) <= 0.1 * want, (
+        assert got >= 0.9 * offcpu, f"hog {tid}: its off-CPU time is not mostly runqueue: {t}"
+        low = want - 0.1 * want - stolen * (1 - want)
+        assert low <= got <= want + 0.1 * want, (
             f"hog {tid}: offcpu runqueue {got:.1%} of its time, the thread measured "
-            f"{want:.1%} off-CPU: {t}")
+            f"{want:.1%} off-CPU (hypervisor steal {stolen:.1%} of the CPUs): {t}")
 
 
 def assert_identity(doc, tids):
