@@ -289,8 +289,8 @@ static __always_inline __u64 full_kstack(void *ctx, __u64 last)
 		return 0;
 	full = store_stack(st, hash_stack(st, KSTACK_SEED), last);
 	ns = task_stacks && full ? nosched_hash(st) : 0;
-	if (ns)
-		bpf_map_update_elem(&full_of, &ns, &full, BPF_ANY);
+	if (ns && bpf_map_update_elem(&full_of, &ns, &full, BPF_ANY))
+		count(DROP_SCHED_FULL);
 	return full;
 }
 

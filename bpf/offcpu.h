@@ -21,6 +21,7 @@ enum offcpu_drop {
 	DROP_KSTACK_FAILED, /* kernel stack walk failed */
 	DROP_EVENTS_LOST,   /* ring buffer of new-process notices full */
 	DROP_WAKES_FULL,    /* waker table full: a period was kept without its waker */
+	DROP_SCHED_FULL,    /* full_of table full: later stacks may lack scheduler frames */
 	DROP_NR,
 };
 

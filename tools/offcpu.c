@@ -177,6 +177,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.by = parse_by(arg);
 		break;
 	case 'n':
+		if (parse_number("N", arg) > 1000000)
+			usage_error(TOOL, "invalid N: %s (at most 1000000; 0 for all)", arg);
 		env.top = parse_number("N", arg);
 		break;
 	case OPT_JSON:
@@ -239,8 +241,10 @@ static void check_flags(void)
 		usage_error(TOOL, "-U and -K exclude each other");
 	if (env.min_us > env.max_us)
 		usage_error(TOOL, "MIN_US is above MAX_US");
-	if (env.stuck && (env.interval || env.duration || env.wakers || env.svg || env.pprof))
-		usage_error(TOOL, "--stuck takes no duration, -i, --wakers, --svg or --pprof");
+	if (env.stuck && (env.interval || env.duration || env.wakers || env.svg || env.pprof ||
+			  env.output == OUT_FOLDED || env.min_us || env.by != BY_STACK))
+		usage_error(TOOL, "--stuck takes no duration, -i, -f, -m, --by, --wakers, --svg or "
+				  "--pprof: it prints the threads blocked now");
 	if (env.interval && env.output == OUT_FOLDED)
 		usage_error(TOOL, "-i and -f exclude each other: one folded profile per file");
 }

@@ -55,6 +55,7 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 		[DROP_KSTACK_FAILED] = LOST_KSTACK_FAILED,
 		[DROP_EVENTS_LOST] = LOST_EVENTS,
 		[DROP_WAKES_FULL] = LOST_WAKES_FULL,
+		[DROP_SCHED_FULL] = LOST_SCHED_FULL,
 	};
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -77,8 +78,10 @@ static void *map_keys(int fd, size_t ksz, size_t *n)
 		if (*n == cap) {
 			char *k = realloc(keys, 2 * cap * ksz);
 
-			if (!k)
-				break;
+			if (!k) { /* a partial read would drop entries unsaid */
+				free(keys);
+				return NULL;
+			}
 			prev = k + (prev - keys);
 			keys = k;
 			cap *= 2;
@@ -742,8 +745,12 @@ int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n)
 		len += got;
 		if (len == cap * sizeof(struct task_snap)) {
 			char *b = realloc(buf, 2 * cap * sizeof(struct task_snap));
-			if (!b)
-				break;
+
+			if (!b) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
 			buf = b;
 			cap *= 2;
 		}
