@@ -254,7 +254,7 @@ static void json_stack(struct json *j, const struct pstack *s, bool wakers)
 	json_object_end(j);
 }
 
-static void json_hist(struct json *j, const char *key, const struct hist *h)
+void report_json_hist(struct json *j, const char *key, const struct hist *h)
 {
 	json_object_begin(j, key);
 	json_u64(j, "count", h->count);
@@ -295,7 +295,7 @@ void report_json(FILE *f, const struct profile *p)
 	json_array_end(&j);
 	json_object_begin(&j, "histograms");
 	for (int r = 0; r < REASON_NR; r++)
-		json_hist(&j, reason_name(r), &p->reason_hist[r]);
+		report_json_hist(&j, reason_name(r), &p->reason_hist[r]);
 	json_object_end(&j);
 	views_actors_json(&j, p);
 	views_stuck_json_array(&j, p);

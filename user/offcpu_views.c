@@ -200,8 +200,6 @@ void views_actors_text(FILE *f, const struct profile *p, int top)
 
 static void json_actor(struct json *j, const struct pactor *a)
 {
-	const struct hist *h = &a->hist;
-
 	json_object_begin(j, NULL);
 	json_string(j, "actor", a->name);
 	json_i64(j, "threads", a->nthreads);
@@ -212,17 +210,7 @@ static void json_actor(struct json *j, const struct pactor *a)
 	for (int r = 0; r < REASON_NR; r++)
 		json_double(j, reason_name(r), a->reason_ns[r] / NS_PER_US);
 	json_object_end(j);
-	json_object_begin(j, "histogram");
-	json_u64(j, "count", h->count);
-	json_double(j, "p50_us", hist_percentile_us(h, 50));
-	json_double(j, "p90_us", hist_percentile_us(h, 90));
-	json_double(j, "p99_us", hist_percentile_us(h, 99));
-	json_double(j, "max_us", h->max_ns / NS_PER_US);
-	json_array_begin(j, "slots");
-	for (int i = 0; i < HIST_MAX_SLOTS; i++)
-		json_u64(j, NULL, h->slots[i]);
-	json_array_end(j);
-	json_object_end(j);
+	report_json_hist(j, "histogram", &a->hist);
 	json_array_begin(j, "stacks"); /* indexes into the document's stacks */
 	for (size_t i = 0; i < a->nstacks; i++)
 		json_u64(j, NULL, a->stacks[i]);
