@@ -13,11 +13,7 @@
 
 static uint64_t total_offcpu(const struct profile *p)
 {
-	uint64_t n = 0;
-
-	for (int r = 0; r < REASON_NR; r++)
-		n += p->reason_ns[r];
-	return n;
+	return reason_sum(p->reason_ns);
 }
 
 static size_t blocked_threads(const struct profile *p)
@@ -208,10 +204,6 @@ void report_json_targets(struct json *j, const struct profile *p)
 
 static void json_thread(struct json *j, const struct pthread *t, uint64_t start_ns, uint64_t end_ns)
 {
-	uint64_t periods = 0;
-
-	for (int r = 0; r < REASON_NR; r++)
-		periods += t->periods[r];
 	json_object_begin(j, NULL);
 	json_i64(j, "tid", t->tid);
 	json_i64(j, "pid", t->pid);
@@ -220,7 +212,7 @@ static void json_thread(struct json *j, const struct pthread *t, uint64_t start_
 	json_bool(j, "kernel", t->kernel);
 	json_double(j, "offcpu_us", pthread_offcpu_ns(t) / NS_PER_US);
 	json_double(j, "oncpu_us", t->oncpu_ns / NS_PER_US);
-	json_u64(j, "periods", periods);
+	json_u64(j, "periods", reason_sum(t->periods));
 	json_reasons(j, "reasons", t->offcpu_ns);
 	json_double(j, "blocked_us",
 		    (pthread_offcpu_ns(t) - t->offcpu_ns[REASON_RUNQUEUE]) / NS_PER_US);

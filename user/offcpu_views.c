@@ -72,11 +72,7 @@ static struct pactor *find_actor(struct pactor *a, size_t *n, const char *name)
 
 static uint64_t actor_offcpu(const struct pactor *a)
 {
-	uint64_t n = 0;
-
-	for (int r = 0; r < REASON_NR; r++)
-		n += a->reason_ns[r];
-	return n;
+	return reason_sum(a->reason_ns);
 }
 
 static int by_actor_offcpu(const void *x, const void *y)

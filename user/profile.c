@@ -27,13 +27,18 @@ uint64_t lost_total(const struct profile *p)
 	return n;
 }
 
-uint64_t pthread_offcpu_ns(const struct pthread *t)
+uint64_t reason_sum(const uint64_t v[REASON_NR])
 {
 	uint64_t n = 0;
 
 	for (int r = 0; r < REASON_NR; r++)
-		n += t->offcpu_ns[r];
+		n += v[r];
 	return n;
+}
+
+uint64_t pthread_offcpu_ns(const struct pthread *t)
+{
+	return reason_sum(t->offcpu_ns);
 }
 
 static int by_thread_offcpu(const void *a, const void *b)

@@ -126,6 +126,8 @@ uint64_t lost_total(const struct profile *p);
 /* Sums thread totals into reason totals; sorts threads and stacks by off-CPU time. */
 void profile_finish(struct profile *p);
 uint64_t pthread_offcpu_ns(const struct pthread *t);
+/* The sum of a per-reason array (times or counts). */
+uint64_t reason_sum(const uint64_t v[REASON_NR]);
 void profile_free(struct profile *p);
 
 /* "dispatcher-3" -> "dispatcher-*": the thread's role with instance numbers folded. */
