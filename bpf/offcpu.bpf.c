@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
 
+#define PF_IO_WORKER	     0x00000010
 #define PF_KTHREAD	     0x00200000
 #define TASK_RUNNING	     0
 #define TASK_UNINTERRUPTIBLE 0x0002
@@ -20,9 +21,9 @@
 #define S_IFBLK		     0060000
 #define S_IFCHR		     0020000
 #define S_IFIFO		     0010000
-/* x86-64's task stack is 16 KiB (32 KiB with KASAN); interrupt stacks lie elsewhere */
-#define THREAD_SIZE_MAX 32768
-
+/* x86-64's task stack: 16 KiB, 32 KiB with KASAN; interrupt stacks lie elsewhere */
+#define THREAD_SIZE	16384
+#define THREAD_SIZE_MAX 65536
 /* The syscall in flight, from the task's user registers (a BTF pointer: direct reads). */
 #if defined(__TARGET_ARCH_x86)
 #define SYSCALL_NR(regs) ((long)(regs)->orig_ax)
@@ -43,6 +44,8 @@ const volatile bool user_stacks = true;
 const volatile bool kernel_stacks = true;
 const volatile __u64 min_ns = 0;
 const volatile __u64 max_ns = ~0ULL;
+/* -m/-M given: only whole periods count, not those cut by the trace's start */
+const volatile bool whole_only = false;
 const volatile __u8 sys_class[MAX_SYSCALLS] = {};
 /* __sched_text_start/end, __lock_text_start/end: what bpf_get_task_stack() leaves out */
 const volatile __u64 sched_text[4] = {};
@@ -53,11 +56,13 @@ const volatile bool has_prev_state = false;
 
 /* set by user space while the task iterator seeds the records of the trace's start */
 bool seeding = false;
+/* set by user space before it attaches: threads seen running or blocked since then */
+__u64 trace_start_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 32768);
-	__type(key, __u32);
+	__type(key, struct thread_key);
 	__type(value, struct thread);
 } threads SEC(".maps");
 
@@ -97,12 +102,12 @@ struct {
 	__type(value, struct wake_val);
 } wakes SEC(".maps");
 
-/* processes already announced to user space */
+/* tgid -> its process image, announced to user space */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, struct proc_info);
 } procs SEC(".maps");
 
 struct {
@@ -162,9 +167,11 @@ static __always_inline bool is_target(__u32 tgid)
  * Reads only what the knobs need, rejecting first what rejects most: the
  * cost for the tasks of other processes is what a busy host pays.
  */
-static __always_inline bool wanted(struct task_struct *t, bool btf)
+static __always_inline bool wanted(struct task_struct *t, bool btf, __u32 *tgidp)
 {
 	__u32 tgid = TREAD(btf, t, tgid), flags;
+
+	*tgidp = tgid;
 
 	if (n_tgids && !is_target(tgid))
 		return false;
@@ -348,6 +355,23 @@ static __always_inline bool in_d_state(__u32 state)
 	return (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD);
 }
 
+/*
+ * Kernel threads, and io_uring workers (which carry a copy of the registers
+ * of the io_uring_enter that made them, not a syscall of their own): the
+ * task state alone.
+ */
+static __always_inline bool no_syscall_of_own(__u32 flags)
+{
+	return flags & (PF_KTHREAD | PF_IO_WORKER);
+}
+
+static __always_inline __u16 state_reason(__u32 state)
+{
+	return state == TASK_RUNNING ? REASON_RUNQUEUE
+	       : in_d_state(state)   ? REASON_DISK
+				     : REASON_OTHER;
+}
+
 /* Why the current task (prev) leaves the CPU: task state + syscall in flight + fd kind. */
 static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *regs, __u32 state,
 				      __u16 *syscall)
@@ -387,7 +411,7 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return v;
 }
 
-static __always_inline void notify(struct task_struct *task, bool exec)
+static __always_inline void notify(__u32 tgid, const struct proc_info *pi, bool exec)
 {
 	struct new_proc *np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
 
@@ -395,46 +419,53 @@ static __always_inline void notify(struct task_struct *task, bool exec)
 		count(DROP_EVENTS_LOST);
 		return;
 	}
-	np->tgid = BPF_CORE_READ(task, tgid);
+	np->tgid = tgid;
 	np->exec = exec;
-	np->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	np->image = pi->image;
+	np->pad = 0;
+	np->start_ns = pi->start_ns;
 	bpf_ringbuf_submit(np, 0);
 }
 
-/* A process seen for the first time is announced, so user space keeps its maps in time. */
-static __always_inline void announce(struct task_struct *task, __u32 tgid)
+/*
+ * The image a new thread record of process tgid runs; a process seen for the
+ * first time (or a new one under a reused tgid) is announced, so that user
+ * space keeps its maps in time.
+ */
+static __always_inline __u32 process_image(struct task_struct *task, __u32 tgid)
 {
-	__u8 one = 1;
+	struct proc_info *pi = bpf_map_lookup_elem(&procs, &tgid), npi = {};
 
-	if (bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) != -17 /* EEXIST */)
-		notify(task, false);
+	npi.start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	if (pi && pi->start_ns == npi.start_ns)
+		return pi->image;
+	npi.image = pi ? pi->image + 1 : 0;
+	bpf_map_update_elem(&procs, &tgid, &npi, BPF_ANY);
+	notify(tgid, &npi, false);
+	return npi.image;
 }
 
+/* The thread's record, created if new (*fresh) or if its tid was reused in its process. */
 static __always_inline struct thread *get_thread(struct task_struct *task, __u32 pid, __u32 tgid,
-						 __u32 flags)
+						 __u32 flags, bool *fresh)
 {
-	struct thread *t = lookup_or_init(&threads, &pid, &zero_thread, DROP_THREADS_FULL);
+	struct thread_key key = {.pid = pid, .tgid = tgid};
+	struct thread *t = lookup_or_init(&threads, &key, &zero_thread, DROP_THREADS_FULL);
 
-	if (!t || t->tgid == tgid)
+	*fresh = t && !t->tgid;
+	if (!*fresh)
 		return t;
-	/* a new record, or a pid reused by another process: start afresh */
-	if (t->tgid) {
-		bpf_map_update_elem(&threads, &pid, &zero_thread, BPF_EXIST);
-		t = bpf_map_lookup_elem(&threads, &pid);
-		if (!t)
-			return NULL;
-	}
 	t->tgid = tgid;
 	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL | THREAD_WANT_FULL : THREAD_WANT_FULL;
 	t->first_ts = bpf_ktime_get_ns();
 	if (!(flags & PF_KTHREAD))
-		announce(task, tgid);
+		t->image = process_image(task, tgid);
 	return t;
 }
 
-static __always_inline void add_hist(__u32 pid, __u16 reason, __u64 delta)
+static __always_inline void add_hist(struct thread *t, __u32 pid, __u16 reason, __u64 delta)
 {
-	struct hist_key hk = {.pid = pid, .reason = reason};
+	struct hist_key hk = {.pid = pid, .tgid = t->tgid, .reason = reason};
 	struct hist_val *h = lookup_or_init(&hists, &hk, &zero_hist, DROP_HISTS_FULL);
 	__u32 slot = hist_fine_slot(delta / 1000);
 
@@ -458,6 +489,7 @@ static __always_inline void period_key_of(struct thread *t, __u32 pid, struct pe
 	k->kstack = t->kstack;
 	k->reason = t->reason;
 	k->syscall = t->syscall;
+	k->image = t->image;
 }
 
 static __always_inline void add_period(struct period_key *k, __u64 blocked, __u64 rq)
@@ -507,23 +539,27 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 				       __u32 pid, __u32 tgid, __u32 flags, __u32 state, __u64 now,
 				       bool btf)
 {
-	struct thread *t = get_thread(prev, pid, tgid, flags);
+	bool fresh;
+	struct thread *t = get_thread(prev, pid, tgid, flags, &fresh);
 
 	if (!t)
 		return;
+	/* new threads are first seen arriving: one first seen leaving has run since the start */
+	if (fresh && trace_start_ns && trace_start_ns < now)
+		t->first_ts = t->on_ts = trace_start_ns;
 	/* threads rename themselves after they start: keep the latest name */
 	__builtin_memcpy(t->comm, prev->comm, TASK_COMM_LEN);
 	if (t->on_ts) {
 		t->oncpu_ns += now - t->on_ts;
 		t->on_ts = 0;
 	}
-	if (state & TASK_DEAD)
+	if (state & TASK_DEAD) {
+		t->end_ts = now;
 		return;
-	if (flags & PF_KTHREAD) {
+	}
+	if (no_syscall_of_own(flags)) {
 		t->syscall = NO_SYSCALL;
-		t->reason = state == TASK_RUNNING ? REASON_RUNQUEUE
-			    : in_d_state(state)	  ? REASON_DISK
-						  : REASON_OTHER;
+		t->reason = state_reason(state);
 		t->ustack = 0;
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);
@@ -556,13 +592,19 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
  * next gets the CPU: close its off-CPU period, if we saw it start. The
  * period splits at its wakeup: blocked before, waiting for a CPU after.
  */
-static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64 now, bool btf)
+static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u32 tgid, __u64 now,
+				      bool btf)
 {
-	struct thread *t = bpf_map_lookup_elem(&threads, &pid);
+	struct thread_key key = {.pid = pid, .tgid = tgid};
+	struct thread *t = bpf_map_lookup_elem(&threads, &key);
 	__u64 delta, blocked, rq = 0;
 	struct period_key k;
+	bool fresh;
 	__u16 r;
 
+	/* a new thread's first slice on a CPU is its own too */
+	if (!t)
+		t = get_thread(next, pid, tgid, TREAD(btf, next, flags), &fresh);
 	if (!t)
 		return;
 	t->on_ts = now;
@@ -576,19 +618,18 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u64
 	}
 	t->off_ts = t->wake_ts = t->since_ts = 0;
 	/* -m/-M judge whole periods: one cut by the trace's start is not one */
-	if (delta < min_ns || delta > max_ns ||
-	    ((t->flags & THREAD_SEEDED) && (min_ns || max_ns != ~0ULL)))
+	if (delta < min_ns || delta > max_ns || ((t->flags & THREAD_SEEDED) && whole_only))
 		goto out;
 	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL))
 		t->kstack = resting_kstack(next, t, false);
 	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
 	t->offcpu_ns[r] += blocked;
 	t->periods[r]++;
-	add_hist(pid, r, blocked);
+	add_hist(t, pid, r, blocked);
 	if (rq) {
 		t->offcpu_ns[REASON_RUNQUEUE] += rq;
 		t->rq_after_ns[r] += rq;
-		add_hist(pid, REASON_RUNQUEUE, rq);
+		add_hist(t, pid, REASON_RUNQUEUE, rq);
 	}
 	period_key_of(t, pid, &k);
 	add_period(&k, blocked, rq);
@@ -603,7 +644,8 @@ out:
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
 					 struct task_struct *next, __u32 prev_state, bool btf)
 {
-	bool out = wanted(prev, btf), in = wanted(next, btf);
+	__u32 out_tgid, in_tgid;
+	bool out = wanted(prev, btf, &out_tgid), in = wanted(next, btf, &in_tgid);
 	__u64 now;
 
 	/* most switches on a busy host are not ours: leave before any helper call */
@@ -616,40 +658,63 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 		__u32 state = preempt ? TASK_RUNNING : prev_state;
 
-		switch_out(ctx, cur, regs, cur->pid, cur->tgid, cur->flags, state, now, btf);
+		switch_out(ctx, cur, regs, cur->pid, out_tgid, cur->flags, state, now, btf);
 	}
 	if (in)
-		switch_in(next, TREAD(btf, next, pid), now, btf);
+		switch_in(next, TREAD(btf, next, pid), in_tgid, now, btf);
 	return 0;
 }
 
 /*
- * After exec the process has a new memory map: announce it again so that
- * user space takes the new one (and again while the loader maps libraries).
+ * After exec the process runs a new image: stacks from here on are named by
+ * its memory map, which user space takes at the notice (and again while the
+ * loader maps libraries); the stacks taken before keep the old one.
  */
 static __always_inline int handle_exec(void)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
+	struct proc_info *pi, npi = {};
+	struct thread_key key;
+	struct thread *t;
+	__u32 tgid;
 
-	if (wanted(cur, true))
-		notify(cur, true);
+	if (!wanted(cur, true, &tgid))
+		return 0;
+	pi = bpf_map_lookup_elem(&procs, &tgid);
+	npi.start_ns = BPF_CORE_READ(cur, group_leader, start_time);
+	npi.image = pi ? pi->image + 1 : 0;
+	bpf_map_update_elem(&procs, &tgid, &npi, BPF_ANY);
+	key.pid = cur->pid;
+	key.tgid = tgid;
+	t = bpf_map_lookup_elem(&threads, &key);
+	if (t)
+		t->image = npi.image;
+	notify(tgid, &npi, true);
 	return 0;
 }
 
 /*
  * Interrupt context has no waker thread: the current task is whoever was
  * interrupted. Interrupts run on their own stacks on x86-64, so a program
- * whose stack is not the current task's runs in one. (The per-CPU preempt
- * count would say more, but kernels without KALLSYMS_ALL hide its address.)
+ * whose stack is not the current task's runs in one. The task's stack runs
+ * from task->stack up to its saved user registers, whatever its size
+ * (KASAN doubles it). The per-CPU preempt count would say more, but kernels
+ * without KALLSYMS_ALL hide its address. Keep this program's frame small:
+ * since 6.13 a frame of 64 bytes or more may move to a private stack.
  */
 static __always_inline bool in_irq_context(struct task_struct *cur)
 {
-	__u64 marker = 0, sp = 0;
+	__u64 marker = 0, sp = 0, bottom = (__u64)cur->stack;
+	__u64 top = (__u64)bpf_task_pt_regs(cur) + sizeof(struct pt_regs);
 	void *here = &marker;
+
+	/* idle tasks keep no user registers at their stack's top: the usual size then */
+	if (top <= bottom || top - bottom > THREAD_SIZE_MAX)
+		top = bottom + THREAD_SIZE;
 
 	/* the address of our own stack frame, as a number */
 	bpf_probe_read_kernel(&sp, sizeof(sp), &here);
-	return sp - (__u64)cur->stack >= THREAD_SIZE_MAX;
+	return sp < bottom || sp >= top;
 }
 
 /* The waker's thread and stacks, taken in its own context. */
@@ -661,12 +726,16 @@ static __always_inline void note_waker(void *ctx, struct waker *w)
 	if (in_irq_context(cur)) {
 		/* the kernel stack says which interrupt; the interrupted task is no waker */
 		flags |= WAKER_IRQ;
-		w->pid = w->tgid = 0;
+		w->pid = w->tgid = w->image = 0;
 		w->ustack = 0;
 		__builtin_memset(w->comm, 0, sizeof(w->comm));
 	} else {
+		struct proc_info *pi;
+
 		w->pid = cur->pid;
 		w->tgid = cur->tgid;
+		pi = bpf_map_lookup_elem(&procs, &w->tgid);
+		w->image = pi ? pi->image : 0;
 		__builtin_memcpy(w->comm, cur->comm, TASK_COMM_LEN);
 		w->ustack =
 			user_stacks && cur->mm && !(cur->flags & PF_KTHREAD)
@@ -678,20 +747,35 @@ static __always_inline void note_waker(void *ctx, struct waker *w)
 	w->flags = flags;
 }
 
+/*
+ * Still on its run queue: a wakeup that finds it there came before it could
+ * sleep, and it stays runnable. Since 6.12 a sleeping task may stay queued a
+ * while ("delayed dequeue"): that one is asleep.
+ */
+static __always_inline bool still_queued(struct task_struct *p, bool btf)
+{
+	if (!TREAD(btf, p, on_rq))
+		return false;
+	return !(bpf_core_field_exists(p->se.sched_delayed) && TREAD(btf, p, se.sched_delayed));
+}
+
 /* A traced thread is woken: its blocked time ends here, its wait for a CPU begins. */
 static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
 {
+	struct thread_key key;
 	struct thread *t;
-	__u32 pid;
 
-	if (!wanted(p, btf))
+	if (!wanted(p, btf, &key.tgid))
 		return 0;
-	pid = TREAD(btf, p, pid);
-	t = bpf_map_lookup_elem(&threads, &pid);
+	key.pid = TREAD(btf, p, pid);
+	t = bpf_map_lookup_elem(&threads, &key);
 	if (!t)
 		return 0;
 	if (!t->off_ts) {
-		/* on its way to sleep, its switch-out not seen yet: runnable from it on */
+		/* a wakeup before it could sleep ends nothing: it never leaves the queue */
+		if (still_queued(p, btf))
+			return 0;
+		/* dequeued on its way to sleep, its switch-out not seen yet: runnable from here */
 		t->woken_early = 1;
 		count(DROP_NR + CNT_EARLY_WAKES);
 		return 0;
@@ -754,8 +838,8 @@ static __always_inline void snap_blocked(struct task_struct *task, struct task_s
 
 	s->state = SNAP_BLOCKED;
 	s->since_ns = last_ran(task, now);
-	if (task->flags & PF_KTHREAD) {
-		s->reason = in_d_state(state) ? REASON_DISK : REASON_OTHER;
+	if (no_syscall_of_own(task->flags)) {
+		s->reason = state_reason(state);
 	} else {
 		s->reason = classify(task, regs, state, &sc);
 		if (user && user_stacks && task->mm)
@@ -766,31 +850,29 @@ static __always_inline void snap_blocked(struct task_struct *task, struct task_s
 		s->kstack = resting_kstack(task, &fake, true);
 }
 
-/*
- * On a run queue and not asleep: runnable, or preempted before it could
- * sleep. Since 6.12 a task that sleeps may stay queued a while
- * ("delayed dequeue"): that one is asleep.
- */
+/* On a run queue and not asleep: runnable, or preempted before it could sleep. */
 static __always_inline bool waiting_for_cpu(struct task_struct *task)
 {
-	if (task->__state == TASK_RUNNING)
-		return true;
-	if (!task->on_rq)
-		return false;
-	return !(bpf_core_field_exists(task->se.sched_delayed) && task->se.sched_delayed);
+	return task->__state == TASK_RUNNING || still_queued(task, true);
 }
 
-/* A target thread as it is now; while seeding, its record starts here too. */
+/*
+ * A target thread as it is now; while seeding, its record starts at the
+ * trace's start too. Exited tasks (zombies) wait for nothing: left out.
+ */
 static __always_inline void snap_task(struct seq_file *seq, struct task_struct *task, bool user)
 {
 	struct task_snap s = {.syscall = NO_SYSCALL};
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), start;
 	struct thread *t, fake = {};
+	struct proc_info *pi;
+	bool fresh;
 
-	if (!wanted(task, true))
+	if (!wanted(task, true, &s.tgid) || task->exit_state || (task->__state & TASK_DEAD))
 		return;
 	s.pid = task->pid;
-	s.tgid = task->tgid;
+	pi = bpf_map_lookup_elem(&procs, &s.tgid);
+	s.image = pi ? pi->image : 0;
 	s.flags = (task->flags & PF_KTHREAD) ? THREAD_KERNEL : 0;
 	__builtin_memcpy(s.comm, task->comm, TASK_COMM_LEN);
 	if (task->on_cpu) {
@@ -804,14 +886,16 @@ static __always_inline void snap_task(struct seq_file *seq, struct task_struct *
 		snap_blocked(task, &s, now, user);
 	}
 	bpf_seq_write(seq, &s, sizeof(s));
-	if (!seeding || bpf_map_lookup_elem(&threads, &s.pid))
-		return; /* already seen switching: its record is right */
-	t = get_thread(task, s.pid, s.tgid, task->flags);
-	if (!t)
+	if (!seeding)
 		return;
+	t = get_thread(task, s.pid, s.tgid, task->flags, &fresh);
+	if (!t || !fresh)
+		return; /* already seen switching: its record is right */
+	start = trace_start_ns && trace_start_ns < now ? trace_start_ns : now;
 	__builtin_memcpy(t->comm, s.comm, TASK_COMM_LEN);
+	t->first_ts = start;
 	if (s.state == SNAP_RUNNING) {
-		t->on_ts = now;
+		t->on_ts = start;
 		return;
 	}
 	t->reason = s.reason;
@@ -820,7 +904,7 @@ static __always_inline void snap_task(struct seq_file *seq, struct task_struct *
 	t->kstack = s.kstack;
 	t->flags |= THREAD_KFULL | THREAD_SEEDED;
 	t->since_ts = s.since_ns;
-	t->off_ts = now;
+	t->off_ts = start;
 }
 
 /* With user stacks: reading another task's memory needs a sleepable program (5.18+). */

@@ -48,11 +48,20 @@ struct waker {
 	__u64 ustack, kstack;
 	char comm[TASK_COMM_LEN];
 	__u32 flags; /* WAKER_* */
-	__u32 pad;
+	__u32 image; /* of the waker's process, for its user stack */
 };
 
 #define WAKER_VALID 1
 #define WAKER_IRQ   2 /* woken from interrupt context (hard or soft: the kernel stack says) */
+
+/*
+ * A thread is its tid within its process: a tid reused by another process
+ * starts a record of its own, and the first one keeps its totals.
+ */
+struct thread_key {
+	__u32 pid;
+	__u32 tgid;
+};
 
 /*
  * Per-thread state. One record keeps both the open off-CPU period and the
@@ -61,6 +70,8 @@ struct waker {
 struct thread {
 	__u32 tgid;
 	__u32 flags; /* THREAD_* */
+	__u32 image; /* the process image it runs (struct proc_info) */
+	__u32 pad0;
 	char comm[TASK_COMM_LEN];
 	/* open off-CPU period, valid while off_ts != 0 */
 	__u64 off_ts;
@@ -71,6 +82,7 @@ struct thread {
 	__u8 woken_early; /* woken on its way to sleep, before its switch-out was seen */
 	__u8 pad[3];
 	__u64 first_ts;	    /* when the record began */
+	__u64 end_ts;	    /* when the thread exited, 0 while it lives */
 	__u64 wake_ts;	    /* when the open period's wakeup came, 0 before it */
 	__u64 since_ts;	    /* blocked before the trace began: when it last got a CPU (estimate) */
 	struct waker waker; /* of the open period, with --wakers */
@@ -97,7 +109,7 @@ struct period_key {
 	__u64 kstack;
 	__u16 reason;
 	__u16 syscall;
-	__u32 pad;
+	__u32 image; /* whose memory map names the user stack */
 };
 
 struct period_val {
@@ -129,7 +141,7 @@ struct task_snap {
 	__u64 ustack, kstack;
 	__u64 since_ns; /* blocked: since when, CLOCK_MONOTONIC; 0 if unknown */
 	__u32 flags;	/* THREAD_KERNEL */
-	__u32 pad;
+	__u32 image;	/* the process image its user stack belongs to */
 };
 
 #define SNAP_RUNNING  0 /* on a CPU */
@@ -138,6 +150,7 @@ struct task_snap {
 
 struct hist_key {
 	__u32 pid;
+	__u32 tgid;
 	__u32 reason;
 };
 
@@ -147,10 +160,23 @@ struct hist_val {
 	__u64 max_ns;
 };
 
-/* Ring-buffer notice: a process was seen for the first time or exec'ed: keep its maps. */
+/*
+ * A process image: what a tgid runs from its start or its last exec. Every
+ * exec, and every new process that reuses a tgid, is a new image, so that
+ * stacks taken before an exec keep the memory map they were taken in.
+ */
+struct proc_info {
+	__u64 start_ns; /* the leader's start, CLOCK_MONOTONIC: tells a reused tgid */
+	__u32 image;
+	__u32 pad;
+};
+
+/* Ring-buffer notice: a process image was seen for the first time: keep its maps. */
 struct new_proc {
 	__u32 tgid;
 	__u32 exec;
+	__u32 image;
+	__u32 pad;
 	__u64 start_ns; /* the process's start, CLOCK_MONOTONIC */
 };
 

@@ -39,7 +39,7 @@ static struct env {
 	const char *btf, *svg, *pprof;
 	double duration, interval;
 	struct actor_rules rules;
-} env = {.max_us = UINT64_MAX / 1000, .top = 10};
+} env = {.max_us = UINT64_MAX, .top = 10};
 
 const char *argp_program_version = "offcpu (waitscope) 0.1";
 static const char doc[] =
@@ -319,6 +319,12 @@ static bool switch_has_prev_state(void)
 	return yes;
 }
 
+/* -m or -M: a period counts only whole, not cut by the trace's start or end. */
+static bool whole_periods_only(void)
+{
+	return env.min_us || env.max_us != UINT64_MAX;
+}
+
 static void configure(struct offcpu_bpf *skel)
 {
 	struct offcpu_bpf__rodata *ro = skel->rodata;
@@ -335,7 +341,8 @@ static void configure(struct offcpu_bpf *skel)
 	ro->wakers = env.wakers;
 	ro->has_prev_state = switch_has_prev_state();
 	ro->min_ns = env.min_us * 1000;
-	ro->max_ns = env.max_us > UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
+	ro->max_ns = env.max_us >= UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
+	ro->whole_only = whole_periods_only();
 	reasons_fill_syscall_classes((uint8_t *)ro->sys_class, MAX_SYSCALLS);
 	configure_task_stacks(ro);
 }
@@ -424,7 +431,8 @@ static struct offcpu_bpf *start(void)
 
 	if (!skel)
 		return NULL;
-	attach_ns = mono_ns(); /* the trace's window: the programs record from here on */
+	/* the trace's window: the programs record from here on */
+	attach_ns = skel->bss->trace_start_ns = mono_ns();
 	if (offcpu_bpf__attach(skel)) {
 		fprintf(stderr, "%s: cannot attach to the scheduler's tracepoints: %s\n", TOOL,
 			strerror(errno));
@@ -458,6 +466,7 @@ static void stop_tracing(struct offcpu_bpf *skel)
  */
 struct young {
 	int tgid;
+	__u32 image;
 	unsigned long long until_ns;
 };
 
@@ -467,23 +476,25 @@ struct run {
 	struct syms *syms;
 	struct young young[YOUNG_MAX];
 	int nyoung;
+	__u32 image[MAX_TARGETS]; /* what each target runs now: its exec count */
 	unsigned long long start_ns;
 	unsigned long long interval_start;
 	struct offcpu_prev prev; /* thread totals at the last interval report */
 };
 
-static void add_young(struct run *r, int tgid)
+static void add_young(struct run *r, int tgid, __u32 image)
 {
 	for (int i = 0; i < r->nyoung; i++)
 		if (r->young[i].tgid == tgid) {
+			r->young[i].image = image;
 			r->young[i].until_ns = mono_ns() + YOUNG_NS;
 			return;
 		}
 	if (r->nyoung < YOUNG_MAX)
-		r->young[r->nyoung++] = (struct young){tgid, mono_ns() + YOUNG_NS};
+		r->young[r->nyoung++] = (struct young){tgid, image, mono_ns() + YOUNG_NS};
 }
 
-/* A process seen for the first time or after exec: keep its memory map before it can exit. */
+/* A process image seen for the first time (new, or after exec): keep its memory map. */
 static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct run *r = ctx;
@@ -491,9 +502,12 @@ static int on_notice(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*np))
 		return 0;
-	syms_snapshot(r->syms, np->tgid);
+	syms_snapshot(r->syms, np->tgid, np->image);
 	if (np->exec || np->start_ns >= r->start_ns)
-		add_young(r, np->tgid);
+		add_young(r, np->tgid, np->image);
+	for (int i = 0; i < env.npids; i++)
+		if (env.pids[i] == (int)np->tgid && np->image > r->image[i])
+			r->image[i] = np->image;
 	return 0;
 }
 
@@ -503,7 +517,8 @@ static void on_poll(void *ctx)
 	unsigned long long now = mono_ns();
 
 	for (int i = 0; i < r->nyoung;) {
-		if (r->young[i].until_ns < now || syms_snapshot(r->syms, r->young[i].tgid) < 0) {
+		if (r->young[i].until_ns < now ||
+		    syms_snapshot(r->syms, r->young[i].tgid, r->young[i].image) < 0) {
 			r->young[i] = r->young[--r->nyoung];
 			continue;
 		}
@@ -517,7 +532,7 @@ static void on_tick(void *ctx)
 	struct run *r = ctx;
 
 	for (int i = 0; i < env.npids; i++)
-		syms_snapshot(r->syms, env.pids[i]);
+		syms_snapshot(r->syms, env.pids[i], r->image[i]);
 }
 
 static void on_status(void *ctx, char *buf, size_t n)
@@ -544,7 +559,7 @@ static void fill_maps(struct run *r)
 		.wakes = env.wakers ? bpf_map__fd(s->maps.wakes) : -1,
 		.counters = bpf_map__fd(s->maps.counters),
 		.prog = env.stuck ? -1 : bpf_program__fd(prog),
-		.whole = env.min_us || env.max_us < UINT64_MAX / 1000,
+		.whole = whole_periods_only(),
 		.since = env.interval ? &r->prev : NULL,
 	};
 }
@@ -625,7 +640,7 @@ static void render(struct profile *p)
 }
 
 /* Reads what the maps hold now into p; the stuck view is of this moment. */
-static int collect(struct run *r, struct profile *p, bool reset)
+static int collect(struct run *r, struct profile *p)
 {
 	struct task_snap *snaps;
 	size_t n;
@@ -639,8 +654,7 @@ static int collect(struct run *r, struct profile *p, bool reset)
 			TOOL, strerror(-err));
 		n = 0;
 	}
-	err = reset ? offcpu_read_since(&r->maps, r->syms, p, snaps, n)
-		    : offcpu_read(&r->maps, r->syms, p, snaps, n);
+	err = offcpu_read(&r->maps, r->syms, p, snaps, n);
 	free(snaps);
 	if (err)
 		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
@@ -654,7 +668,7 @@ static void on_interval(void *ctx)
 
 	init_profile(&p);
 	p.start_ns = r->interval_start;
-	if (!collect(r, &p, true))
+	if (!collect(r, &p))
 		render(&p);
 	r->interval_start = p.end_ns;
 	profile_free(&p);
@@ -697,7 +711,7 @@ static int trace(struct run *r, struct profile *p)
 		fprintf(stderr, "%s: cannot read the threads' state at the start: %s\n", TOOL,
 			strerror(-err));
 	for (int i = 0; i < env.npids; i++)
-		syms_snapshot(r->syms, env.pids[i]);
+		syms_snapshot(r->syms, env.pids[i], r->image[i]);
 	session_run(&s);
 	stop_tracing(r->skel);
 	if (rb)
@@ -705,7 +719,7 @@ static int trace(struct run *r, struct profile *p)
 	ring_buffer__free(rb);
 	if (env.interval)
 		p->start_ns = r->interval_start;
-	return collect(r, p, env.interval > 0);
+	return collect(r, p);
 }
 
 static int stuck_now(struct run *r, struct profile *p)
@@ -715,8 +729,9 @@ static int stuck_now(struct run *r, struct profile *p)
 	int err;
 
 	p->start_ns = p->end_ns = mono_ns();
+	/* no trace ran: the iterator calls every process's image 0 */
 	for (int i = 0; i < env.npids; i++)
-		syms_snapshot(r->syms, env.pids[i]);
+		syms_snapshot(r->syms, env.pids[i], 0);
 	err = snapshot(r, false, &snaps, &n);
 	if (!err)
 		err = offcpu_read_stuck(&r->maps, r->syms, p, snaps, n);

@@ -14,4 +14,28 @@
  */
 void folded_print(FILE *f, const char *const *frames, int n, uint64_t value);
 
+/*
+ * Folded output has one line per distinct stack: threads of the same name
+ * give the same line, and their values add up. Lines are gathered, then
+ * written sorted, each once.
+ */
+struct folded_line {
+	char *text; /* "frame;frame;frame", as folded_print writes them */
+	uint64_t value;
+};
+
+struct folded {
+	struct folded_line *lines;
+	size_t n, cap;
+};
+
+void folded_init(struct folded *fd);
+/* Adds value to the stack's line; returns 0 or -ENOMEM. */
+int folded_add(struct folded *fd, const char *const *frames, int n, uint64_t value);
+/*
+ * Writes each line once with its values' sum divided by unit (rounded;
+ * lines that round to 0 are left out), the biggest first, then frees them.
+ */
+void folded_write(struct folded *fd, FILE *f, uint64_t unit);
+
 #endif

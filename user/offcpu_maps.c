@@ -96,13 +96,18 @@ static bool sub_period(void *val, const void *old)
 	struct period_val *v = val;
 	const struct period_val *o = old;
 
-	if (v->count == o->count)
+	if (v->count == o->count && v->total_ns == o->total_ns && v->rq_ns == o->rq_ns)
 		return false;
-	v->total_ns -= o->total_ns;
-	v->count -= o->count;
-	v->rq_ns -= o->rq_ns;
+	/*
+	 * A period reported open last time and closed since under another
+	 * kernel stack (the scheduler's frames learned in between) would
+	 * go below zero here: it is clipped.
+	 */
+	v->total_ns = v->total_ns > o->total_ns ? v->total_ns - o->total_ns : 0;
+	v->count = v->count > o->count ? v->count - o->count : 0;
+	v->rq_ns = v->rq_ns > o->rq_ns ? v->rq_ns - o->rq_ns : 0;
 	for (int i = 0; i < HIST_LOG2_SLOTS; i++)
-		v->slots[i] -= o->slots[i];
+		v->slots[i] = v->slots[i] > o->slots[i] ? v->slots[i] - o->slots[i] : 0;
 	return true;
 }
 
@@ -131,14 +136,12 @@ static bool sub_wake(void *val, const void *old)
 	return true;
 }
 
-/* One entry: as it is, or (interval reports) what is new since the last read. 0: use it. */
-static int take(const struct offcpu_maps *m, int which, int fd, const void *key, void *val)
+/* Interval reports: val becomes what is new since the last read. 0: use it, 1: nothing new. */
+static int since_last(const struct offcpu_maps *m, int which, const void *key, void *val)
 {
 	static bool (*const sub[PREV_NR])(void *, const void *) = {sub_period, sub_hist, sub_wake};
 	const void *old;
 
-	if (bpf_map_lookup_elem(fd, key, val))
-		return -1;
 	if (!m->since)
 		return 0;
 	if (deltas_add(&m->since->next[which], key, val))
@@ -147,50 +150,86 @@ static int take(const struct offcpu_maps *m, int which, int fd, const void *key,
 	return !old || sub[which](val, old) ? 0 : 1;
 }
 
-static int by_tid(const void *a, const void *b)
+/* One entry: as it is, or (interval reports) what is new since the last read. 0: use it. */
+static int take(const struct offcpu_maps *m, int which, int fd, const void *key, void *val)
 {
-	return ((const struct pthread *)a)->tid - ((const struct pthread *)b)->tid;
+	if (bpf_map_lookup_elem(fd, key, val))
+		return -1;
+	return since_last(m, which, key, val);
 }
 
-/* Threads are sorted by tid while the maps are read. */
-static struct pthread *find_thread(struct profile *p, int tid)
+static int by_thread(const void *a, const void *b)
 {
-	struct pthread key = {.tid = tid};
+	const struct pthread *x = a, *y = b;
 
-	return bsearch(&key, p->threads, p->nthreads, sizeof(key), by_tid);
+	return x->tid != y->tid ? x->tid - y->tid : x->pid - y->pid;
 }
 
-static int read_threads(const struct offcpu_maps *m, struct profile *p)
+/* Threads are sorted by (tid, pid) while the maps are read: a tid reused is another thread. */
+static struct pthread *find_thread(struct profile *p, int tid, int pid)
 {
-	__u32 key, *prev = NULL;
-	struct thread t;
-	size_t cap = 0;
+	struct pthread key = {.tid = tid, .pid = pid};
 
-	while (!bpf_map_get_next_key(m->threads, prev, &key)) {
-		prev = &key;
-		if (bpf_map_lookup_elem(m->threads, &key, &t))
-			continue;
-		if (p->nthreads == cap) {
-			cap = cap ? cap * 2 : 256;
-			void *n = realloc(p->threads, cap * sizeof(*p->threads));
-			if (!n)
-				return -ENOMEM;
-			p->threads = n;
-		}
-		struct pthread *pt = &p->threads[p->nthreads++];
-		memset(pt, 0, sizeof(*pt));
-		pt->tid = key;
-		pt->pid = t.tgid;
-		pt->kernel = t.flags & THREAD_KERNEL;
-		memcpy(pt->comm, t.comm, sizeof(pt->comm));
-		pt->comm[COMM_LEN - 1] = 0;
-		pt->oncpu_ns = t.oncpu_ns;
-		pt->first_ns = t.first_ts;
-		memcpy(pt->offcpu_ns, t.offcpu_ns, sizeof(pt->offcpu_ns));
-		memcpy(pt->periods, t.periods, sizeof(pt->periods));
-		memcpy(pt->rq_after_ns, t.rq_after_ns, sizeof(pt->rq_after_ns));
+	return bsearch(&key, p->threads, p->nthreads, sizeof(key), by_thread);
+}
+
+/* The thread records, read once: totals, and the periods open as they are read. */
+struct records {
+	struct thread_key *keys;
+	struct thread *vals;
+	size_t n;
+};
+
+static void free_records(struct records *rs)
+{
+	free(rs->keys);
+	free(rs->vals);
+}
+
+static int read_records(const struct offcpu_maps *m, struct records *rs)
+{
+	size_t n = 0;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->keys = map_keys(m->threads, sizeof(*rs->keys), &rs->n);
+	rs->vals = calloc(rs->n + 1, sizeof(*rs->vals));
+	if (!rs->keys || !rs->vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->n; i++) {
+		if (bpf_map_lookup_elem(m->threads, &rs->keys[i], &rs->vals[n]))
+			continue; /* gone since the keys were read */
+		rs->keys[n++] = rs->keys[i];
 	}
-	qsort(p->threads, p->nthreads, sizeof(*p->threads), by_tid);
+	rs->n = n;
+	return 0;
+}
+
+static void thread_of(struct pthread *pt, const struct thread_key *k, const struct thread *t)
+{
+	memset(pt, 0, sizeof(*pt));
+	pt->tid = k->pid;
+	pt->pid = k->tgid;
+	pt->image = t->image;
+	pt->kernel = t->flags & THREAD_KERNEL;
+	memcpy(pt->comm, t->comm, sizeof(pt->comm));
+	pt->comm[COMM_LEN - 1] = 0;
+	pt->oncpu_ns = t->oncpu_ns;
+	pt->first_ns = t->first_ts;
+	pt->end_ns = t->end_ts;
+	memcpy(pt->offcpu_ns, t->offcpu_ns, sizeof(pt->offcpu_ns));
+	memcpy(pt->periods, t->periods, sizeof(pt->periods));
+	memcpy(pt->rq_after_ns, t->rq_after_ns, sizeof(pt->rq_after_ns));
+}
+
+static int read_threads(const struct records *rs, struct profile *p)
+{
+	p->threads = calloc(rs->n + 1, sizeof(*p->threads));
+	if (!p->threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->n; i++)
+		thread_of(&p->threads[i], &rs->keys[i], &rs->vals[i]);
+	p->nthreads = rs->n;
+	qsort(p->threads, p->nthreads, sizeof(*p->threads), by_thread);
 	return 0;
 }
 
@@ -201,7 +240,7 @@ static void read_hists(const struct offcpu_maps *m, struct profile *p)
 	struct hist_val v;
 
 	for (size_t i = 0; keys && i < n; i++) {
-		struct pthread *t = find_thread(p, keys[i].pid);
+		struct pthread *t = find_thread(p, keys[i].pid, keys[i].tgid);
 
 		if (take(m, PREV_HISTS, m->hists, &keys[i], &v) || keys[i].reason >= REASON_NR ||
 		    !t)
@@ -218,9 +257,15 @@ static bool is_tracer_frame(const char *name)
 	       !strncmp(name, "__bpf_trace_", 12) || !strncmp(name, "__traceiter_", 12);
 }
 
+/* The user stack's process: its tgid, and the image (exec) the stack was taken in. */
+struct image_id {
+	int tgid;
+	__u32 image;
+};
+
 /* Appends a stored stack's frames outermost first; returns how many. */
-static int add_frames(const struct offcpu_maps *m, struct syms *syms, int tgid, __u64 hash,
-		      const struct schedframes *sf, const char **out, struct profile *p)
+static int add_frames(const struct offcpu_maps *m, struct syms *syms, struct image_id id,
+		      __u64 hash, const struct schedframes *sf, const char **out, struct profile *p)
 {
 	bool kernel = sf != NULL, partial = false;
 	struct stack st;
@@ -240,7 +285,7 @@ static int add_frames(const struct offcpu_maps *m, struct syms *syms, int tgid, 
 	syms_get_stats(syms, &before);
 	for (int i = 0; i < n; i++)
 		out[i] = kernel ? syms_kernel(syms, st.ips[n - 1 - i])
-				: syms_user(syms, tgid, st.ips[n - 1 - i]);
+				: syms_user(syms, id.tgid, id.image, st.ips[n - 1 - i]);
 	syms_get_stats(syms, &after);
 	/* the tracer's own frames (our program, the tracepoint glue) say nothing */
 	while (kernel && n > 0 && is_tracer_frame(out[n - 1]))
@@ -254,15 +299,15 @@ static int add_frames(const struct offcpu_maps *m, struct syms *syms, int tgid, 
 
 /* User then kernel frames of one stack pair, outermost first, in a malloc'ed array. */
 static const char **symbolize(const struct offcpu_maps *m, struct syms *syms,
-			      const struct schedframes *sf, int tgid, __u64 ustack, __u64 kstack,
-			      int *nframes, int *nkernel, struct profile *p)
+			      const struct schedframes *sf, struct image_id id, __u64 ustack,
+			      __u64 kstack, int *nframes, int *nkernel, struct profile *p)
 {
 	/* user frames, kernel frames and a "[scheduler]" note */
 	const char *frames[2 * MAX_STACK_DEPTH + 1], **out;
 	int nu, nk;
 
-	nu = add_frames(m, syms, tgid, ustack, NULL, frames, p);
-	nk = add_frames(m, syms, tgid, kstack, sf, frames + nu, p);
+	nu = add_frames(m, syms, id, ustack, NULL, frames, p);
+	nk = add_frames(m, syms, id, kstack, sf, frames + nu, p);
 	out = malloc((nu + nk + 1) * sizeof(*out));
 	if (!out)
 		return NULL;
@@ -292,18 +337,23 @@ static int add_stack(const struct offcpu_maps *m, struct syms *syms, struct prof
 		     const struct period_val *v, size_t *cap)
 {
 	struct pstack *s = new_stack(p, cap);
+	struct image_id id = {(int)k->tgid, k->image};
 	struct pthread *t;
+	const char *comm;
 
 	if (!s)
 		return -ENOMEM;
-	s->frames =
-		symbolize(m, syms, sf, k->tgid, k->ustack, k->kstack, &s->nframes, &s->nkernel, p);
+	s->frames = symbolize(m, syms, sf, id, k->ustack, k->kstack, &s->nframes, &s->nkernel, p);
 	if (!s->frames)
 		return -ENOMEM;
 	s->pid = k->tgid;
 	s->tid = k->pid;
-	t = find_thread(p, k->pid);
-	snprintf(s->comm, sizeof(s->comm), "%s", t ? t->comm : "?");
+	t = find_thread(p, k->pid, k->tgid);
+	comm = t ? t->comm : "?";
+	/* blocked before an exec: named as the process was then */
+	if (t && t->image != k->image && syms_image_comm(syms, id.tgid, id.image))
+		comm = syms_image_comm(syms, id.tgid, id.image);
+	snprintf(s->comm, sizeof(s->comm), "%s", comm);
 	s->reason = k->reason < REASON_NR ? k->reason : REASON_OTHER;
 	s->syscall = k->syscall == NO_SYSCALL ? -1 : k->syscall;
 	s->total_ns = v->total_ns;
@@ -538,8 +588,9 @@ static int add_wakers(const struct offcpu_maps *m, struct syms *syms, struct pro
 		pw->total_ns = w->vals[i].total_ns;
 		pw->count = w->vals[i].count;
 		/* a waker is not asleep: no scheduler frames to put back */
-		pw->frames = symbolize(m, syms, &no_sched, wk->tgid, wk->ustack, wk->kstack,
-				       &pw->nframes, &pw->nkernel, p);
+		pw->frames =
+			symbolize(m, syms, &no_sched, (struct image_id){(int)wk->tgid, wk->image},
+				  wk->ustack, wk->kstack, &pw->nframes, &pw->nkernel, p);
 		if (!pw->frames)
 			return -ENOMEM;
 		pw->context = (wk->flags & WAKER_IRQ) ? WAKE_HARDIRQ : WAKE_THREAD;
@@ -551,8 +602,18 @@ static int add_wakers(const struct offcpu_maps *m, struct syms *syms, struct pro
 	return 0;
 }
 
-/* A period still open at the end: closed there, split at its wakeup if it came. */
-static void open_period(const struct thread *t, uint64_t end, struct period_val *v)
+/* Open at the end of what is read: off-CPU since before it. */
+static bool is_open(const struct thread *t, uint64_t end)
+{
+	return t->off_ts && t->off_ts < end;
+}
+
+/*
+ * A period still open at the end: closed there, split at its wakeup if it
+ * came. Its log2 slot only in whole-trace reports: an interval report counts
+ * a period in its histograms once, when it ends.
+ */
+static void open_period(const struct thread *t, uint64_t end, bool slot, struct period_val *v)
 {
 	uint64_t wake = t->wake_ts > t->off_ts && t->wake_ts < end ? t->wake_ts : end;
 	uint64_t us;
@@ -562,7 +623,8 @@ static void open_period(const struct thread *t, uint64_t end, struct period_val 
 	v->rq_ns = end - wake;
 	v->count = 1;
 	us = v->total_ns / 1000;
-	v->slots[hist_slot(us) < HIST_LOG2_SLOTS ? hist_slot(us) : HIST_LOG2_SLOTS - 1] = 1;
+	if (slot)
+		v->slots[hist_slot(us) < HIST_LOG2_SLOTS ? hist_slot(us) : HIST_LOG2_SLOTS - 1] = 1;
 }
 
 static int by_snap_pid(const void *a, const void *b)
@@ -573,11 +635,13 @@ static int by_snap_pid(const void *a, const void *b)
 }
 
 /* snaps are sorted by pid (offcpu_snapshot) */
-static const struct task_snap *find_snap(const struct task_snap *snaps, size_t n, __u32 tid)
+static const struct task_snap *find_snap(const struct task_snap *snaps, size_t n,
+					 const struct thread_key *k)
 {
-	struct task_snap key = {.pid = tid};
+	struct task_snap key = {.pid = k->pid};
+	const struct task_snap *s = n ? bsearch(&key, snaps, n, sizeof(key), by_snap_pid) : NULL;
 
-	return n ? bsearch(&key, snaps, n, sizeof(key), by_snap_pid) : NULL;
+	return s && s->tgid == k->tgid ? s : NULL;
 }
 
 /* The kernel stack of an open period: walked at switch-out, or by the iterator now. */
@@ -588,99 +652,149 @@ static __u64 open_kstack(const struct thread *t, const struct task_snap *snap)
 	return snap ? snap->kstack : 0;
 }
 
-static void account_open(struct pthread *pt, const struct thread *t, const struct period_val *v)
+static void account_open(struct pthread *pt, const struct thread *t, const struct period_val *v,
+			 bool hist)
 {
 	int r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
 
 	pt->offcpu_ns[r] += v->total_ns;
 	pt->periods[r]++;
-	hist_add(&pt->hist[r], v->total_ns);
+	if (hist)
+		hist_add(&pt->hist[r], v->total_ns);
 	if (v->rq_ns) {
 		pt->offcpu_ns[REASON_RUNQUEUE] += v->rq_ns;
 		pt->rq_after_ns[r] += v->rq_ns;
-		hist_add(&pt->hist[REASON_RUNQUEUE], v->rq_ns);
+		if (hist)
+			hist_add(&pt->hist[REASON_RUNQUEUE], v->rq_ns);
 	}
 }
 
 /*
- * Periods open when the trace ends count up to its end, so that per thread
- * on-CPU + blocked + runqueue is the time it was traced.
+ * Periods and on-CPU slices open when the maps are read count up to
+ * p->end_ns, so that per thread on-CPU + blocked + runqueue is the time it
+ * was traced. With -m/-M a cut period is no whole one: only the on-CPU part.
+ * Interval reports take the difference of these totals, so that each
+ * interval holds its own part of a long period.
  */
-static int close_open_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-			      const struct schedframes *sf, const struct task_snap *snaps,
-			      size_t nsnaps, size_t *cap)
+static void add_open_parts(const struct offcpu_maps *m, const struct records *rs, struct profile *p)
 {
-	__u32 key, *prev = NULL;
-	struct thread t;
-	int err = 0;
-
-	while (!err && !bpf_map_get_next_key(m->threads, prev, &key)) {
-		struct pthread *pt = find_thread(p, key);
-		struct period_key k = {.tgid = 0};
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct thread *t = &rs->vals[i];
+		struct pthread *pt = find_thread(p, rs->keys[i].pid, rs->keys[i].tgid);
 		struct period_val v;
 
-		prev = &key;
-		if (!pt || bpf_map_lookup_elem(m->threads, &key, &t))
+		if (!pt)
 			continue;
-		if (t.on_ts && t.on_ts < p->end_ns)
-			pt->oncpu_ns += p->end_ns - t.on_ts;
-		if (!t.off_ts || t.off_ts >= p->end_ns)
+		if (t->on_ts && t->on_ts < p->end_ns)
+			pt->oncpu_ns += p->end_ns - t->on_ts;
+		if (m->whole || !is_open(t, p->end_ns))
 			continue;
-		open_period(&t, p->end_ns, &v);
-		account_open(pt, &t, &v);
-		k.tgid = t.tgid;
-		k.pid = key;
-		k.ustack = t.ustack;
-		k.kstack = open_kstack(&t, find_snap(snaps, nsnaps, key));
-		k.reason = t.reason;
-		k.syscall = t.syscall;
-		err = add_stack(m, syms, p, sf, &k, &v, cap);
-		if (!err)
-			p->stacks[p->nstacks - 1].open = true;
+		open_period(t, p->end_ns, !m->since, &v);
+		account_open(pt, t, &v, !m->since);
 	}
-	return err;
 }
 
-struct periods {
-	struct period_key *keys;
-	struct period_val *vals;
-	size_t n;
-	bool *skip; /* nothing new since the last interval report */
+/* Aggregated periods by key: the map's, plus the parts of periods open now. */
+struct period_row {
+	struct period_key key;
+	struct period_val val;
+	bool skip; /* gone, or nothing new since the last interval report */
+	bool open;
 };
 
-/* Read before the wakes: a wake is counted after its period, so none is left without one. */
-static int read_period_values(const struct offcpu_maps *m, struct periods *ps)
+struct periods {
+	struct period_row *rows;
+	size_t n, sorted;
+};
+
+static int cmp_row(const void *a, const void *b)
 {
+	return memcmp(&((const struct period_row *)a)->key, &((const struct period_row *)b)->key,
+		      sizeof(struct period_key));
+}
+
+/* Read before the wakes: a wake is counted after its period, so none is left without one. */
+static int read_period_values(const struct offcpu_maps *m, struct periods *ps, size_t extra)
+{
+	size_t n;
+	struct period_key *keys = map_keys(m->periods, sizeof(*keys), &n);
+
 	memset(ps, 0, sizeof(*ps));
-	ps->keys = map_keys(m->periods, sizeof(*ps->keys), &ps->n);
-	ps->vals = calloc(ps->n + 1, sizeof(*ps->vals));
-	ps->skip = calloc(ps->n + 1, sizeof(*ps->skip));
-	if (!ps->keys || !ps->vals || !ps->skip)
+	ps->rows = keys ? calloc(n + extra + 1, sizeof(*ps->rows)) : NULL;
+	if (!ps->rows) {
+		free(keys);
 		return -ENOMEM;
-	for (size_t i = 0; i < ps->n; i++)
-		ps->skip[i] = take(m, PREV_PERIODS, m->periods, &ps->keys[i], &ps->vals[i]) != 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct period_row *r = &ps->rows[ps->n];
+
+		r->key = keys[i];
+		ps->n += !bpf_map_lookup_elem(m->periods, &keys[i], &r->val);
+	}
+	free(keys);
+	qsort(ps->rows, ps->n, sizeof(*ps->rows), cmp_row);
+	ps->sorted = ps->n;
 	return 0;
 }
 
-static void free_periods(struct periods *ps)
+static void add_to_row(struct period_val *d, const struct period_val *v)
 {
-	free(ps->keys);
-	free(ps->vals);
-	free(ps->skip);
+	d->total_ns += v->total_ns;
+	d->count += v->count;
+	d->rq_ns += v->rq_ns;
+	d->max_ns = v->max_ns > d->max_ns ? v->max_ns : d->max_ns;
+	for (int i = 0; i < HIST_LOG2_SLOTS; i++)
+		d->slots[i] += v->slots[i];
+}
+
+/* The open parts join the row of the key their period will close under. */
+static void add_open_rows(const struct offcpu_maps *m, const struct records *rs,
+			  const struct task_snap *snaps, size_t nsnaps, uint64_t end,
+			  struct periods *ps)
+{
+	for (size_t i = 0; !m->whole && i < rs->n; i++) {
+		const struct thread *t = &rs->vals[i];
+		struct period_row probe = {.open = true}, *r;
+
+		if (!is_open(t, end))
+			continue;
+		probe.key = (struct period_key){
+			.tgid = rs->keys[i].tgid,
+			.pid = rs->keys[i].pid,
+			.ustack = t->ustack,
+			.kstack = open_kstack(t, find_snap(snaps, nsnaps, &rs->keys[i])),
+			.reason = t->reason,
+			.syscall = t->syscall,
+			.image = t->image,
+		};
+		open_period(t, end, !m->since, &probe.val);
+		r = bsearch(&probe, ps->rows, ps->sorted, sizeof(probe), cmp_row);
+		if (r) {
+			add_to_row(&r->val, &probe.val);
+			r->open = true;
+		} else {
+			ps->rows[ps->n++] = probe;
+		}
+	}
 }
 
 static int add_periods(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		       const struct schedframes *sf, const struct periods *ps,
-		       const struct wakes *w, size_t *cap)
+		       const struct schedframes *sf, struct periods *ps, const struct wakes *w,
+		       size_t *cap)
 {
 	int err = 0;
 
 	for (size_t i = 0; !err && i < ps->n; i++) {
-		if (ps->skip[i])
+		struct period_row *r = &ps->rows[i];
+
+		if (since_last(m, PREV_PERIODS, &r->key, &r->val))
 			continue;
-		err = add_stack(m, syms, p, sf, &ps->keys[i], &ps->vals[i], cap);
-		if (!err && w->n)
-			err = add_wakers(m, syms, p, w, &ps->keys[i], &p->stacks[p->nstacks - 1]);
+		err = add_stack(m, syms, p, sf, &r->key, &r->val, cap);
+		if (err)
+			break;
+		p->stacks[p->nstacks - 1].open = r->open;
+		if (w->n)
+			err = add_wakers(m, syms, p, w, &r->key, &p->stacks[p->nstacks - 1]);
 	}
 	return err;
 }
@@ -688,8 +802,10 @@ static int add_periods(const struct offcpu_maps *m, struct syms *syms, struct pr
 static int add_stuck(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
 		     const struct schedframes *sf, const struct task_snap *snap)
 {
+	struct thread_key key = {.pid = snap->pid, .tgid = snap->tgid};
 	struct thread t = {.tgid = 0};
-	bool open = !bpf_map_lookup_elem(m->threads, &snap->pid, &t) && t.off_ts && !t.wake_ts;
+	bool open = !bpf_map_lookup_elem(m->threads, &key, &t) && t.off_ts && !t.wake_ts;
+	struct image_id id = {(int)snap->tgid, open ? t.image : snap->image};
 	struct pstuck *st = &p->stuck[p->nstuck];
 
 	memset(st, 0, sizeof(*st));
@@ -703,7 +819,7 @@ static int add_stuck(const struct offcpu_maps *m, struct syms *syms, struct prof
 	/* our own switch-out is exact; a record seeded at the start knows only the estimate */
 	st->since_exact = open && !(t.flags & THREAD_SEEDED);
 	st->since_ns = open ? (t.since_ts ? t.since_ts : t.off_ts) : snap->since_ns;
-	st->frames = symbolize(m, syms, sf, snap->tgid, open ? t.ustack : snap->ustack,
+	st->frames = symbolize(m, syms, sf, id, open ? t.ustack : snap->ustack,
 			       open ? open_kstack(&t, snap) : snap->kstack, &st->nframes,
 			       &st->nkernel, p);
 	if (!st->frames)
@@ -763,7 +879,7 @@ int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n)
 }
 
 static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		    const struct task_snap *snaps, size_t nsnaps)
+		    const struct records *rs, const struct task_snap *snaps, size_t nsnaps)
 {
 	struct schedframes sf;
 	struct wakes w = {0};
@@ -775,14 +891,14 @@ static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profi
 	if (schedframes_init(&sf))
 		memset(&sf, 0, sizeof(sf));
 	learn_sched_frames(m, &sf);
-	err = read_period_values(m, &ps);
-	if (!err)
+	err = read_period_values(m, &ps, rs->n);
+	if (!err) {
+		add_open_rows(m, rs, snaps, nsnaps, p->end_ns, &ps);
 		err = read_wakes(m, &w);
+	}
 	if (!err)
 		err = add_periods(m, syms, p, &sf, &ps, &w, &cap);
-	free_periods(&ps);
-	if (!err && !m->since && !m->whole)
-		err = close_open_periods(m, syms, p, &sf, snaps, nsnaps, &cap);
+	free(ps.rows);
 	if (!err)
 		err = read_stuck(m, syms, p, &sf, snaps, nsnaps);
 	if (!err)
@@ -793,19 +909,16 @@ static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profi
 	return err;
 }
 
-int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		const struct task_snap *snaps, size_t nsnaps)
+static int by_prev_thread(const void *a, const void *b)
 {
-	int err;
+	const struct prev_thread *x = a, *y = b;
 
-	read_lost(m, p);
-	err = read_threads(m, p);
-	return err ? err : read_all(m, syms, p, snaps, nsnaps);
+	return x->tid != y->tid ? x->tid - y->tid : x->pid - y->pid;
 }
 
-static int by_prev_tid(const void *a, const void *b)
+static uint64_t sub_clip(uint64_t a, uint64_t b)
 {
-	return ((const struct prev_thread *)a)->tid - ((const struct prev_thread *)b)->tid;
+	return a > b ? a - b : 0;
 }
 
 /* Thread totals since the last interval; the current ones become the next baseline. */
@@ -817,24 +930,24 @@ static int subtract_prev(struct profile *p, struct offcpu_prev *prev)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct pthread *t = &p->threads[i];
-		struct prev_thread key = {.tid = t->tid}, *n = &now[i];
+		struct prev_thread key = {.tid = t->tid, .pid = t->pid}, *n = &now[i];
 		const struct prev_thread *o =
-			bsearch(&key, prev->threads, prev->n, sizeof(key), by_prev_tid);
+			bsearch(&key, prev->threads, prev->n, sizeof(key), by_prev_thread);
 
 		*n = (struct prev_thread){.tid = t->tid, .pid = t->pid, .oncpu_ns = t->oncpu_ns};
 		memcpy(n->offcpu_ns, t->offcpu_ns, sizeof(n->offcpu_ns));
 		memcpy(n->periods, t->periods, sizeof(n->periods));
 		memcpy(n->rq_after_ns, t->rq_after_ns, sizeof(n->rq_after_ns));
-		if (!o || o->pid != t->pid)
+		if (!o)
 			continue;
-		t->oncpu_ns -= o->oncpu_ns;
+		t->oncpu_ns = sub_clip(t->oncpu_ns, o->oncpu_ns);
 		for (int r = 0; r < REASON_NR; r++) {
-			t->offcpu_ns[r] -= o->offcpu_ns[r];
-			t->periods[r] -= o->periods[r];
-			t->rq_after_ns[r] -= o->rq_after_ns[r];
+			t->offcpu_ns[r] = sub_clip(t->offcpu_ns[r], o->offcpu_ns[r]);
+			t->periods[r] = sub_clip(t->periods[r], o->periods[r]);
+			t->rq_after_ns[r] = sub_clip(t->rq_after_ns[r], o->rq_after_ns[r]);
 		}
 	}
-	/* p->threads are sorted by tid while the maps are read: so is now */
+	/* p->threads are sorted by (tid, pid) while the maps are read: so is now */
 	free(prev->threads);
 	prev->threads = now;
 	prev->n = p->nthreads;
@@ -852,18 +965,26 @@ static void prev_advance(struct offcpu_prev *prev)
 	}
 }
 
-int offcpu_read_since(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		      const struct task_snap *snaps, size_t nsnaps)
+int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
+		const struct task_snap *snaps, size_t nsnaps)
 {
+	struct records rs;
 	int err;
 
 	read_lost(m, p);
-	err = read_threads(m, p);
+	err = read_records(m, &rs);
 	if (!err)
-		err = subtract_prev(p, m->since);
+		err = read_threads(&rs, p);
+	if (!err) {
+		add_open_parts(m, &rs, p);
+		if (m->since)
+			err = subtract_prev(p, m->since);
+	}
 	if (!err)
-		err = read_all(m, syms, p, snaps, nsnaps);
-	prev_advance(m->since);
+		err = read_all(m, syms, p, &rs, snaps, nsnaps);
+	if (m->since)
+		prev_advance(m->since);
+	free_records(&rs);
 	return err;
 }
 

@@ -15,7 +15,7 @@ struct offcpu_prev;
 struct offcpu_maps {
 	int threads, periods, hists, stacks, full_of, wakes, counters;
 	int prog;		   /* the attached program, for its recursion-miss count */
-	bool whole;		   /* -m/-M: periods cut by the trace's end are left out */
+	bool whole;		   /* -m/-M: periods cut by the trace's start or end are left out */
 	struct offcpu_prev *since; /* interval reports: what the last one read */
 };
 
@@ -30,7 +30,7 @@ struct prev_thread {
 
 /* What the last interval report read: the next one is the difference. */
 struct offcpu_prev {
-	struct prev_thread *threads; /* sorted by tid */
+	struct prev_thread *threads; /* sorted by (tid, pid) */
 	size_t n;
 	struct deltas last[PREV_NR], next[PREV_NR];
 };
@@ -40,19 +40,14 @@ int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n);
 
 /*
  * Fills p's threads, stacks, wakers, stuck threads and lost counters;
- * periods still open at p->end_ns are closed there. snaps: the tasks at the
- * end. Returns 0 or -errno.
+ * periods still open at p->end_ns count up to there. snaps: the tasks at
+ * the end. With m->since (interval reports), only what happened since the
+ * last read: each interval holds its own part of a period that spans
+ * several, histograms count a period when it ends, and a period's max_us
+ * stays the largest since the start. Returns 0 or -errno.
  */
 int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
 		const struct task_snap *snaps, size_t nsnaps);
-
-/*
- * An interval report: what was aggregated since the last one (m->since
- * holds what it read; a period's max_us stays the largest since the start),
- * threads blocked now; open periods are not closed.
- */
-int offcpu_read_since(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
-		      const struct task_snap *snaps, size_t nsnaps);
 void offcpu_prev_init(struct offcpu_prev *prev);
 void offcpu_prev_free(struct offcpu_prev *prev);
 

@@ -218,6 +218,8 @@ static void json_thread(struct json *j, const struct pthread *t, uint64_t start_
 		    (pthread_offcpu_ns(t) - t->offcpu_ns[REASON_RUNQUEUE]) / NS_PER_US);
 	json_double(j, "runqueue_us", t->offcpu_ns[REASON_RUNQUEUE] / NS_PER_US);
 	json_reasons(j, "runqueue_after", t->rq_after_ns);
+	if (t->end_ns && t->end_ns < end_ns)
+		end_ns = t->end_ns; /* it exited */
 	json_double(j, "traced_us",
 		    (end_ns - (t->first_ns > start_ns ? t->first_ns : start_ns)) / NS_PER_US);
 	json_object_end(j);
@@ -310,16 +312,16 @@ static void folded_reason(const struct pstack *s, char *buf, size_t n)
 		snprintf(buf, n, "[%s]", reason_name(s->reason));
 }
 
-/* comm;user frames;kernel frames_[k];[reason] us */
 /* comm;user frames;kernel frames_[k];[reason] us, and [runqueue] for the wait after wakeups */
 static void report_stacks_folded(FILE *f, const struct profile *p)
 {
 	const char *frames[2 + 2 * MAX_FRAMES];
 	char *kernel[2 * MAX_FRAMES], reason[48];
+	struct folded fd;
 
+	folded_init(&fd);
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct pstack *s = &p->stacks[i];
-		uint64_t us = (s->total_ns + 500) / 1000, rq = (s->rq_ns + 500) / 1000;
 		int n = 0, nk = 0;
 
 		frames[n++] = s->comm;
@@ -332,14 +334,14 @@ static void report_stacks_folded(FILE *f, const struct profile *p)
 		}
 		folded_reason(s, reason, sizeof(reason));
 		frames[n] = reason;
-		if (us)
-			folded_print(f, frames, n + 1, us);
+		folded_add(&fd, frames, n + 1, s->total_ns);
 		frames[n] = "[runqueue]";
-		if (rq)
-			folded_print(f, frames, n + 1, rq);
+		folded_add(&fd, frames, n + 1, s->rq_ns);
 		while (nk)
 			free(kernel[--nk]);
 	}
+	/* one line per distinct stack: same-named threads add up */
+	folded_write(&fd, f, 1000);
 }
 
 void report_folded(FILE *f, const struct profile *p)

@@ -425,14 +425,16 @@ static int for_each_offwake(const struct profile *p, offwake_fn emit, void *ctx)
 static int emit_folded(void *ctx, const char **frames, int n, uint64_t ns, const char *kind)
 {
 	(void)kind;
-	if ((ns + 500) / 1000)
-		folded_print(ctx, frames, n, (ns + 500) / 1000);
-	return 0;
+	return folded_add(ctx, frames, n, ns);
 }
 
 void views_offwake_folded(FILE *f, const struct profile *p)
 {
-	for_each_offwake(p, emit_folded, f);
+	struct folded fd;
+
+	folded_init(&fd);
+	for_each_offwake(p, emit_folded, &fd);
+	folded_write(&fd, f, 1000);
 }
 
 /* Flame graph rows, each with its own copy of the frames. */

@@ -78,6 +78,8 @@ struct pthread {
 	uint64_t periods[REASON_NR];
 	uint64_t rq_after_ns[REASON_NR]; /* waiting for a CPU after a wakeup from a reason */
 	uint64_t first_ns;		 /* first seen, CLOCK_MONOTONIC */
+	uint64_t end_ns;		 /* when it exited, 0 while it lives */
+	uint32_t image;			 /* the process image (exec) it runs now */
 	struct hist hist[REASON_NR];
 };
 

@@ -108,6 +108,10 @@ enum stop_reason session_run(struct session *s)
 		}
 		if (mono_seconds() >= next_tick) {
 			next_tick += 1;
+			/* exec notices first: a refresh must not take an exec'ed image for the old
+			 * one */
+			if (s->rb)
+				ring_buffer__consume(s->rb);
 			if (s->tick)
 				s->tick(s->ctx);
 			draw_status(s, tty);

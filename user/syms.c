@@ -24,8 +24,11 @@
 #define UNKNOWN "[unknown]"
 #define DELETED " (deleted)"
 
+/* One process image: a tgid from its start or its last exec to the next one. */
 struct proc {
 	pid_t tgid;
+	uint32_t image;
+	char comm[16];	    /* the process's name when its image was first captured */
 	uint32_t gen;	    /* bumped by every snapshot: older cache entries are stale */
 	bool tried;	    /* an on-demand snapshot failed: do not retry for every frame */
 	bool dwfl_failed;   /* building the Dwfl failed: do not retry for every frame */
@@ -38,7 +41,7 @@ struct proc {
 struct frame {
 	uint64_t addr;
 	const char *name; /* NULL marks an empty slot */
-	pid_t tgid;
+	const struct proc *proc;
 	uint32_t gen;
 	bool known;
 };
@@ -53,9 +56,9 @@ struct syms {
 	char *debuginfo_path; /* our copy: Dwfl_Callbacks keeps a pointer to the pointer */
 	Dwfl_Callbacks cb;
 
-	struct proc **procs; /* open addressing on tgid */
+	struct proc **procs; /* open addressing on (tgid, image) */
 	size_t nprocs, procs_cap;
-	struct frame *frames; /* open addressing on (tgid, addr) */
+	struct frame *frames; /* open addressing on (proc, addr) */
 	size_t nframes, frames_cap;
 	char **strs; /* interned names, open addressing on the text */
 	size_t nstrs, strs_cap;
@@ -143,11 +146,11 @@ static const char *intern_or_unknown(struct syms *s, char *str)
 
 /* ---- processes ---- */
 
-static struct proc **proc_slot(struct proc **slots, size_t cap, pid_t tgid)
+static struct proc **proc_slot(struct proc **slots, size_t cap, pid_t tgid, uint32_t image)
 {
-	size_t i = mix64((uint64_t)tgid) & (cap - 1);
+	size_t i = mix64((uint64_t)tgid ^ ((uint64_t)image << 32)) & (cap - 1);
 
-	while (slots[i] && slots[i]->tgid != tgid)
+	while (slots[i] && (slots[i]->tgid != tgid || slots[i]->image != image))
 		i = (i + 1) & (cap - 1);
 	return &slots[i];
 }
@@ -161,35 +164,48 @@ static bool procs_grow(struct syms *s)
 		return false;
 	for (size_t i = 0; i < s->procs_cap; i++)
 		if (s->procs[i])
-			*proc_slot(slots, cap, s->procs[i]->tgid) = s->procs[i];
+			*proc_slot(slots, cap, s->procs[i]->tgid, s->procs[i]->image) = s->procs[i];
 	free(s->procs);
 	s->procs = slots;
 	s->procs_cap = cap;
 	return true;
 }
 
-static struct proc *proc_find(const struct syms *s, pid_t tgid)
+static struct proc *proc_find(const struct syms *s, pid_t tgid, uint32_t image)
 {
 	if (!s->procs_cap)
 		return NULL;
-	return *proc_slot(s->procs, s->procs_cap, tgid);
+	return *proc_slot(s->procs, s->procs_cap, tgid, image);
 }
 
-static struct proc *proc_get(struct syms *s, pid_t tgid)
+static struct proc *proc_get(struct syms *s, pid_t tgid, uint32_t image)
 {
 	struct proc **slot;
 
 	if (2 * (s->nprocs + 1) > s->procs_cap && !procs_grow(s))
 		return NULL;
-	slot = proc_slot(s->procs, s->procs_cap, tgid);
+	slot = proc_slot(s->procs, s->procs_cap, tgid, image);
 	if (!*slot) {
 		*slot = calloc(1, sizeof(**slot));
 		if (!*slot)
 			return NULL;
 		(*slot)->tgid = tgid;
+		(*slot)->image = image;
 		s->nprocs++;
 	}
 	return *slot;
+}
+
+/* A later image of tgid was captured: tgid's maps today are not those of image. */
+static bool newer_image_known(const struct syms *s, pid_t tgid, uint32_t image)
+{
+	for (size_t i = 0; i < s->procs_cap; i++) {
+		const struct proc *p = s->procs[i];
+
+		if (p && p->tgid == tgid && p->image > image && p->maps)
+			return true;
+	}
+	return false;
 }
 
 static void proc_free(struct proc *p)
@@ -302,7 +318,23 @@ static int proc_set_maps(struct proc *p, char *maps, size_t len, uint64_t startt
 	return 0;
 }
 
-int syms_snapshot(struct syms *s, pid_t tgid)
+/* The process's name now, for an image captured for the first time. */
+static void proc_read_comm(struct proc *p)
+{
+	char path[64];
+	size_t len;
+	char *comm;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->tgid);
+	comm = read_proc_file(path, &len);
+	if (comm) {
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	}
+	free(comm);
+}
+
+int syms_snapshot(struct syms *s, pid_t tgid, uint32_t image)
 {
 	char path[64], *maps;
 	uint64_t start = proc_starttime(tgid);
@@ -313,19 +345,28 @@ int syms_snapshot(struct syms *s, pid_t tgid)
 	maps = read_proc_file(path, &len);
 	if (!maps)
 		return errno ? -errno : -ENOENT;
-	p = proc_get(s, tgid);
+	p = proc_get(s, tgid, image);
 	if (!p) {
 		free(maps);
 		return -ENOMEM;
 	}
+	if (!p->maps)
+		proc_read_comm(p);
 	return proc_set_maps(p, maps, len, start);
 }
 
-bool syms_has_snapshot(const struct syms *s, pid_t tgid)
+bool syms_has_snapshot(const struct syms *s, pid_t tgid, uint32_t image)
 {
-	const struct proc *p = proc_find(s, tgid);
+	const struct proc *p = proc_find(s, tgid, image);
 
 	return p && p->maps;
+}
+
+const char *syms_image_comm(const struct syms *s, pid_t tgid, uint32_t image)
+{
+	const struct proc *p = proc_find(s, tgid, image);
+
+	return p && p->comm[0] ? p->comm : NULL;
 }
 
 /* ---- opening a module's ELF file ---- */
@@ -597,11 +638,12 @@ static const char *resolve(struct syms *s, struct proc *p, uint64_t addr, bool *
 
 /* ---- frame cache ---- */
 
-static struct frame *frame_slot(struct frame *slots, size_t cap, pid_t tgid, uint64_t addr)
+static struct frame *frame_slot(struct frame *slots, size_t cap, const struct proc *p,
+				uint64_t addr)
 {
-	size_t i = mix64(addr ^ ((uint64_t)tgid << 40) ^ (uint64_t)tgid) & (cap - 1);
+	size_t i = mix64(addr ^ (uint64_t)(uintptr_t)p) & (cap - 1);
 
-	while (slots[i].name && (slots[i].addr != addr || slots[i].tgid != tgid))
+	while (slots[i].name && (slots[i].addr != addr || slots[i].proc != p))
 		i = (i + 1) & (cap - 1);
 	return &slots[i];
 }
@@ -617,7 +659,7 @@ static bool frames_grow(struct syms *s)
 		const struct frame *f = &s->frames[i];
 
 		if (f->name)
-			*frame_slot(slots, cap, f->tgid, f->addr) = *f;
+			*frame_slot(slots, cap, f->proc, f->addr) = *f;
 	}
 	free(s->frames);
 	s->frames = slots;
@@ -636,11 +678,11 @@ static const char *frame_lookup(struct syms *s, struct proc *p, uint64_t addr)
 		s->stats.unknown += !known;
 		return name;
 	}
-	f = frame_slot(s->frames, s->frames_cap, p->tgid, addr);
+	f = frame_slot(s->frames, s->frames_cap, p, addr);
 	if (!f->name || f->gen != p->gen) {
 		s->nframes += !f->name;
 		f->name = resolve(s, p, addr, &f->known);
-		f->tgid = p->tgid;
+		f->proc = p;
 		f->addr = addr;
 		f->gen = p->gen;
 	}
@@ -648,18 +690,22 @@ static const char *frame_lookup(struct syms *s, struct proc *p, uint64_t addr)
 	return f->name;
 }
 
-const char *syms_user(struct syms *s, pid_t tgid, uint64_t addr)
+const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
 {
-	struct proc *p = proc_find(s, tgid);
+	struct proc *p = proc_find(s, tgid, image);
 
 	s->stats.frames++;
-	/* a process first seen at report time may still be alive: capture it now, once */
-	if ((!p || (!p->maps && !p->tried)) && syms_snapshot(s, tgid)) {
-		p = proc_get(s, tgid);
+	/*
+	 * A process first seen at report time may still be alive: capture it
+	 * now, once, unless it has exec'ed since (its maps now are another image's).
+	 */
+	if ((!p || (!p->maps && !p->tried)) &&
+	    (newer_image_known(s, tgid, image) || syms_snapshot(s, tgid, image))) {
+		p = proc_get(s, tgid, image);
 		if (p)
 			p->tried = true;
 	}
-	p = proc_find(s, tgid);
+	p = proc_find(s, tgid, image);
 	if (!p || !p->maps) {
 		s->stats.no_maps++;
 		s->stats.unknown++;

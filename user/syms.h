@@ -32,15 +32,21 @@ struct syms *syms_new(const struct syms_opts *opts);
 void syms_free(struct syms *s);
 
 /*
- * Capture /proc/PID/maps now (again if called again: dlopen'ed libraries
- * appear). Returns 0, or -errno when the process is gone. Binaries are
+ * Capture /proc/PID/maps now as the maps of the process's image number
+ * image (again if called again: dlopen'ed libraries appear). An image is
+ * what the process runs from its start or an exec to the next exec: each
+ * keeps its own maps, so that stacks taken before an exec keep their names.
+ * Returns 0, or -errno when the process is gone. Binaries are
  * opened later through /proc/PID/map_files or /proc/PID/root while the
  * process lives, and by path after it has exited.
  * A failed call keeps the previous snapshot, and so does a zombie's empty
- * maps (-ESRCH). syms_user() snapshots a pid it has never seen, once.
+ * maps (-ESRCH). syms_user() snapshots an image it has never seen, once,
+ * unless a later image of the pid is known.
  */
-int syms_snapshot(struct syms *s, pid_t tgid);
-bool syms_has_snapshot(const struct syms *s, pid_t tgid);
+int syms_snapshot(struct syms *s, pid_t tgid, uint32_t image);
+bool syms_has_snapshot(const struct syms *s, pid_t tgid, uint32_t image);
+/* The process's name when the image was first captured; NULL if never. */
+const char *syms_image_comm(const struct syms *s, pid_t tgid, uint32_t image);
 
 /*
  * Name of one frame, owned by the symbolizer and valid until syms_free().
@@ -50,7 +56,7 @@ bool syms_has_snapshot(const struct syms *s, pid_t tgid);
  * "[unknown]" without a mapping. The offset in "libfoo.so+0x1234" is addr minus the module's load
  * bias (perf's form): an address in the file's own terms, as addr2line wants.
  */
-const char *syms_user(struct syms *s, pid_t tgid, uint64_t addr);
+const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr);
 /*
  * Kernel text symbol from /proc/kallsyms (read on first use), without offset;
  * addr is a return address too. "[unknown]" when kallsyms hides addresses.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <argp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -56,20 +57,51 @@ fail:
 	return -1;
 }
 
-bool pid_alive(int pid)
+/* The state letter of /proc/PID/stat or /proc/PID/task/TID/stat; 0 if unreadable. */
+static char stat_state(const char *path)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	bool alive = false;
+	char buf[512], *p, state = 0;
+	FILE *f = fopen(path, "re");
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
 	if (!f)
-		return false;
+		return 0;
 	/* the state follows the last ')': the name may contain anything */
 	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2])
-		alive = p[2] != 'Z' && p[2] != 'X';
+		state = p[2];
 	fclose(f);
+	return state;
+}
+
+static bool state_alive(char state)
+{
+	return state && state != 'Z' && state != 'X';
+}
+
+/*
+ * A leader that called pthread_exit stays a zombie while its other threads
+ * run: the process lives while any of its threads does.
+ */
+bool pid_alive(int pid)
+{
+	char path[64], state;
+	struct dirent *d;
+	bool alive = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	state = stat_state(path);
+	if (!state || state_alive(state))
+		return state != 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && !alive && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", pid, d->d_name);
+		alive = state_alive(stat_state(path));
+	}
+	if (dir)
+		closedir(dir);
 	return alive;
 }
 

@@ -209,6 +209,22 @@ def assert_waiters_match(doc, w, names, what, steal, same_pid=False):
         assert_matches_truth(th[tid], reason, w.truth_us(tid, start, end), what, steal=steal)
 
 
+def wait_attached(popen, timeout=30):
+    """Waits until the tool has attached its BPF programs (it holds a bpf_link), so that a
+    test's own timing starts with the trace, whatever the load and verification took."""
+    fds = f"/proc/{popen.pid}/fd"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert popen.poll() is None, f"the tool ended before it attached: {popen.communicate()}"
+        try:
+            if any(os.readlink(f"{fds}/{fd}") == "anon_inode:bpf_link" for fd in os.listdir(fds)):
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"not attached within {timeout} s")
+
+
 # ---------------------------------------------------------------- processes
 
 class Waiters:

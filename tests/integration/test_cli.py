@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import OFFCPU, assert_waiters_match, frame_func, parse_json, steal_us
+from conftest import (OFFCPU, assert_waiters_match, frame_func, parse_json, steal_us,
+                      wait_attached)
 
 
 def one_line(text):
@@ -118,7 +119,8 @@ def test_signal_prints_report(procs, sig):
     w = procs.waiters("sleep", "pipe")
     steal0 = steal_us()
     off = procs.offcpu_popen(["-p", w.pid, "--json"])
-    time.sleep(2.5)
+    wait_attached(off)
+    time.sleep(2)
     assert off.poll() is None, f"offcpu without a duration ended early: {off.communicate()}"
     off.send_signal(sig)
     out, err = off.communicate(timeout=30)

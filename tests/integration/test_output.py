@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import (FIXTURE_FUNCS, REASONS, SCHEMA, WAITERS, WAITING, frame_func, parse_json,
+from conftest import (FIXTURE_FUNCS, HOGS, REASONS, SCHEMA, WAITERS, WAITING, frame_func, parse_json,
                       stack_funcs, threads_by_tid, validate_json)
 
 FIXTURE_SRC = WAITERS.parents[2] / "tests" / "fixtures" / "waiters.c"
@@ -130,3 +130,15 @@ def test_by(procs, by):
             assert str(w.tid(name)) in words and name in words, f"{name} not in:\n{out}"
     elif by == "stack":
         assert {frame_func(x) for x in words} & {"sleep_wait", "sleep_thread"}, out
+
+
+def test_folded_one_line_per_stack(procs):
+    """Threads of the same name give the same folded line: it is written once, with the sum."""
+    hogs = procs.fixture(HOGS, "-n", 4, "-d", 5, lifetime=5)
+    rf = procs.offcpu(["-p", hogs.pid, "-f", 2])
+    hogs.finish()
+    assert rf.returncode == 0, rf.stderr
+    stacks = [l.rsplit(" ", 1)[0] for l in rf.stdout.splitlines()]
+    assert any(s.startswith("hog;") for s in stacks), stacks[:5]
+    dups = {s for s in stacks if stacks.count(s) > 1}
+    assert not dups, f"{len(dups)} stacks on more than one line, e.g. {sorted(dups)[:2]}"

@@ -117,12 +117,37 @@ static void test_parse_back(void **state)
 	free(buf);
 }
 
+/* Same-named threads give the same line: one line each, values summed, then rounded. */
+static void test_gathered_once(void **state)
+{
+	static const char *const a[] = {"worker", "park", "futex"};
+	static const char *const b[] = {"worker", "read"};
+	struct folded fd;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	folded_init(&fd);
+	assert_int_equal(folded_add(&fd, a, 3, 1400), 0);
+	assert_int_equal(folded_add(&fd, b, 2, 499), 0);
+	assert_int_equal(folded_add(&fd, a, 3, 1200), 0);
+	assert_int_equal(folded_add(&fd, a, 3, 400), 0);
+	folded_write(&fd, f, 1000);
+	assert_int_equal(fclose(f), 0);
+	/* 1400 + 1200 + 400 = 3000: 3, not 1 + 1 + 0; 499 rounds to 0 and is left out */
+	assert_string_equal(buf, "worker;park;futex 3\n");
+	assert_int_equal(fd.n, 0);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),	   cmocka_unit_test(test_sanitise),
 		cmocka_unit_test(test_unknown),	   cmocka_unit_test(test_spaces_kept),
-		cmocka_unit_test(test_parse_back),
+		cmocka_unit_test(test_parse_back), cmocka_unit_test(test_gathered_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -778,7 +778,8 @@ static void test_folded_exact(void **state)
 /* Whole microseconds, half up: under 0.5 us a stack has no line. */
 static void test_folded_rounding(void **state)
 {
-	static const char *frames[] = {"f"};
+	static const char *frames[][1] = {{"f0"}, {"f1"}, {"f2"}, {"f3"}, {"f4"},
+					  {"f5"}, {"f6"}, {"f7"}, {"f8"}};
 	static const uint64_t totals[] = {0, 1, 499, 500, 1499, 1500, 2000, 999999499, 999999500};
 	struct pstack stacks[ARRAY_SIZE(totals)];
 	struct profile p;
@@ -793,7 +794,7 @@ static void test_folded_rounding(void **state)
 		snprintf(stacks[i].comm, sizeof(stacks[i].comm), "c");
 		stacks[i].reason = REASON_SLEEP;
 		stacks[i].syscall = -1;
-		stacks[i].frames = frames;
+		stacks[i].frames = frames[i];
 		stacks[i].nframes = 1;
 		stacks[i].total_ns = totals[i];
 		stacks[i].count = 1;
@@ -801,12 +802,13 @@ static void test_folded_rounding(void **state)
 	p.stacks = stacks;
 	p.nstacks = ARRAY_SIZE(totals);
 	out = render(&p, FACE_FOLDED, BY_STACK, 0);
-	assert_string_equal(out, "c;f;[sleep] 1\n"
-				 "c;f;[sleep] 1\n"
-				 "c;f;[sleep] 2\n"
-				 "c;f;[sleep] 2\n"
-				 "c;f;[sleep] 999999\n"
-				 "c;f;[sleep] 1000000\n");
+	/* the biggest first; equal values in the order of their text */
+	assert_string_equal(out, "c;f8;[sleep] 1000000\n"
+				 "c;f7;[sleep] 999999\n"
+				 "c;f5;[sleep] 2\n"
+				 "c;f6;[sleep] 2\n"
+				 "c;f3;[sleep] 1\n"
+				 "c;f4;[sleep] 1\n");
 	free(out);
 }
 

@@ -240,7 +240,7 @@ static struct child *spawn_snapshot(struct syms *s, const char *prog, int n)
 {
 	struct child *c = spawn(prog, n);
 
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
+	assert_int_equal(syms_snapshot(s, c->pid, 0), 0);
 	return c;
 }
 
@@ -342,9 +342,9 @@ static void check_c_prog(const char *prog, const char *debuginfo_path)
 	struct syms *s = new_syms(debuginfo_path, false, false);
 
 	c = spawn_snapshot(s, prog, C_ADDRS);
-	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
-	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "local_fn");
-	assert_string_equal(syms_user(s, c->pid, c->addr[2]), "target_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0] + 1), "target_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[1] + 1), "local_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[2]), "target_fn");
 	reap(c);
 	syms_free(s);
 }
@@ -363,14 +363,14 @@ static void test_debug_symbols_and_lines(void **state)
 	check_c_prog("./prog_g", NULL);
 
 	c = spawn_snapshot(s, "./prog_g", C_ADDRS);
-	assert_true(syms_has_snapshot(s, c->pid));
+	assert_true(syms_has_snapshot(s, c->pid, 0));
 	/* the return address follows the call: addr - 1 is still the call's line */
 	snprintf(want, sizeof(want), "target_fn (prog.c:%d)", line_of(prog_c, "CALL_LINE"));
-	assert_string_equal(syms_user(s, c->pid, c->addr[2]), want);
-	name = syms_user(s, c->pid, c->addr[1] + 1);
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[2]), want);
+	name = syms_user(s, c->pid, 0, c->addr[1] + 1);
 	assert_true(!strncmp(name, "local_fn (prog.c:", 17));
 	/* cached: the same interned pointer comes back */
-	assert_ptr_equal(syms_user(s, c->pid, c->addr[1] + 1), name);
+	assert_ptr_equal(syms_user(s, c->pid, 0, c->addr[1] + 1), name);
 	reap(c);
 	syms_free(s);
 }
@@ -384,8 +384,8 @@ static void test_dynsym_only(void **state)
 	sh("gcc -O0 -rdynamic -o prog_dyn prog.c -ldl && strip --strip-all prog_dyn");
 	assert_false(has_section("prog_dyn", ".symtab"));
 	c = spawn_snapshot(s, "./prog_dyn", C_ADDRS);
-	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
-	assert_string_equal(syms_user(s, c->pid, c->addr[2]), "target_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0] + 1), "target_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[2]), "target_fn");
 	reap(c);
 	syms_free(s);
 }
@@ -409,7 +409,7 @@ static void test_build_id_debuginfo(void **state)
 
 	/* without the path the same binary has no names: the debug file made the difference */
 	c = spawn_snapshot(plain, "./prog_bid", C_ADDRS);
-	name = syms_user(plain, c->pid, c->addr[1] + 1);
+	name = syms_user(plain, c->pid, 0, c->addr[1] + 1);
 	assert_true(!strncmp(name, "prog_bid+0x", 11));
 	reap(c);
 	syms_free(plain);
@@ -445,10 +445,10 @@ static void test_cplusplus(void **state)
 	write_file("prog.cc", prog_cc);
 	sh("g++ -O0 -g -o prog_cc prog.cc");
 	c = spawn_snapshot(s, "./prog_cc", 2);
-	assert_int_equal(syms_snapshot(raw, c->pid), 0);
-	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "ns::Widget::poke(int)");
-	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "int ns::twice<int>(int)");
-	assert_string_equal(syms_user(raw, c->pid, c->addr[0] + 1), "_ZN2ns6Widget4pokeEi");
+	assert_int_equal(syms_snapshot(raw, c->pid, 0), 0);
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0] + 1), "ns::Widget::poke(int)");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[1] + 1), "int ns::twice<int>(int)");
+	assert_string_equal(syms_user(raw, c->pid, 0, c->addr[0] + 1), "_ZN2ns6Widget4pokeEi");
 	reap(c);
 	syms_free(raw);
 	syms_free(s);
@@ -470,11 +470,11 @@ static void check_rust(const char *flags, const char *bin, const char *raw_prefi
 	s = new_syms(NULL, false, false);
 	raw = new_syms(NULL, false, true);
 	c = spawn_snapshot(s, bin, 1);
-	assert_int_equal(syms_snapshot(raw, c->pid), 0);
-	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "wsrust::target_fn");
+	assert_int_equal(syms_snapshot(raw, c->pid, 0), 0);
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0] + 1), "wsrust::target_fn");
 	/* proves which mangling the binary really used */
-	assert_true(
-		!strncmp(syms_user(raw, c->pid, c->addr[0] + 1), raw_prefix, strlen(raw_prefix)));
+	assert_true(!strncmp(syms_user(raw, c->pid, 0, c->addr[0] + 1), raw_prefix,
+			     strlen(raw_prefix)));
 	reap(c);
 	syms_free(raw);
 	syms_free(s);
@@ -508,17 +508,17 @@ static void test_exited_process(void **state)
 	/* a zombie still has /proc/PID but empty maps: they must not replace the snapshot */
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	wait_zombie(pid);
-	assert_int_equal(syms_snapshot(s, pid), -ESRCH);
+	assert_int_equal(syms_snapshot(s, pid, 0), -ESRCH);
 	reap(c);
 	assert_int_equal(kill(pid, 0), -1);
 
-	assert_string_equal(syms_user(s, pid, c->addr[0] + 1), "target_fn");
-	assert_string_equal(syms_user(s, pid, c->addr[1] + 1), "local_fn");
-	assert_int_equal(syms_snapshot(s, pid), -ENOENT);
-	assert_true(syms_has_snapshot(s, pid)); /* a failed re-snapshot keeps the old one */
+	assert_string_equal(syms_user(s, pid, 0, c->addr[0] + 1), "target_fn");
+	assert_string_equal(syms_user(s, pid, 0, c->addr[1] + 1), "local_fn");
+	assert_int_equal(syms_snapshot(s, pid, 0), -ENOENT);
+	assert_true(syms_has_snapshot(s, pid, 0)); /* a failed re-snapshot keeps the old one */
 	/* a symbolizer that never saw it alive has nothing to go by */
-	assert_string_equal(syms_user(late, pid, c->addr[0] + 1), "[unknown]");
-	assert_false(syms_has_snapshot(late, pid));
+	assert_string_equal(syms_user(late, pid, 0, c->addr[0] + 1), "[unknown]");
+	assert_false(syms_has_snapshot(late, pid, 0));
 	syms_get_stats(late, &st);
 	assert_int_equal(st.no_maps, 1);
 	syms_free(late);
@@ -535,8 +535,8 @@ static void test_deleted_binary(void **state)
 	c = spawn("./prog_del", C_ADDRS);
 	/* maps now say "prog_del (deleted)": only /proc/PID/map_files still reaches the file */
 	sh("rm prog_del");
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
-	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), "local_fn");
+	assert_int_equal(syms_snapshot(s, c->pid, 0), 0);
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[1] + 1), "local_fn");
 	reap(c);
 	syms_free(s);
 }
@@ -615,13 +615,13 @@ static void test_unknown_and_module_offset(void **state)
 	c = spawn_snapshot(s, "./prog_strip", C_ADDRS);
 	base = map_base(c->pid, "prog_strip");
 	snprintf(want, sizeof(want), "prog_strip+0x%" PRIx64, c->addr[1] + 1 - base);
-	assert_string_equal(syms_user(s, c->pid, c->addr[1] + 1), want);
-	assert_string_equal(syms_user(s, c->pid, c->addr[3] + 1), "[vdso]");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[1] + 1), want);
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[3] + 1), "[vdso]");
 	/* below mmap_min_addr nothing is ever mapped */
-	assert_string_equal(syms_user(s, c->pid, 0x1000), "[unknown]");
-	assert_string_equal(syms_user(s, c->pid, 0), "[unknown]");
+	assert_string_equal(syms_user(s, c->pid, 0, 0x1000), "[unknown]");
+	assert_string_equal(syms_user(s, c->pid, 0, 0), "[unknown]");
 	/* beyond pid_max: no process, no maps */
-	assert_string_equal(syms_user(s, 0x3fffffff, 0x401000), "[unknown]");
+	assert_string_equal(syms_user(s, 0x3fffffff, 0, 0x401000), "[unknown]");
 	syms_get_stats(s, &st);
 	assert_int_equal(st.frames, 5);
 	assert_int_equal(st.unknown, 5);
@@ -643,14 +643,14 @@ static void test_dlopen_resnapshot(void **state)
 	sh("gcc -O0 -g -o prog_dl prog.c -ldl && gcc -O0 -g -shared -fPIC"
 	   " -Wl,--version-script=lib.map -o libws.so lib.c");
 	c = spawn_snapshot(s, "./prog_dl", C_ADDRS);
-	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0] + 1), "target_fn");
 	assert_int_equal(write(c->in, "d", 1), 1);
 	lib_fn = read_addr(c);
 	/* not in the snapshot yet, and the symbolizer must not take a new one by itself */
-	assert_string_equal(syms_user(s, c->pid, lib_fn + 1), "[unknown]");
-	assert_int_equal(syms_snapshot(s, c->pid), 0);
-	assert_string_equal(syms_user(s, c->pid, lib_fn + 1), "ws_fn");
-	assert_string_equal(syms_user(s, c->pid, c->addr[0] + 1), "target_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, lib_fn + 1), "[unknown]");
+	assert_int_equal(syms_snapshot(s, c->pid, 0), 0);
+	assert_string_equal(syms_user(s, c->pid, 0, lib_fn + 1), "ws_fn");
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0] + 1), "target_fn");
 	syms_get_stats(s, &st);
 	assert_int_equal(st.frames, 4);
 	assert_int_equal(st.unknown, 1);

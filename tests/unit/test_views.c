@@ -170,13 +170,13 @@ static void test_offwake_folded(void **state)
 		out, "dispatcher-1;start_thread;dispatch_loop;pthread_mutex_lock;"
 		     "futex_wait_[k];--;pipe_write_[k];write;feeder;start_thread;feeder "
 		     "2500\n"
-		     "dispatcher-1;start_thread;dispatch_loop;pthread_mutex_lock;"
-		     "futex_wait_[k];--;hrtimer_wakeup;asm_sysvec_apic_timer_interrupt;"
-		     "[hardirq] 500\n"
-		     /* blocked time no waker was seen for stays, said so */
+		     /* blocked time no waker was seen for stays, said so; the biggest first */
 		     "dispatcher-2;start_thread;event_loop;epoll_wait;--;[no waker seen] 2000\n"
 		     "io;start_thread;dispatch_loop;pthread_mutex_lock;futex_wait_[k];--;"
-		     "[no waker seen] 1000\n");
+		     "[no waker seen] 1000\n"
+		     "dispatcher-1;start_thread;dispatch_loop;pthread_mutex_lock;"
+		     "futex_wait_[k];--;hrtimer_wakeup;asm_sysvec_apic_timer_interrupt;"
+		     "[hardirq] 500\n");
 	free(out);
 }
 
