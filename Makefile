@@ -35,6 +35,12 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
+# each tool's own code: tools/NAME/*.c, its front end in main.c
+tool_objs = $(patsubst tools/%.c,$(OUT)/tools/%.o,$(wildcard tools/$(1)/*.c))
+# a tool's unit tests (tests/unit/test_NAME_*.c) link the tool's code but its main.c
+unit_tool = $(firstword $(foreach t,$(TOOLS),$(if $(filter test_$(t)_%,$(1)),$(t))))
+unit_objs = $(foreach o,$(call tool_objs,$(call unit_tool,$(1))),$(if $(filter main.o,$(notdir $(o))),,$(o)))
+
 .PHONY: all deps demo check unit integration bench vmlinux clean format lint
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -44,7 +50,7 @@ all: $(addprefix $(OUT)/,$(TOOLS)) $(FIXTURES)
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fixtures:
+$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fixtures $(addprefix $(OUT)/tools/,$(TOOLS)):
 	$(Q)mkdir -p $@
 
 # syscall names of this architecture, from the C library's headers
@@ -68,13 +74,23 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUT)/%: tools/%.c $(SKELS) $(LIB) $(HDRS)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(OUT)/tools/%.o: tools/%.c $(SKELS) $(HDRS) $(wildcard tools/*/*.h) | $(addprefix $(OUT)/tools/,$(TOOLS))
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(LIB) $(HDRS) $(wildcard tests/unit/*.h) | $(OUT)/tests
+define tool_rule
+$(OUT)/$(1): $(call tool_objs,$(1)) $(LIB)
+	$$(call msg,LINK,$$@)
+	$(Q)$$(CC) $$(CFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+.SECONDEXPANSION:
+$(OUT)/tests/%: tests/unit/%.c $$(call unit_objs,$$*) \
+		$(LIB) $(HDRS) $(wildcard tests/unit/*.h tools/*/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(if $(call unit_tool,$*),-Itools/$(call unit_tool,$*)) $< \
+		$(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # fixtures keep frame pointers so that stacks reach their named functions
 $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
@@ -105,13 +121,13 @@ bench: deps all
 	$(Q)scripts/bench.sh
 
 format:
-	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*.c tests/unit/*.[ch] \
-		tests/fixtures/*.[ch])
+	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*/*.[ch] \
+		tests/unit/*.[ch] tests/fixtures/*.[ch])
 
 lint:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem --library=cppcheck.cfg -I user -I bpf -I $(OUT) \
-		user tools tests/unit tests/fixtures
+		$(addprefix -I tools/,$(TOOLS)) user tools tests/unit tests/fixtures
 
 clean:
 	$(Q)rm -rf $(OUT)

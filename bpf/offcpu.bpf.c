@@ -8,6 +8,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
+#include "period.h"
 
 #define PF_IO_WORKER	     0x00000010
 #define PF_KTHREAD	     0x00200000
@@ -73,10 +74,11 @@ struct {
 	__type(value, struct period_val);
 } periods SEC(".maps");
 
+/* the periods of each reason, fine-grained: per CPU, so nothing to look up or fill */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct hist_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, REASON_NR);
+	__type(key, __u32);
 	__type(value, struct hist_val);
 } hists SEC(".maps");
 
@@ -102,10 +104,10 @@ struct {
 	__type(value, struct wake_val);
 } wakes SEC(".maps");
 
-/* tgid -> its process image, announced to user space */
+/* tgid -> its process image, announced to user space; processes come and go: LRU */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct proc_info);
 } procs SEC(".maps");
@@ -138,7 +140,6 @@ struct {
 } counters SEC(".maps");
 
 static const struct thread zero_thread;
-static const struct hist_val zero_hist;
 
 /*
  * tp_btf hands us BTF task pointers that can be read directly; raw_tp hands
@@ -372,6 +373,47 @@ static __always_inline __u16 state_reason(__u32 state)
 				     : REASON_OTHER;
 }
 
+#define SITE_SEED 0x517eULL
+
+/*
+ * Where a thread blocks, as its user registers say: syscall, first
+ * argument, instruction, stack and frame pointers. A thread that blocks
+ * where it blocked last time has the same stacks: they are not walked
+ * again, but for one period in BLOCK_REWALK, so that a changed path is
+ * learned. Walks are most of the cost of a context switch.
+ */
+static __always_inline __u64 block_site(struct pt_regs *regs)
+{
+	__u64 h = mix(SITE_SEED, SYSCALL_NR(regs));
+
+	h = mix(h, PT_REGS_PARM1(regs));
+	h = mix(h, PT_REGS_IP(regs));
+	h = mix(h, PT_REGS_SP(regs));
+	return mix(h, PT_REGS_FP(regs)) | 1;
+}
+
+/* A stack walked where this period began, and not too often reused: take it. */
+static __always_inline bool known_site(const struct thread *t, __u64 site, __u64 cached)
+{
+	return t->site && site == t->site && cached && !(t->flags & THREAD_REWALK);
+}
+
+/*
+ * The user stack where a period begins: walked, or the one walked where it
+ * began last time. Blocking and preemption keep one each: a thread that
+ * blocks in a read and is preempted as its write returns alternates two.
+ */
+static __always_inline __u64 user_stack(void *ctx, struct thread *t)
+{
+	__u32 i = t->reason == REASON_RUNQUEUE;
+
+	if (known_site(t, t->usite[i], t->ucache[i]))
+		return t->ucache[i];
+	t->ucache[i] = save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, t->ustack);
+	t->usite[i] = t->site;
+	return t->ucache[i];
+}
+
 /* Why the current task (prev) leaves the CPU: task state + syscall in flight + fd kind. */
 static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *regs, __u32 state,
 				      __u16 *syscall)
@@ -463,10 +505,9 @@ static __always_inline struct thread *get_thread(struct task_struct *task, __u32
 	return t;
 }
 
-static __always_inline void add_hist(struct thread *t, __u32 pid, __u16 reason, __u64 delta)
+static __always_inline void add_hist(__u32 reason, __u64 delta)
 {
-	struct hist_key hk = {.pid = pid, .tgid = t->tgid, .reason = reason};
-	struct hist_val *h = lookup_or_init(&hists, &hk, &zero_hist, DROP_HISTS_FULL);
+	struct hist_val *h = bpf_map_lookup_elem(&hists, &reason);
 	__u32 slot = hist_fine_slot(delta / 1000);
 
 	if (!h)
@@ -474,8 +515,8 @@ static __always_inline void add_hist(struct thread *t, __u32 pid, __u16 reason, 
 	/* hide the slot's known range from clang so that the verifier sees the check */
 	asm volatile("" : "+r"(slot));
 	if (slot < HIST_FINE_SLOTS)
-		__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->total_ns, delta);
+		h->slots[slot]++;
+	h->total_ns += delta;
 	if (delta > h->max_ns)
 		h->max_ns = delta;
 }
@@ -557,26 +598,27 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 		t->end_ts = now;
 		return;
 	}
+	t->flags &= ~(THREAD_KFULL | THREAD_REWALK);
+	if (!(++t->blocks % BLOCK_REWALK))
+		t->flags |= THREAD_REWALK;
 	if (no_syscall_of_own(flags)) {
 		t->syscall = NO_SYSCALL;
 		t->reason = state_reason(state);
-		t->ustack = 0;
+		t->ustack = t->site = 0;
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);
+		t->site = block_site(regs);
 		/* an exiting thread has dropped its memory: nothing to walk, nothing lost */
-		t->ustack = user_stacks && prev->mm ? save_stack(ctx, BPF_F_USER_STACK,
-								 DROP_USTACK_FAILED, t->ustack)
-						    : 0;
+		t->ustack = user_stacks && prev->mm ? user_stack(ctx, t) : 0;
 	}
-	t->flags &= ~THREAD_KFULL;
 	if (!kernel_stacks) {
 		t->kstack = 0;
 	} else if (!btf || !task_stacks || (t->flags & THREAD_WANT_FULL) ||
-		   t->reason == REASON_RUNQUEUE || !(bpf_get_prandom_u32() & 63)) {
+		   !(bpf_get_prandom_u32() & 63)) {
 		/*
-		 * Preemption strikes anywhere, seldom twice in the same place: walk
-		 * it now. Other places now and then anyway, so that full_of
-		 * learns a changed path.
+		 * A place not seen before: walk it whole now, so that full_of
+		 * learns its scheduler frames. Other places now and then anyway,
+		 * so that it learns a changed path.
 		 */
 		t->kstack = full_kstack(ctx, t->kstack);
 		t->flags = (t->flags & ~THREAD_WANT_FULL) | THREAD_KFULL;
@@ -597,7 +639,7 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u32
 {
 	struct thread_key key = {.pid = pid, .tgid = tgid};
 	struct thread *t = bpf_map_lookup_elem(&threads, &key);
-	__u64 delta, blocked, rq = 0;
+	__u64 delta, blocked, rq;
 	struct period_key k;
 	bool fresh;
 	__u16 r;
@@ -611,25 +653,33 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u32
 	if (!t->off_ts)
 		return;
 	delta = now - t->off_ts;
-	blocked = delta;
-	if (t->wake_ts > t->off_ts && t->wake_ts <= now) {
-		blocked = t->wake_ts - t->off_ts;
-		rq = now - t->wake_ts;
-	}
+	period_split(t->off_ts, t->wake_ts, now, &blocked, &rq);
 	t->off_ts = t->wake_ts = t->since_ts = 0;
 	/* -m/-M judge whole periods: one cut by the trace's start is not one */
 	if (delta < min_ns || delta > max_ns || ((t->flags & THREAD_SEEDED) && whole_only))
 		goto out;
-	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL))
-		t->kstack = resting_kstack(next, t, false);
+	/*
+	 * Where a blocked period began, its kernel path is the same as last
+	 * time there; preemption strikes anywhere: walked each time.
+	 */
+	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL)) {
+		if (t->reason == REASON_RUNQUEUE) {
+			t->kstack = resting_kstack(next, t, false);
+		} else if (known_site(t, t->ksite, t->kcache)) {
+			t->kstack = t->kcache;
+		} else {
+			t->kstack = t->kcache = resting_kstack(next, t, false);
+			t->ksite = t->site;
+		}
+	}
 	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
 	t->offcpu_ns[r] += blocked;
 	t->periods[r]++;
-	add_hist(t, pid, r, blocked);
+	add_hist(r, blocked);
 	if (rq) {
 		t->offcpu_ns[REASON_RUNQUEUE] += rq;
 		t->rq_after_ns[r] += rq;
-		add_hist(t, pid, REASON_RUNQUEUE, rq);
+		add_hist(REASON_RUNQUEUE, rq);
 	}
 	period_key_of(t, pid, &k);
 	add_period(&k, blocked, rq);

@@ -15,7 +15,6 @@
 enum offcpu_drop {
 	DROP_THREADS_FULL,  /* thread table full: a thread's periods were not recorded */
 	DROP_PERIODS_FULL,  /* aggregation table full: a blocked period was not recorded */
-	DROP_HISTS_FULL,    /* histogram table full */
 	DROP_STACKS_FULL,   /* stack table full: the period was kept without its stack */
 	DROP_USTACK_FAILED, /* user stack walk failed */
 	DROP_KSTACK_FAILED, /* kernel stack walk failed */
@@ -81,11 +80,16 @@ struct thread {
 	__u16 syscall;	  /* nr, or 0xffff for none */
 	__u8 woken_early; /* woken on its way to sleep, before its switch-out was seen */
 	__u8 pad[3];
-	__u64 first_ts;	    /* when the record began */
-	__u64 end_ts;	    /* when the thread exited, 0 while it lives */
-	__u64 wake_ts;	    /* when the open period's wakeup came, 0 before it */
-	__u64 since_ts;	    /* blocked before the trace began: when it last got a CPU (estimate) */
-	struct waker waker; /* of the open period, with --wakers */
+	__u32 blocks; /* blocked periods begun: every BLOCK_REWALK-th walks its stacks anew */
+	__u64 site;   /* where the open period began: syscall, user registers (0: unknown) */
+	__u64 usite[2],
+		ucache[2];   /* the last user stacks walked, where it blocked / was preempted */
+	__u64 ksite, kcache; /* the last kernel stack walked where a blocked period began */
+	__u64 first_ts;	     /* when the record began */
+	__u64 end_ts;	     /* when the thread exited, 0 while it lives */
+	__u64 wake_ts;	     /* when the open period's wakeup came, 0 before it */
+	__u64 since_ts;	     /* blocked before the trace began: when it last got a CPU (estimate) */
+	struct waker waker;  /* of the open period, with --wakers */
 	/* open on-CPU period, valid while on_ts != 0 */
 	__u64 on_ts;
 	__u64 oncpu_ns;
@@ -95,11 +99,15 @@ struct thread {
 	__u64 rq_after_ns[REASON_NR]; /* waiting for a CPU after a wakeup from a reason */
 };
 
-#define THREAD_KERNEL	 1 /* kernel thread */
-#define THREAD_KFULL	 2 /* the open period's kernel stack was walked at switch-out */
-#define THREAD_WANT_FULL 4 /* walk the kernel stack in full at the next switch-out */
-#define THREAD_SEEDED	 8 /* the open period began before the trace: cut at its start */
-#define NO_SYSCALL	 0xffff
+#define THREAD_KERNEL	 1  /* kernel thread */
+#define THREAD_KFULL	 2  /* the open period's kernel stack was walked at switch-out */
+#define THREAD_WANT_FULL 4  /* walk the kernel stack in full at the next switch-out */
+#define THREAD_SEEDED	 8  /* the open period began before the trace: cut at its start */
+#define THREAD_REWALK	 16 /* this period walks its stacks even where it blocked before */
+
+/* 1 in this many blocked periods at a known site walks its stacks anyway: paths change */
+#define BLOCK_REWALK 16
+#define NO_SYSCALL   0xffff
 
 /* Aggregation key of blocked periods. */
 struct period_key {
@@ -147,12 +155,6 @@ struct task_snap {
 #define SNAP_RUNNING  0 /* on a CPU */
 #define SNAP_RUNNABLE 1 /* waiting for one */
 #define SNAP_BLOCKED  2
-
-struct hist_key {
-	__u32 pid;
-	__u32 tgid;
-	__u32 reason;
-};
 
 struct hist_val {
 	__u32 slots[HIST_FINE_SLOTS]; /* hist_fine_slot() of the period in microseconds */

@@ -307,3 +307,32 @@ void actor_match(const struct actor_rules *r, const char *comm, const char *cons
 	}
 	actor_of(comm, out, n);
 }
+
+static bool is_separator(char c)
+{
+	return c == '-' || c == '_' || c == '/' || c == ':' || c == '.' || c == '#' || c == ' ';
+}
+
+/*
+ * Folds the trailing run of separated numbers: "pool-3-thread-7" ->
+ * "pool-3-thread-*", "kworker/0:1" -> "kworker/" + "*". A number glued to the
+ * name ("python3") is part of the name.
+ */
+void actor_of(const char *comm, char *out, size_t n)
+{
+	size_t len = strlen(comm), end = len;
+
+	while (end > 0) {
+		size_t d = end;
+
+		while (d > 0 && isdigit((unsigned char)comm[d - 1]))
+			d--;
+		if (d == end || d == 0 || !is_separator(comm[d - 1]))
+			break;
+		end = d - 1;
+	}
+	if (end == len)
+		snprintf(out, n, "%s", comm);
+	else
+		snprintf(out, n, "%.*s%c*", (int)end, comm, comm[end]);
+}

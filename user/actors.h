@@ -10,7 +10,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "profile.h"
+
+#define ACTOR_LEN 32
 
 struct actor_rule {
 	char name[ACTOR_LEN];
@@ -55,5 +56,8 @@ bool actor_rules_use_frames(const struct actor_rules *r);
  */
 void actor_match(const struct actor_rules *r, const char *comm, const char *const *ufr, int nufr,
 		 char *out, size_t n);
+
+/* "dispatcher-3" -> "dispatcher-*": the thread's role with instance numbers folded. */
+void actor_of(const char *comm, char *out, size_t n);
 
 #endif

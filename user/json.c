@@ -241,3 +241,19 @@ void json_end(struct json *j)
 		container_end(j);
 	fputc('\n', j->f);
 }
+
+void json_hist(struct json *j, const char *key, const struct hist *h)
+{
+	json_object_begin(j, key);
+	json_u64(j, "count", h->count);
+	json_double(j, "total_us", h->total_ns / 1000.0);
+	json_double(j, "p50_us", hist_percentile_us(h, 50));
+	json_double(j, "p90_us", hist_percentile_us(h, 90));
+	json_double(j, "p99_us", hist_percentile_us(h, 99));
+	json_double(j, "max_us", h->max_ns / 1000.0);
+	json_array_begin(j, "slots");
+	for (int i = 0; i < HIST_MAX_SLOTS; i++)
+		json_u64(j, NULL, h->slots[i]);
+	json_array_end(j);
+	json_object_end(j);
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "hist.h"
 
 #define JSON_MAX_DEPTH 32
 
@@ -41,5 +42,8 @@ void json_double(struct json *j, const char *key, double val);
 void json_bool(struct json *j, const char *key, bool val);
 /* Closes whatever is still open, then ends the document with a newline. */
 void json_end(struct json *j);
+
+/* A histogram as an object: count, total_us, p50/p90/p99/max_us, its log2 slots. */
+void json_hist(struct json *j, const char *key, const struct hist *h);
 
 #endif

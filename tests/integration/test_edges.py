@@ -221,3 +221,31 @@ def test_min_keeps_last_slice(procs):
     got = threads_by_tid(doc)[tid]["oncpu_us"]
     tol = max(0.03 * want, 5000)
     assert want - tol <= got <= want + tol + r.steal_us, (want, got)
+
+
+def test_threads_come_and_go(procs):
+    """100 000 threads that come and go under -i 1: what an exited thread leaves is freed once
+    reported, so no table fills, and the long-lived thread's figures stay right."""
+    w = edges(procs, "churn", 100000, lifetime=90)
+    r = procs.offcpu(["-p", w.pid, "-i", 1, "--json", 150], timeout=180)
+    w.finish(timeout=30)
+    assert r.returncode == 0, r.stderr[-2000:]
+    docs = json_documents(r.stdout)
+    made = int(line_fields(w, "made")[0][0])
+    nap = w.tid("e-nap")
+    # its last sleep is cut by the exit, unrecorded: intervals up to its last record
+    last = max(rec[3] for rec in w.records if rec[0] == nap)
+    reported = 0
+    for doc in docs:
+        full = {k: doc["lost"][k] for k in ("threads_full", "periods_full")}
+        assert not any(full.values()), f"interval {window(doc)}: {full}"
+        # an exited thread is reported in the interval it ended in, then forgotten
+        reported += sum(1 for t in doc["threads"] if t["tid"] != nap)
+        start, end = window(doc)
+        th = threads_by_tid(doc)
+        truth = w.truth_us(nap, start, end)
+        if end <= last and (nap in th or truth > tolerance_us(truth)):
+            assert_matches_truth(th[nap], "sleep", truth, f"e-nap in {start}..{end}",
+                                 steal=r.steal_us)
+    # the first threads may come and go before offcpu has attached; tids are reused
+    assert reported >= 0.8 * made, f"{reported} thread reports for {made} threads"

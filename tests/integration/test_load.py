@@ -20,7 +20,7 @@ def test_no_loss_under_load(procs):
     if "recursion_misses" not in lost:
         problems.append(f"no recursion_misses counter in lost: {lost}")
     # The default sizes must lose nothing: every table and the notice ring are big enough.
-    sized = ("threads_full", "periods_full", "hists_full", "stacks_full", "events_lost")
+    sized = ("threads_full", "periods_full", "stacks_full", "events_lost")
     dropped = {k: lost[k] for k in sized if lost.get(k)}
     if dropped:
         problems.append(f"offcpu lost data under load: {dropped} (lost: {lost})")

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "profile.h"
 
 static const char *const lost_names[LOST_NR] = {
-	[LOST_THREADS_FULL] = "threads_full",	 [LOST_PERIODS_FULL] = "periods_full",
-	[LOST_HISTS_FULL] = "hists_full",	 [LOST_STACKS_FULL] = "stacks_full",
-	[LOST_USTACK_FAILED] = "ustack_failed",	 [LOST_KSTACK_FAILED] = "kstack_failed",
-	[LOST_EVENTS] = "events_lost",		 [LOST_WAKES_FULL] = "wakes_full",
-	[LOST_SCHED_FULL] = "sched_frames_full", [LOST_RECURSION] = "recursion_misses",
-	[LOST_NO_MAPS] = "frames_without_maps",
+	[LOST_THREADS_FULL] = "threads_full",	[LOST_PERIODS_FULL] = "periods_full",
+	[LOST_STACKS_FULL] = "stacks_full",	[LOST_USTACK_FAILED] = "ustack_failed",
+	[LOST_KSTACK_FAILED] = "kstack_failed", [LOST_EVENTS] = "events_lost",
+	[LOST_WAKES_FULL] = "wakes_full",	[LOST_SCHED_FULL] = "sched_frames_full",
+	[LOST_RECURSION] = "recursion_misses",	[LOST_NO_MAPS] = "frames_without_maps",
 };
 
 const char *lost_name(int i)
@@ -60,7 +58,6 @@ static int by_stack_total(const void *a, const void *b)
 void profile_finish(struct profile *p)
 {
 	memset(p->reason_ns, 0, sizeof(p->reason_ns));
-	memset(p->reason_hist, 0, sizeof(p->reason_hist));
 	p->periods = 0;
 	for (size_t i = 0; i < p->nthreads; i++) {
 		struct pthread *t = &p->threads[i];
@@ -69,7 +66,6 @@ void profile_finish(struct profile *p)
 		for (int r = 0; r < REASON_NR; r++) {
 			p->reason_ns[r] += t->offcpu_ns[r];
 			p->periods += t->periods[r];
-			hist_merge(&p->reason_hist[r], &t->hist[r]);
 		}
 	}
 	if (p->nthreads)
@@ -98,31 +94,17 @@ void profile_free(struct profile *p)
 	p->nstacks = p->nthreads = 0;
 }
 
-static bool is_separator(char c)
+static int by_stuck_time(const void *a, const void *b)
 {
-	return c == '-' || c == '_' || c == '/' || c == ':' || c == '.' || c == '#' || c == ' ';
+	const struct pstuck *x = a, *y = b;
+
+	/* unknown since (0) sorts last; otherwise the longest first */
+	if (!x->since_ns || !y->since_ns)
+		return !x->since_ns - !y->since_ns;
+	return x->since_ns < y->since_ns ? -1 : x->since_ns > y->since_ns ? 1 : x->tid - y->tid;
 }
 
-/*
- * Folds the trailing run of separated numbers: "pool-3-thread-7" ->
- * "pool-3-thread-*", "kworker/0:1" -> "kworker/" + "*". A number glued to the
- * name ("python3") is part of the name.
- */
-void actor_of(const char *comm, char *out, size_t n)
+void profile_sort_stuck(struct profile *p)
 {
-	size_t len = strlen(comm), end = len;
-
-	while (end > 0) {
-		size_t d = end;
-
-		while (d > 0 && isdigit((unsigned char)comm[d - 1]))
-			d--;
-		if (d == end || d == 0 || !is_separator(comm[d - 1]))
-			break;
-		end = d - 1;
-	}
-	if (end == len)
-		snprintf(out, n, "%s", comm);
-	else
-		snprintf(out, n, "%.*s%c*", (int)end, comm, comm[end]);
+	qsort(p->stuck, p->nstuck, sizeof(*p->stuck), by_stuck_time);
 }

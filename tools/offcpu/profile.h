@@ -9,11 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "actors.h"
 #include "hist.h"
 #include "taxonomy.h"
 
 #define COMM_LEN	    16
-#define ACTOR_LEN	    32
 #define PROFILE_MAX_TARGETS 64
 
 enum wake_context {
@@ -80,14 +80,12 @@ struct pthread {
 	uint64_t first_ns;		 /* first seen, CLOCK_MONOTONIC */
 	uint64_t end_ns;		 /* when it exited, 0 while it lives */
 	uint32_t image;			 /* the process image (exec) it runs now */
-	struct hist hist[REASON_NR];
 };
 
 /* Everything dropped on the way, by name, for every report face. */
 enum lost_counter {
 	LOST_THREADS_FULL,
 	LOST_PERIODS_FULL,
-	LOST_HISTS_FULL,
 	LOST_STACKS_FULL,
 	LOST_USTACK_FAILED,
 	LOST_KSTACK_FAILED,
@@ -114,7 +112,8 @@ struct profile {
 	struct pstack *stacks;
 	size_t nstacks;
 	uint64_t reason_ns[REASON_NR];
-	struct hist reason_hist[REASON_NR];
+	struct hist
+		reason_hist[REASON_NR]; /* the periods of each reason, as the reader found them */
 	uint64_t periods;
 	uint64_t lost[LOST_NR];
 	bool wakers; /* waker stacks were taken */
@@ -125,14 +124,16 @@ struct profile {
 const char *lost_name(int i);
 uint64_t lost_total(const struct profile *p);
 
-/* Sums thread totals into reason totals; sorts threads and stacks by off-CPU time. */
+/*
+ * Sums thread totals into reason totals (reason_hist is the reader's, left
+ * as it is); sorts threads and stacks by off-CPU time.
+ */
 void profile_finish(struct profile *p);
 uint64_t pthread_offcpu_ns(const struct pthread *t);
 /* The sum of a per-reason array (times or counts). */
 uint64_t reason_sum(const uint64_t v[REASON_NR]);
 void profile_free(struct profile *p);
-
-/* "dispatcher-3" -> "dispatcher-*": the thread's role with instance numbers folded. */
-void actor_of(const char *comm, char *out, size_t n);
+/* Threads blocked now, the longest blocked first (unknown since last). */
+void profile_sort_stuck(struct profile *p);
 
 #endif

@@ -45,7 +45,6 @@ void views_actors_json(struct json *j, const struct profile *p);
 void views_stuck_text(FILE *f, const struct profile *p, int top);
 void views_stuck_json_array(struct json *j, const struct profile *p);
 /* offcpu --stuck --json: a document of its own */
-void views_stuck_json(FILE *f, const struct profile *p);
 
 /* The top waker of a stack, one indented line for the text report. */
 void views_top_waker_text(FILE *f, const struct pstack *s);

@@ -39,12 +39,12 @@ struct offcpu_prev {
 int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n);
 
 /*
- * Fills p's threads, stacks, wakers, stuck threads and lost counters;
- * periods still open at p->end_ns count up to there. snaps: the tasks at
- * the end. With m->since (interval reports), only what happened since the
- * last read: each interval holds its own part of a period that spans
- * several, histograms count a period when it ends, and a period's max_us
- * stays the largest since the start. Returns 0 or -errno.
+ * Fills p's threads, stacks, wakers, stuck threads and lost counters, and
+ * p->end_ns: when the thread records were read, where periods still open
+ * are cut. snaps: the tasks at the end. With m->since (interval reports), only what happened since
+ * the last read: each interval holds its own part of a period that spans several, histograms count
+ * a period when it ends, and a period's max_us stays the largest since the start. Returns 0 or
+ * -errno.
  */
 int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
 		const struct task_snap *snaps, size_t nsnaps);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* offcpu: where and why threads block, by stack, thread and wait reason. */
 #include <argp.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -12,12 +11,13 @@
 #include <unistd.h>
 #include "offcpu.h"
 #include "offcpu.skel.h"
-#include "offcpu_maps.h"
-#include "offcpu_report.h"
-#include "offcpu_views.h"
+#include "maps.h"
+#include "report.h"
+#include "views.h"
 #include "actors.h"
 #include "taxonomy.h"
 #include "schedframes.h"
+#include "loader.h"
 #include "session.h"
 #include "syms.h"
 #include "target.h"
@@ -278,13 +278,6 @@ static int resolve_tid(void)
 	return 0;
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !env.verbose)
-		return 0;
-	return env.verbose ? vfprintf(stderr, fmt, args) : 0;
-}
-
 /*
  * Kernel stacks are walked when a thread runs again, which skips the
  * tracer's frames; the scheduler's frames that walk leaves out are known by
@@ -297,26 +290,6 @@ static void configure_task_stacks(struct offcpu_bpf__rodata *ro)
 	ro->task_stacks = !schedframes_init(&sf);
 	for (int i = 0; i < 4; i++)
 		ro->sched_text[i] = sf.text[i];
-}
-
-/* Does sched_switch pass prev_state (5.18+)? Its BTF typedef says: void *, bool, prev, next, state.
- */
-static bool switch_has_prev_state(void)
-{
-	struct btf *btf = env.btf ? btf__parse(env.btf, NULL) : btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	int id;
-	bool yes = false;
-
-	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF);
-	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer to the prototype */
-	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
-	yes = t && btf_is_func_proto(t) && btf_vlen(t) >= 5;
-	btf__free(btf);
-	return yes;
 }
 
 /* -m or -M: a period counts only whole, not cut by the trace's start or end. */
@@ -339,7 +312,8 @@ static void configure(struct offcpu_bpf *skel)
 	ro->user_stacks = !env.kernel_stacks_only;
 	ro->kernel_stacks = !env.user_stacks_only;
 	ro->wakers = env.wakers;
-	ro->has_prev_state = switch_has_prev_state();
+	/* sched_switch passes prev_state since 5.18 */
+	ro->has_prev_state = loader_tracepoint_args(env.btf, "sched_switch", 4);
 	ro->min_ns = env.min_us * 1000;
 	ro->max_ns = env.max_us >= UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
 	ro->whole_only = whole_periods_only();
@@ -373,12 +347,14 @@ static void set_autoload(struct offcpu_bpf *skel, const struct flavour *fl)
 	bpf_program__set_autoload(skel->progs.snap_tasks, fl->iter && !fl->iter_user);
 }
 
-static struct offcpu_bpf *open_and_load(const struct flavour *fl)
+static void *open_and_load(void *ctx, int i)
 {
+	const struct flavour *fl = &flavours[i];
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = env.btf);
 	struct offcpu_bpf *skel = offcpu_bpf__open_opts(&oo);
 	int err;
 
+	(void)ctx;
 	if (!skel)
 		return NULL;
 	configure(skel);
@@ -391,30 +367,31 @@ static struct offcpu_bpf *open_and_load(const struct flavour *fl)
 	return NULL;
 }
 
+/* -r rules out tp_btf; --stuck needs the task iterator */
+static bool allowed(void *ctx, int i)
+{
+	(void)ctx;
+	return !(env.raw_tp && flavours[i].btf) && !(env.stuck && !flavours[i].iter);
+}
+
 static struct offcpu_bpf *load(void)
 {
-	struct offcpu_bpf *skel = NULL;
-	int first_err = 0;
-	size_t i;
+	struct loader l = {
+		.tool = TOOL,
+		.verbose = env.verbose,
+		.nflavours = sizeof(flavours) / sizeof(flavours[0]),
+		.allowed = allowed,
+		.load = open_and_load,
+	};
+	int i;
+	struct offcpu_bpf *skel = loader_load(&l, &i);
 
-	for (i = 0; !skel && i < sizeof(flavours) / sizeof(flavours[0]); i++) {
-		if ((env.raw_tp && flavours[i].btf) || (env.stuck && !flavours[i].iter))
-			continue;
-		skel = open_and_load(&flavours[i]);
-		if (!skel && !first_err)
-			first_err = errno;
-	}
-	if (!skel) {
-		fprintf(stderr, "%s: cannot load the BPF program: %s%s\n", TOOL,
-			strerror(first_err), env.verbose ? "" : " (run with -v for libbpf's log)");
-		return NULL;
-	}
-	if (!flavours[i - 1].iter)
+	if (skel && !flavours[i].iter)
 		fprintf(stderr,
 			"%s: the BPF task iterator did not load (%s): threads blocked before the "
 			"trace count from their first switch, and there is no BLOCKED NOW "
 			"section\n",
-			TOOL, strerror(first_err));
+			TOOL, strerror(l.err));
 	return skel;
 }
 
@@ -646,8 +623,6 @@ static int collect(struct run *r, struct profile *p)
 	size_t n;
 	int err;
 
-	p->end_ns = mono_ns();
-	p->duration = (p->end_ns - p->start_ns) / 1e9;
 	err = snapshot(r, false, &snaps, &n);
 	if (err) {
 		fprintf(stderr, "%s: cannot read the threads' state (no BLOCKED NOW section): %s\n",
@@ -655,6 +630,7 @@ static int collect(struct run *r, struct profile *p)
 		n = 0;
 	}
 	err = offcpu_read(&r->maps, r->syms, p, snaps, n);
+	p->duration = (p->end_ns - p->start_ns) / 1e9;
 	free(snaps);
 	if (err)
 		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
@@ -752,7 +728,7 @@ static void render_stuck(struct profile *p)
 {
 	views_assign_actors(p, &env.rules);
 	if (env.output == OUT_JSON)
-		views_stuck_json(stdout, p);
+		report_stuck_json(stdout, p);
 	else
 		stuck_summary(p), views_stuck_text(stdout, p, env.top);
 	finish_stdout();
@@ -775,7 +751,7 @@ int main(int argc, char **argv)
 	err = preflight(TOOL, env.btf);
 	if (err)
 		return err;
-	libbpf_set_print(libbpf_print);
+	loader_log(env.verbose);
 	/* processes born from here on are young, even while the program attaches */
 	r.start_ns = mono_ns();
 	r.skel = start();

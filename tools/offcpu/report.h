@@ -22,12 +22,10 @@ struct report_opts {
 void report_text(FILE *f, const struct profile *p, const struct report_opts *o);
 void report_json(FILE *f, const struct profile *p);
 void report_folded(FILE *f, const struct profile *p);
+/* offcpu --stuck --json: the threads blocked now, one document */
+void report_stuck_json(FILE *f, const struct profile *p);
 
 /* "PID 1234 (server), thread 1240" or "whole system" */
 void report_scope(FILE *f, const struct profile *p);
-/* a histogram: count, total_us, p50/p90/p99/max_us, log2 slots */
-void report_json_hist(struct json *j, const char *key, const struct hist *h);
-/* the "targets" array: pid, comm, exited */
-void report_json_targets(struct json *j, const struct profile *p);
 
 #endif

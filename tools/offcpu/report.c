@@ -4,8 +4,8 @@
 #include <string.h>
 #include "folded.h"
 #include "json.h"
-#include "offcpu_report.h"
-#include "offcpu_views.h"
+#include "report.h"
+#include "views.h"
 #include "units.h"
 
 #define NS_PER_US  1000.0
@@ -189,7 +189,7 @@ static void json_reasons(struct json *j, const char *key, const uint64_t *ns)
 	json_object_end(j);
 }
 
-void report_json_targets(struct json *j, const struct profile *p)
+static void json_targets(struct json *j, const struct profile *p)
 {
 	json_array_begin(j, "targets");
 	for (int i = 0; i < p->npids; i++) {
@@ -248,22 +248,6 @@ static void json_stack(struct json *j, const struct pstack *s, bool wakers)
 	json_object_end(j);
 }
 
-void report_json_hist(struct json *j, const char *key, const struct hist *h)
-{
-	json_object_begin(j, key);
-	json_u64(j, "count", h->count);
-	json_double(j, "total_us", h->total_ns / NS_PER_US);
-	json_double(j, "p50_us", hist_percentile_us(h, 50));
-	json_double(j, "p90_us", hist_percentile_us(h, 90));
-	json_double(j, "p99_us", hist_percentile_us(h, 99));
-	json_double(j, "max_us", h->max_ns / NS_PER_US);
-	json_array_begin(j, "slots");
-	for (int i = 0; i < HIST_MAX_SLOTS; i++)
-		json_u64(j, NULL, h->slots[i]);
-	json_array_end(j);
-	json_object_end(j);
-}
-
 void report_json(FILE *f, const struct profile *p)
 {
 	struct json j;
@@ -276,7 +260,7 @@ void report_json(FILE *f, const struct profile *p)
 	json_u64(&j, "start_ns", p->start_ns);
 	json_u64(&j, "end_ns", p->end_ns);
 	json_object_end(&j);
-	report_json_targets(&j, p);
+	json_targets(&j, p);
 	json_reasons(&j, "reasons", p->reason_ns);
 	json_u64(&j, "periods", p->periods);
 	json_array_begin(&j, "threads");
@@ -289,7 +273,7 @@ void report_json(FILE *f, const struct profile *p)
 	json_array_end(&j);
 	json_object_begin(&j, "histograms");
 	for (int r = 0; r < REASON_NR; r++)
-		report_json_hist(&j, reason_name(r), &p->reason_hist[r]);
+		json_hist(&j, reason_name(r), &p->reason_hist[r]);
 	json_object_end(&j);
 	views_actors_json(&j, p);
 	views_stuck_json_array(&j, p);
@@ -351,4 +335,18 @@ void report_folded(FILE *f, const struct profile *p)
 		return;
 	}
 	report_stacks_folded(f, p);
+}
+
+void report_stuck_json(FILE *f, const struct profile *p)
+{
+	struct json j;
+
+	json_init(&j, f, false);
+	json_object_begin(&j, NULL);
+	json_string(&j, "tool", p->tool);
+	json_u64(&j, "time_ns", p->end_ns);
+	json_targets(&j, p);
+	views_stuck_json_array(&j, p);
+	json_object_end(&j);
+	json_end(&j);
 }

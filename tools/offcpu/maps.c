@@ -7,8 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "offcpu.h"
-#include "offcpu_maps.h"
+#include "iter.h"
+#include "maps.h"
+#include "period.h"
 #include "schedframes.h"
+#include "session.h"
 
 static int ncpus(void)
 {
@@ -49,7 +52,6 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 	static const int map[DROP_NR] = {
 		[DROP_THREADS_FULL] = LOST_THREADS_FULL,
 		[DROP_PERIODS_FULL] = LOST_PERIODS_FULL,
-		[DROP_HISTS_FULL] = LOST_HISTS_FULL,
 		[DROP_STACKS_FULL] = LOST_STACKS_FULL,
 		[DROP_USTACK_FAILED] = LOST_USTACK_FAILED,
 		[DROP_KSTACK_FAILED] = LOST_KSTACK_FAILED,
@@ -233,22 +235,38 @@ static int read_threads(const struct records *rs, struct profile *p)
 	return 0;
 }
 
+/* Per-CPU rows summed: one histogram per reason. */
+static int read_hist(const struct offcpu_maps *m, __u32 r, struct hist_val *sum)
+{
+	int n = ncpus();
+
+	if (n <= 0)
+		return -1;
+	struct hist_val *v = calloc(n, sizeof(*v));
+
+	if (!v || bpf_map_lookup_elem(m->hists, &r, v)) {
+		free(v);
+		return -1;
+	}
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < n; c++) {
+		for (int i = 0; i < HIST_FINE_SLOTS; i++)
+			sum->slots[i] += v[c].slots[i];
+		sum->total_ns += v[c].total_ns;
+		sum->max_ns = v[c].max_ns > sum->max_ns ? v[c].max_ns : sum->max_ns;
+	}
+	free(v);
+	return 0;
+}
+
 static void read_hists(const struct offcpu_maps *m, struct profile *p)
 {
-	size_t n;
-	struct hist_key *keys = map_keys(m->hists, sizeof(*keys), &n);
 	struct hist_val v;
 
-	for (size_t i = 0; keys && i < n; i++) {
-		struct pthread *t = find_thread(p, keys[i].pid, keys[i].tgid);
-
-		if (take(m, PREV_HISTS, m->hists, &keys[i], &v) || keys[i].reason >= REASON_NR ||
-		    !t)
-			continue;
-		hist_add_fine(&t->hist[keys[i].reason], v.slots, HIST_FINE_SLOTS, v.total_ns,
-			      v.max_ns);
-	}
-	free(keys);
+	for (__u32 r = 0; r < REASON_NR; r++)
+		if (!read_hist(m, r, &v) && !since_last(m, PREV_HISTS, &r, &v))
+			hist_add_fine(&p->reason_hist[r], v.slots, HIST_FINE_SLOTS, v.total_ns,
+				      v.max_ns);
 }
 
 static bool is_tracer_frame(const char *name)
@@ -615,12 +633,13 @@ static bool is_open(const struct thread *t, uint64_t end)
  */
 static void open_period(const struct thread *t, uint64_t end, bool slot, struct period_val *v)
 {
-	uint64_t wake = t->wake_ts > t->off_ts && t->wake_ts < end ? t->wake_ts : end;
+	unsigned long long blocked, rq;
 	uint64_t us;
 
 	memset(v, 0, sizeof(*v));
-	v->total_ns = v->max_ns = wake - t->off_ts;
-	v->rq_ns = end - wake;
+	period_split(t->off_ts, t->wake_ts, end, &blocked, &rq);
+	v->total_ns = v->max_ns = blocked;
+	v->rq_ns = rq;
 	v->count = 1;
 	us = v->total_ns / 1000;
 	if (slot)
@@ -653,19 +672,19 @@ static __u64 open_kstack(const struct thread *t, const struct task_snap *snap)
 }
 
 static void account_open(struct pthread *pt, const struct thread *t, const struct period_val *v,
-			 bool hist)
+			 struct hist *hist)
 {
 	int r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
 
 	pt->offcpu_ns[r] += v->total_ns;
 	pt->periods[r]++;
 	if (hist)
-		hist_add(&pt->hist[r], v->total_ns);
+		hist_add(&hist[r], v->total_ns);
 	if (v->rq_ns) {
 		pt->offcpu_ns[REASON_RUNQUEUE] += v->rq_ns;
 		pt->rq_after_ns[r] += v->rq_ns;
 		if (hist)
-			hist_add(&pt->hist[REASON_RUNQUEUE], v->rq_ns);
+			hist_add(&hist[REASON_RUNQUEUE], v->rq_ns);
 	}
 }
 
@@ -690,7 +709,7 @@ static void add_open_parts(const struct offcpu_maps *m, const struct records *rs
 		if (m->whole || !is_open(t, p->end_ns))
 			continue;
 		open_period(t, p->end_ns, !m->since, &v);
-		account_open(pt, t, &v, !m->since);
+		account_open(pt, t, &v, m->since ? NULL : p->reason_hist);
 	}
 }
 
@@ -839,43 +858,18 @@ static int read_stuck(const struct offcpu_maps *m, struct syms *syms, struct pro
 	for (size_t i = 0; i < n && !err; i++)
 		if (snaps[i].state == SNAP_BLOCKED)
 			err = add_stuck(m, syms, p, sf, &snaps[i]);
+	profile_sort_stuck(p);
 	return err;
 }
 
 int offcpu_snapshot(int iter_link, struct task_snap **out, size_t *n)
 {
-	int fd = bpf_iter_create(iter_link);
-	size_t cap = 64, len = 0;
-	char *buf = malloc(cap * sizeof(struct task_snap));
-	ssize_t got;
+	int err = iter_read(iter_link, sizeof(**out), (void **)out, n);
 
-	*out = NULL;
-	*n = 0;
-	if (fd < 0 || !buf) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return fd < 0 ? -errno : -ENOMEM;
-	}
-	while ((got = read(fd, buf + len, cap * sizeof(struct task_snap) - len)) > 0) {
-		len += got;
-		if (len == cap * sizeof(struct task_snap)) {
-			char *b = realloc(buf, 2 * cap * sizeof(struct task_snap));
-
-			if (!b) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
-			}
-			buf = b;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	*out = (struct task_snap *)buf;
-	*n = len / sizeof(struct task_snap);
-	qsort(*out, *n, sizeof(**out), by_snap_pid);
-	return got < 0 ? -errno : 0;
+	/* on a read error, what was read before it is kept */
+	if (*out)
+		qsort(*out, *n, sizeof(**out), by_snap_pid);
+	return err;
 }
 
 static int read_all(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
@@ -965,6 +959,58 @@ static void prev_advance(struct offcpu_prev *prev)
 	}
 }
 
+static int cmp_thread_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct thread_key));
+}
+
+static struct thread_key period_owner(const void *key)
+{
+	const struct period_key *k = key;
+
+	return (struct thread_key){.pid = k->pid, .tgid = k->tgid};
+}
+
+/* Deletes the rows of map fd that belong to the threads in gone (sorted). */
+static void forget_rows(int fd, size_t ksz, struct thread_key (*owner)(const void *key),
+			const struct thread_key *gone, size_t ngone)
+{
+	size_t n;
+	char *keys = map_keys(fd, ksz, &n);
+
+	for (size_t i = 0; keys && i < n; i++) {
+		struct thread_key o = owner(keys + i * ksz);
+
+		if (bsearch(&o, gone, ngone, sizeof(o), cmp_thread_key))
+			bpf_map_delete_elem(fd, keys + i * ksz);
+	}
+	free(keys);
+}
+
+/*
+ * Interval reports: a thread that has exited is reported whole once; then
+ * its record and rows go, so that a long trace of threads that come and go
+ * keeps room. No BPF program touches them after the thread's exit.
+ */
+static void forget_exited(const struct offcpu_maps *m, const struct records *rs)
+{
+	struct thread_key *gone = malloc((rs->n + 1) * sizeof(*gone));
+	size_t n = 0;
+
+	for (size_t i = 0; gone && i < rs->n; i++)
+		if (rs->vals[i].end_ts)
+			gone[n++] = rs->keys[i];
+	if (n) {
+		qsort(gone, n, sizeof(*gone), cmp_thread_key);
+		forget_rows(m->periods, sizeof(struct period_key), period_owner, gone, n);
+		if (m->wakes >= 0) /* the waiter's key comes first */
+			forget_rows(m->wakes, sizeof(struct wake_key), period_owner, gone, n);
+		for (size_t i = 0; i < n; i++)
+			bpf_map_delete_elem(m->threads, &gone[i]);
+	}
+	free(gone);
+}
+
 int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
 		const struct task_snap *snaps, size_t nsnaps)
 {
@@ -973,6 +1019,12 @@ int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *
 
 	read_lost(m, p);
 	err = read_records(m, &rs);
+	/*
+	 * The window ends when the records are read: a period that closed
+	 * before counts whole, one still open counts up to here. (Ending it
+	 * earlier would let an interval hold more time than it lasted.)
+	 */
+	p->end_ns = mono_ns();
 	if (!err)
 		err = read_threads(&rs, p);
 	if (!err) {
@@ -982,15 +1034,18 @@ int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *
 	}
 	if (!err)
 		err = read_all(m, syms, p, &rs, snaps, nsnaps);
-	if (m->since)
+	if (m->since) {
 		prev_advance(m->since);
+		if (!err)
+			forget_exited(m, &rs);
+	}
 	free_records(&rs);
 	return err;
 }
 
 void offcpu_prev_init(struct offcpu_prev *prev)
 {
-	static const size_t ksz[PREV_NR] = {sizeof(struct period_key), sizeof(struct hist_key),
+	static const size_t ksz[PREV_NR] = {sizeof(struct period_key), sizeof(__u32),
 					    sizeof(struct wake_key)};
 	static const size_t vsz[PREV_NR] = {sizeof(struct period_val), sizeof(struct hist_val),
 					    sizeof(struct wake_val)};

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "hist.h"
-#include "offcpu_report.h"
+#include "report.h"
 #include "profile.h"
 #include "taxonomy.h"
 #include "units.h"
@@ -177,7 +177,7 @@ static struct world *world_new(void)
 
 		t->offcpu_ns[r] += periods[i].ns;
 		t->periods[r]++;
-		hist_add(&t->hist[r], periods[i].ns);
+		hist_add(&p->reason_hist[r], periods[i].ns);
 		w->want_ns[r] += periods[i].ns;
 		hist_add(&w->want_hist[r], periods[i].ns);
 	}
@@ -437,7 +437,7 @@ static const char *const reason_names[REASON_NR] = {
 	"runqueue", "lock", "net", "poll", "pipe", "disk", "sleep", "child", "fault", "other",
 };
 static const char all_reasons[] = "runqueue,lock,net,poll,pipe,disk,sleep,child,fault,other";
-static const char all_lost[] = "threads_full,periods_full,hists_full,stacks_full,ustack_failed,"
+static const char all_lost[] = "threads_full,periods_full,stacks_full,ustack_failed,"
 			       "kstack_failed,events_lost,wakes_full,sched_frames_full,recursion_"
 			       "misses,frames_without_maps";
 

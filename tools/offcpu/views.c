@@ -5,8 +5,7 @@
 #include <string.h>
 #include "flame.h"
 #include "folded.h"
-#include "offcpu_report.h"
-#include "offcpu_views.h"
+#include "views.h"
 #include "pprof.h"
 #include "units.h"
 
@@ -206,7 +205,7 @@ static void json_actor(struct json *j, const struct pactor *a)
 	for (int r = 0; r < REASON_NR; r++)
 		json_double(j, reason_name(r), a->reason_ns[r] / NS_PER_US);
 	json_object_end(j);
-	report_json_hist(j, "histogram", &a->hist);
+	json_hist(j, "histogram", &a->hist);
 	json_array_begin(j, "stacks"); /* indexes into the document's stacks */
 	for (size_t i = 0; i < a->nstacks; i++)
 		json_u64(j, NULL, a->stacks[i]);
@@ -246,21 +245,10 @@ static void text_stuck_one(FILE *f, const struct profile *p, const struct pstuck
 	views_frames_text(f, s->frames, s->nframes, s->nkernel);
 }
 
-static int by_stuck_time(const void *a, const void *b)
-{
-	const struct pstuck *x = a, *y = b;
-
-	/* unknown since (0) sorts last; otherwise the longest first */
-	if (!x->since_ns || !y->since_ns)
-		return !x->since_ns - !y->since_ns;
-	return x->since_ns < y->since_ns ? -1 : x->since_ns > y->since_ns ? 1 : x->tid - y->tid;
-}
-
 void views_stuck_text(FILE *f, const struct profile *p, int top)
 {
 	size_t rows = top && (size_t)top < p->nstuck ? (size_t)top : p->nstuck;
 
-	qsort(p->stuck, p->nstuck, sizeof(*p->stuck), by_stuck_time);
 	if (!p->nstuck) {
 		fprintf(f, "\nBLOCKED NOW: no thread\n");
 		return;
@@ -297,21 +285,6 @@ void views_stuck_json_array(struct json *j, const struct profile *p)
 		json_object_end(j);
 	}
 	json_array_end(j);
-}
-
-void views_stuck_json(FILE *f, const struct profile *p)
-{
-	struct json j;
-
-	qsort(p->stuck, p->nstuck, sizeof(*p->stuck), by_stuck_time);
-	json_init(&j, f, false);
-	json_object_begin(&j, NULL);
-	json_string(&j, "tool", p->tool);
-	json_u64(&j, "time_ns", p->end_ns);
-	report_json_targets(&j, p);
-	views_stuck_json_array(&j, p);
-	json_object_end(&j);
-	json_end(&j);
 }
 
 static const char *context_name(enum wake_context c)

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "offcpu_views.h"
+#include "views.h"
 #include "testutil.h"
 
 static const char *lock_frames[] = {"start_thread", "dispatch_loop", "pthread_mutex_lock",
@@ -216,6 +216,7 @@ static void test_stuck_longest_first(void **state)
 
 	(void)state;
 	cap_open(&c);
+	profile_sort_stuck(&p);
 	views_stuck_text(c.f, &p, 0);
 	out = cap_close(&c);
 	/* the longest first; an estimate says "~"; unknown ("?") last */
