@@ -48,9 +48,6 @@ const volatile __u64 max_ns = ~0ULL;
 /* -m/-M given: only whole periods count, not those cut by the trace's start */
 const volatile bool whole_only = false;
 const volatile __u8 sys_class[MAX_SYSCALLS] = {};
-/* __sched_text_start/end, __lock_text_start/end: what bpf_get_task_stack() leaves out */
-const volatile __u64 sched_text[4] = {};
-const volatile bool task_stacks = false;
 const volatile bool wakers = false;
 /* sched_switch passes prev_state (5.18+): exact, where re-reading __state races with wakers */
 const volatile bool has_prev_state = false;
@@ -59,6 +56,14 @@ const volatile bool has_prev_state = false;
 bool seeding = false;
 /* set by user space before it attaches: threads seen running or blocked since then */
 __u64 trace_start_ns = 0;
+/*
+ * __sched_text_start/end, __lock_text_start/end: what bpf_get_task_stack()
+ * leaves out. Set by user space once attached (kallsyms takes a while to
+ * read); until then, and where kallsyms hides them, every kernel walk is a
+ * full one at switch-out.
+ */
+__u64 sched_text[4] = {};
+bool task_stacks = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -223,10 +228,17 @@ static __always_inline __u64 mix(__u64 h, __u64 ip)
 	return h ^ (h >> 32);
 }
 
-static __always_inline __u64 hash_stack(const struct stack *st, __u64 seed)
+/*
+ * Global (not inlined) functions are verified once, not at every call site:
+ * the loops over 127 frames are most of the verifier's work, and of the
+ * tool's start-up time.
+ */
+__noinline __u64 hash_stack(const struct stack *st, __u64 seed)
 {
 	__u64 h = seed;
 
+	if (!st)
+		return 0;
 	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++)
 		h = mix(h, st->ips[i]);
 	return h | 1; /* never 0, which means "no stack" */
@@ -270,10 +282,13 @@ static __always_inline bool in_sched_text(__u64 ip)
  * (as /proc/PID/stack does), and our walk at switch-out has the tracer's own
  * frames above them. 0 if the walk holds no scheduler frame.
  */
-static __always_inline __u64 nosched_hash(const struct stack *st)
+__noinline __u64 nosched_hash(const struct stack *st)
 {
 	__u64 h = KSTACK_SEED;
 	bool below = false;
+
+	if (!st)
+		return 0;
 
 	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++) {
 		if (in_sched_text(st->ips[i]))

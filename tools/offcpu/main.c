@@ -283,13 +283,16 @@ static int resolve_tid(void)
  * tracer's frames; the scheduler's frames that walk leaves out are known by
  * their text sections. Without them (kallsyms hidden) every walk is a full one.
  */
-static void configure_task_stacks(struct offcpu_bpf__rodata *ro)
+static void configure_task_stacks(struct offcpu_bpf__bss *bss)
 {
 	struct schedframes sf;
 
-	ro->task_stacks = !schedframes_init(&sf);
+	if (schedframes_init(&sf))
+		return;
 	for (int i = 0; i < 4; i++)
-		ro->sched_text[i] = sf.text[i];
+		bss->sched_text[i] = sf.text[i];
+	/* last: the programs take the cheap walk once the text ranges are there */
+	__atomic_store_n(&bss->task_stacks, true, __ATOMIC_RELEASE);
 }
 
 /* -m or -M: a period counts only whole, not cut by the trace's start or end. */
@@ -318,7 +321,6 @@ static void configure(struct offcpu_bpf *skel)
 	ro->max_ns = env.max_us >= UINT64_MAX / 1000 ? UINT64_MAX : env.max_us * 1000;
 	ro->whole_only = whole_periods_only();
 	reasons_fill_syscall_classes((uint8_t *)ro->sys_class, MAX_SYSCALLS);
-	configure_task_stacks(ro);
 }
 
 /* What one load attempt switches on: the first that loads wins. */
@@ -688,6 +690,7 @@ static int trace(struct run *r, struct profile *p)
 			strerror(-err));
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i], r->image[i]);
+	configure_task_stacks(r->skel->bss);
 	session_run(&s);
 	stop_tracing(r->skel);
 	if (rb)
