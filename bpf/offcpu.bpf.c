@@ -56,6 +56,8 @@ const volatile bool has_prev_state = false;
 bool seeding = false;
 /* set by user space before it attaches: threads seen running or blocked since then */
 __u64 trace_start_ns = 0;
+/* the last process image number given: images are numbered across all processes */
+__u32 last_image = 0;
 /*
  * __sched_text_start/end, __lock_text_start/end: what bpf_get_task_stack()
  * leaves out. Set by user space once attached (kallsyms takes a while to
@@ -388,6 +390,16 @@ static __always_inline __u16 state_reason(__u32 state)
 				     : REASON_OTHER;
 }
 
+/* The address of this program's stack frame, as a number: where on which stack it runs. */
+static __always_inline __u64 frame_address(void)
+{
+	__u64 marker = 0, sp = 0;
+	void *here = &marker;
+
+	bpf_probe_read_kernel(&sp, sizeof(sp), &here);
+	return sp;
+}
+
 #define SITE_SEED 0x517eULL
 
 /*
@@ -399,18 +411,24 @@ static __always_inline __u16 state_reason(__u32 state)
  */
 static __always_inline __u64 block_site(struct pt_regs *regs)
 {
-	__u64 h = mix(SITE_SEED, SYSCALL_NR(regs));
+	__u64 h = mix(SITE_SEED, SYSCALL_NR(regs)), ret = 0;
 
+	/* faults strike anywhere in the kernel: no site */
+	if (SYSCALL_NR(regs) < 0)
+		return 0;
 	h = mix(h, PT_REGS_PARM1(regs));
 	h = mix(h, PT_REGS_IP(regs));
 	h = mix(h, PT_REGS_SP(regs));
+	/* the return address in the frame: two callers at the same depth differ there */
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_FP(regs) + 8));
+	h = mix(h, ret);
 	return mix(h, PT_REGS_FP(regs)) | 1;
 }
 
-/* A stack walked where this period began, and not too often reused: take it. */
-static __always_inline bool known_site(const struct thread *t, __u64 site, __u64 cached)
+/* A stack walked where this period began (key), and not too often reused: take it. */
+static __always_inline bool known_site(const struct thread *t, __u64 key, __u64 site, __u64 cached)
 {
-	return t->site && site == t->site && cached && !(t->flags & THREAD_REWALK);
+	return key && key == site && cached && !(t->flags & THREAD_REWALK);
 }
 
 /*
@@ -422,7 +440,7 @@ static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 {
 	__u32 i = t->reason == REASON_RUNQUEUE;
 
-	if (known_site(t, t->usite[i], t->ucache[i]))
+	if (known_site(t, t->site, t->usite[i], t->ucache[i]))
 		return t->ucache[i];
 	t->ucache[i] = save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, t->ustack);
 	t->usite[i] = t->site;
@@ -484,6 +502,15 @@ static __always_inline void notify(__u32 tgid, const struct proc_info *pi, bool 
 	bpf_ringbuf_submit(np, 0);
 }
 
+/* A new image of process tgid: numbered, kept, and announced so that user space keeps its maps. */
+static __always_inline __u32 new_image(__u32 tgid, struct proc_info *npi, bool exec)
+{
+	npi->image = __sync_fetch_and_add(&last_image, 1) + 1;
+	bpf_map_update_elem(&procs, &tgid, npi, BPF_ANY);
+	notify(tgid, npi, exec);
+	return npi->image;
+}
+
 /*
  * The image a new thread record of process tgid runs; a process seen for the
  * first time (or a new one under a reused tgid) is announced, so that user
@@ -496,22 +523,28 @@ static __always_inline __u32 process_image(struct task_struct *task, __u32 tgid)
 	npi.start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	if (pi && pi->start_ns == npi.start_ns)
 		return pi->image;
-	npi.image = pi ? pi->image + 1 : 0;
-	bpf_map_update_elem(&procs, &tgid, &npi, BPF_ANY);
-	notify(tgid, &npi, false);
-	return npi.image;
+	return new_image(tgid, &npi, false);
 }
 
-/* The thread's record, created if new (*fresh) or if its tid was reused in its process. */
+/*
+ * The thread's record, created if new (*fresh), or afresh if the record's
+ * thread has exited and its (tid, tgid) now names another one.
+ */
 static __always_inline struct thread *get_thread(struct task_struct *task, __u32 pid, __u32 tgid,
 						 __u32 flags, bool *fresh)
 {
 	struct thread_key key = {.pid = pid, .tgid = tgid};
 	struct thread *t = lookup_or_init(&threads, &key, &zero_thread, DROP_THREADS_FULL);
 
-	*fresh = t && !t->tgid;
+	*fresh = t && (!t->tgid || t->end_ts);
 	if (!*fresh)
 		return t;
+	if (t->end_ts) {
+		bpf_map_update_elem(&threads, &key, &zero_thread, BPF_EXIST);
+		t = bpf_map_lookup_elem(&threads, &key);
+		if (!t)
+			return NULL;
+	}
 	t->tgid = tgid;
 	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL | THREAD_WANT_FULL : THREAD_WANT_FULL;
 	t->first_ts = bpf_ktime_get_ns();
@@ -601,8 +634,12 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	if (!t)
 		return;
 	/* new threads are first seen arriving: one first seen leaving has run since the start */
-	if (fresh && trace_start_ns && trace_start_ns < now)
-		t->first_ts = t->on_ts = trace_start_ns;
+	if (fresh && trace_start_ns && trace_start_ns < now) {
+		__u64 born = prev->start_time;
+
+		t->first_ts = t->on_ts =
+			born > trace_start_ns && born < now ? born : trace_start_ns;
+	}
 	/* threads rename themselves after they start: keep the latest name */
 	__builtin_memcpy(t->comm, prev->comm, TASK_COMM_LEN);
 	if (t->on_ts) {
@@ -619,10 +656,11 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	if (no_syscall_of_own(flags)) {
 		t->syscall = NO_SYSCALL;
 		t->reason = state_reason(state);
-		t->ustack = t->site = 0;
+		t->ustack = t->site = t->kkey = 0;
 	} else {
 		t->reason = classify(prev, regs, state, &t->syscall);
 		t->site = block_site(regs);
+		t->kkey = t->site ? mix(t->site, frame_address() - (__u64)prev->stack) : 0;
 		/* an exiting thread has dropped its memory: nothing to walk, nothing lost */
 		t->ustack = user_stacks && prev->mm ? user_stack(ctx, t) : 0;
 	}
@@ -637,6 +675,15 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 		 */
 		t->kstack = full_kstack(ctx, t->kstack);
 		t->flags = (t->flags & ~THREAD_WANT_FULL) | THREAD_KFULL;
+	} else if (t->reason != REASON_RUNQUEUE && known_site(t, t->kkey, t->ksite, t->kcache)) {
+		/*
+		 * Where a blocked period began, by user site and depth on the
+		 * kernel stack, its kernel path is the one walked last time
+		 * there. Settled now, so that a period read while still open
+		 * is filed where it will close.
+		 */
+		t->kstack = t->kcache;
+		t->flags |= THREAD_KFULL;
 	}
 	/* a wakeup or waker left from a period that never closed belongs to none */
 	t->wake_ts = t->woken_early && t->reason != REASON_RUNQUEUE ? now : 0;
@@ -673,18 +720,12 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u32
 	/* -m/-M judge whole periods: one cut by the trace's start is not one */
 	if (delta < min_ns || delta > max_ns || ((t->flags & THREAD_SEEDED) && whole_only))
 		goto out;
-	/*
-	 * Where a blocked period began, its kernel path is the same as last
-	 * time there; preemption strikes anywhere: walked each time.
-	 */
+	/* preemption strikes anywhere: its walk is not kept for the next period */
 	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL)) {
-		if (t->reason == REASON_RUNQUEUE) {
-			t->kstack = resting_kstack(next, t, false);
-		} else if (known_site(t, t->ksite, t->kcache)) {
-			t->kstack = t->kcache;
-		} else {
-			t->kstack = t->kcache = resting_kstack(next, t, false);
-			t->ksite = t->site;
+		t->kstack = resting_kstack(next, t, false);
+		if (t->reason != REASON_RUNQUEUE) {
+			t->kcache = t->kstack;
+			t->ksite = t->kkey;
 		}
 	}
 	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
@@ -735,26 +776,40 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
  * its memory map, which user space takes at the notice (and again while the
  * loader maps libraries); the stacks taken before keep the old one.
  */
-static __always_inline int handle_exec(void)
+static __always_inline int handle_exec(__u32 old_pid)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	struct proc_info *pi, npi = {};
+	struct proc_info npi = {};
 	struct thread_key key;
 	struct thread *t;
+	__u64 now;
+	bool fresh;
 	__u32 tgid;
 
 	if (!wanted(cur, true, &tgid))
 		return 0;
-	pi = bpf_map_lookup_elem(&procs, &tgid);
 	npi.start_ns = BPF_CORE_READ(cur, group_leader, start_time);
-	npi.image = pi ? pi->image + 1 : 0;
-	bpf_map_update_elem(&procs, &tgid, &npi, BPF_ANY);
-	key.pid = cur->pid;
+	now = bpf_ktime_get_ns();
+	key.pid = old_pid;
 	key.tgid = tgid;
-	t = bpf_map_lookup_elem(&threads, &key);
-	if (t)
-		t->image = npi.image;
-	notify(tgid, &npi, true);
+	t = old_pid != cur->pid ? bpf_map_lookup_elem(&threads, &key) : NULL;
+	if (t) {
+		/* a thread that was not the leader exec'ed: it lives on as the leader */
+		if (t->on_ts)
+			t->oncpu_ns += now - t->on_ts;
+		t->on_ts = 0;
+		t->end_ts = now;
+		key.pid = cur->pid;
+		bpf_map_delete_elem(&threads, &key);
+	}
+	t = get_thread(cur, cur->pid, tgid, cur->flags, &fresh);
+	if (!t)
+		return 0;
+	if (fresh)
+		t->first_ts = t->on_ts = now;
+	t->image = new_image(tgid, &npi, true);
+	/* the new program's places are not the old one's */
+	t->usite[0] = t->usite[1] = t->ksite = 0;
 	return 0;
 }
 
@@ -769,16 +824,13 @@ static __always_inline int handle_exec(void)
  */
 static __always_inline bool in_irq_context(struct task_struct *cur)
 {
-	__u64 marker = 0, sp = 0, bottom = (__u64)cur->stack;
+	__u64 sp = frame_address(), bottom = (__u64)cur->stack;
 	__u64 top = (__u64)bpf_task_pt_regs(cur) + sizeof(struct pt_regs);
-	void *here = &marker;
 
 	/* idle tasks keep no user registers at their stack's top: the usual size then */
 	if (top <= bottom || top - bottom > THREAD_SIZE_MAX)
 		top = bottom + THREAD_SIZE;
 
-	/* the address of our own stack frame, as a number */
-	bpf_probe_read_kernel(&sp, sizeof(sp), &here);
 	return sp < bottom || sp >= top;
 }
 
@@ -1006,15 +1058,15 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(sched_exec_btf)
+int BPF_PROG(sched_exec_btf, struct task_struct *p, pid_t old_pid)
 {
-	return handle_exec();
+	return handle_exec(old_pid);
 }
 
 SEC("raw_tp/sched_process_exec")
-int BPF_PROG(sched_exec_raw)
+int BPF_PROG(sched_exec_raw, struct task_struct *p, pid_t old_pid)
 {
-	return handle_exec();
+	return handle_exec(old_pid);
 }
 
 SEC("tp_btf/sched_switch")

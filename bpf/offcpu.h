@@ -84,6 +84,7 @@ struct thread {
 	__u64 site;   /* where the open period began: syscall, user registers (0: unknown) */
 	__u64 usite[2],
 		ucache[2];   /* the last user stacks walked, where it blocked / was preempted */
+	__u64 kkey;	     /* where the open period began in the kernel: site, stack depth */
 	__u64 ksite, kcache; /* the last kernel stack walked where a blocked period began */
 	__u64 first_ts;	     /* when the record began */
 	__u64 end_ts;	     /* when the thread exited, 0 while it lives */
@@ -100,7 +101,7 @@ struct thread {
 };
 
 #define THREAD_KERNEL	 1  /* kernel thread */
-#define THREAD_KFULL	 2  /* the open period's kernel stack was walked at switch-out */
+#define THREAD_KFULL	 2  /* the open period's kernel stack is settled at switch-out */
 #define THREAD_WANT_FULL 4  /* walk the kernel stack in full at the next switch-out */
 #define THREAD_SEEDED	 8  /* the open period began before the trace: cut at its start */
 #define THREAD_REWALK	 16 /* this period walks its stacks even where it blocked before */

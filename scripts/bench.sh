@@ -1,18 +1,28 @@
 #!/bin/bash
-# Benchmarks offcpu against bcc's libbpf-tools offcputime, side by side, on
-# the same context-switch-heavy workload (build/fixtures/pingpong), and writes
-# docs/benchmarks.md. Run through `make bench` (which builds first), as root.
+# Benchmarks offcpu against bcc's libbpf-tools offcputime, side by side, in
+# one run, and writes docs/benchmarks.md. Run through `make bench` (which
+# builds first), as root. Four parts:
+#   1. pingpong: BPF cost per context switch and throughput of a
+#      context-switch-heavy workload (build/fixtures/pingpong), for every
+#      shape in BENCH_SHAPES (pingpong -n PAIRS: 1 pair, every switch to and
+#      from idle; 2 pairs, switches from one pingpong thread to another)
+#   2. interval reports: offcpu's own CPU time with and without -i 1
+#   3. pgbench -S against the private PostgreSQL (scripts/postgres.sh):
+#      throughput untraced, under offcpu and under offcputime (whole system)
+#   4. start-up: exec to attached for offcpu -p and offcputime -p on a
+#      sleeping process, and exec to exit of offcpu --stuck -p
 #
-# Each run is one window: pingpong is held at exec behind a FIFO, the tracer
-# (if any) is started on its PID and given ATTACH_WAIT seconds to attach, the
+# Each pingpong run is one window: pingpong is held at exec behind a FIFO, the tracer
+# (if any) is started on its PID and given ATTACH_WAIT seconds to attach (and
+# up to 30 s more if its programs have not run by then), the
 # BPF statistics of the tracer's sched_switch program(s) (found through its
 # fdinfo, pinned so that they outlive the tracer) are read, pingpong is
 # released for BENCH_SECONDS, and the statistics are read again when it has
 # exited. So the BPF deltas and the round-trip count cover the same window,
 # and every round trip pingpong counts was made with the tracer attached.
 #
-# Configurations (every one BENCH_REPS times, order reversed on every other
-# repetition so that drift does not favour one side):
+# Configurations (every one BENCH_REPS times for every shape, order reversed
+# on every other repetition so that drift does not favour one side):
 #   base             no tracer
 #   floor            an empty tp_btf/sched_switch program (tests/bench/), the
 #                    bpf_stats measurement floor
@@ -25,10 +35,26 @@
 #                    programs run on exactly the same events, the tightest
 #                    comparison of their cost (attach order alternates)
 #
-# Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_PAIRS (2),
-# ATTACH_WAIT (1.5), QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5),
-# BENCH_RETRIES (3), BENCH_LONG_SECONDS (60: the -i run; 0 skips it), OFFCPUTIME (offcputime from PATH), BENCH_DOC
-# (docs/benchmarks.md), PYTHON (python3).
+# pgbench: `pgbench -i -s 10` into a database of its own (waitscope_bench,
+# dropped at the end), then `pgbench -S -c 8 -j 2 -T BENCH_PG_SECONDS`
+# untraced, under `offcpu` and under `offcputime` (whole system, attached
+# ATTACH_WAIT s before pgbench starts), order alternating, BENCH_REPS times.
+# The cluster on 127.0.0.1:WAITSCOPE_PGPORT is used if it answers; otherwise
+# `scripts/postgres.sh start` starts it, and `scripts/postgres.sh stop` stops
+# (and deletes) it after the section.
+#
+# Start-up: `python3 tests/bench/startup.py` execs the tool and polls
+# /proc/TOOL/fd every 2 ms for an anon_inode:bpf_link (its first program is
+# attached); BENCH_STARTUP_REPS times each, order alternating.
+#
+# Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_SHAPES ("1 2";
+# BENCH_PAIRS, if set and BENCH_SHAPES is not, is the one shape),
+# BENCH_LONG_SECONDS (60: the -i run, on the last shape; 0 skips it),
+# BENCH_PG_SECONDS (10: each pgbench run; 0 skips the section), WAITSCOPE_PGPORT
+# (54329), BENCH_STARTUP_REPS (5; 0 skips the section), ATTACH_WAIT (1.5),
+# QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5), BENCH_RETRIES (3),
+# OFFCPUTIME (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON
+# (python3).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -42,7 +68,11 @@ die() {
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 REPS=${BENCH_REPS:-3}
-PAIRS=${BENCH_PAIRS:-2}
+SHAPES=${BENCH_SHAPES:-${BENCH_PAIRS:-1 2}}
+LONG_SECONDS=${BENCH_LONG_SECONDS:-60}
+PG_SECONDS=${BENCH_PG_SECONDS:-10}
+PGPORT=${WAITSCOPE_PGPORT:-54329}
+STARTUP_REPS=${BENCH_STARTUP_REPS:-5}
 ATTACH_WAIT=${ATTACH_WAIT:-1.5}
 # before each run, wait (at most 10 s, QUIET_BUDGET s in all) for the machine
 # to be under QUIET_PCT % busy with no other sched_switch BPF program
@@ -69,7 +99,25 @@ for c in bpftool clang cc "$PYTHON" sysctl flock; do
 done
 # the interpreter itself, not a wrapper: it runs inside the measurement windows' edges
 PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
-case "$SECONDS_PER_RUN$REPS$PAIRS$QUIET_LEFT$RETRIES$NOISY_PCT" in *[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PAIRS, QUIET_BUDGET, BENCH_RETRIES, NOISY_PCT take whole numbers" ;; esac
+case "$SECONDS_PER_RUN$REPS$QUIET_LEFT$RETRIES$NOISY_PCT$LONG_SECONDS$PG_SECONDS$STARTUP_REPS$PGPORT" in
+*[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, QUIET_BUDGET, BENCH_RETRIES, NOISY_PCT, BENCH_LONG_SECONDS, BENCH_PG_SECONDS, BENCH_STARTUP_REPS, WAITSCOPE_PGPORT take whole numbers" ;;
+esac
+[ "$SECONDS_PER_RUN" -gt 0 ] || die "BENCH_SECONDS must be at least 1"
+[ "$REPS" -gt 0 ] || die "BENCH_REPS must be at least 1"
+# shellcheck disable=SC2086
+set -- $SHAPES
+[ $# -gt 0 ] || die "BENCH_SHAPES is empty"
+for p in "$@"; do
+	case $p in *[!0-9]* | 0* | ???*) die "BENCH_SHAPES: '$p' is not a number of pairs from 1 to 64" ;; esac
+	[ "$p" -le 64 ] || die "BENCH_SHAPES: '$p' is not a number of pairs from 1 to 64"
+done
+SHAPES=$*
+LONG_PAIRS=${!#} # the interval run's shape: the last one
+if [ "$PG_SECONDS" -gt 0 ]; then
+	for c in pgbench psql createdb dropdb runuser; do
+		command -v "$c" >/dev/null || die "$c is missing (scripts/deps.sh installs postgresql), or skip pgbench with BENCH_PG_SECONDS=0"
+	done
+fi
 # a tracer's own duration: it must outlive the window; we stop it ourselves
 TRACER_SECONDS=$((SECONDS_PER_RUN + 60))
 
@@ -79,7 +127,8 @@ mkdir -p "$WORK"
 # one benchmark at a time: two would share these files and each other's CPUs
 exec 9>"$WORK/lock"
 flock -n 9 || die "another benchmark is running (lock $WORK/lock)"
-rm -f "$WORK"/tracer*.err "$WORK"/load?.json "$WORK"/run.tsv
+rm -f "$WORK"/tracer*.err "$WORK"/load?.json "$WORK"/run.tsv "$WORK"/pgbench*.tsv "$WORK"/startup.tsv \
+	"$WORK"/interval.tsv
 RESULTS=$WORK/results.tsv
 DISCARDED=$WORK/discarded.tsv
 RUN_ROWS=$WORK/run.tsv
@@ -89,6 +138,8 @@ FIFO=$WORK/go.$$
 STARTED=""
 STATS_WAS=""
 PIN_PREFIX=""
+PG_STARTED=""
+PG_DB=""
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
@@ -98,6 +149,7 @@ cleanup() {
 	for p in $STARTED; do
 		wait "$p" 2>/dev/null || true
 	done
+	pg_done
 	rm -f "$FIFO"
 	[ -z "$PIN_PREFIX" ] || rm -f "$PIN_PREFIX"*
 	if [ -n "$STATS_WAS" ]; then
@@ -108,12 +160,49 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# the PostgreSQL side of the pgbench section: our database goes; the cluster
+# too if we started it (postgres.sh stop deletes it)
+pg_done() {
+	if [ -n "$PG_STARTED" ]; then
+		echo "bench: stopping the PostgreSQL cluster it started (scripts/postgres.sh stop)"
+		scripts/postgres.sh stop || echo "bench: warning: scripts/postgres.sh stop failed" >&2
+	elif [ -n "$PG_DB" ]; then
+		dropdb -h 127.0.0.1 -p "$PGPORT" -U postgres --if-exists --force "$PG_DB" ||
+			echo "bench: warning: could not drop database $PG_DB" >&2
+	fi
+	PG_STARTED=""
+	PG_DB=""
+}
+
 forget() { # PID: no longer ours to kill
 	local p out=""
 	for p in $STARTED; do
 		[ "$p" = "$1" ] || out="$out $p"
 	done
 	STARTED=$out
+}
+
+reap() { # PID: killed and waited for, without the shell's "Killed" notice
+	{
+		kill -KILL "$1"
+		wait "$1"
+	} 2>/dev/null || true
+	forget "$1"
+}
+
+# run_bg OUT CMD...: CMD in the background, its output to OUT, waited for.
+# So INT and TERM reach the trap at once: bash defers them while a command
+# runs in the foreground, and ignores SIGINT if that command survives it
+# (pgbench does).
+run_bg() {
+	local out=$1 p rc=0
+	shift
+	"$@" >"$out" 2>&1 &
+	p=$!
+	STARTED="$STARTED $p"
+	wait "$p" || rc=$?
+	forget "$p"
+	return "$rc"
 }
 
 # --- the bpf_stats floor: an empty sched_switch program and its loader -----
@@ -175,6 +264,26 @@ print(t, c, n)'
 
 now_ns() { date +%s%N; }
 
+# attached_ids TRACER_PID: gives it ATTACH_WAIT s to attach (up to 30 s more
+# if it has not yet, on a loaded machine), then prints the IDs of its programs
+# once a scheduler program of them has run; fails if it exits or never does
+attached_ids() {
+	local i=0 ids
+	sleep "$ATTACH_WAIT"
+	while kill -0 "$1" 2>/dev/null; do
+		ids=$(prog_ids "$1")
+		# shellcheck disable=SC2086
+		if [ -n "$ids" ] && [ "$(prog_stats $ids)" != "0 0 0" ]; then
+			echo "$ids"
+			return 0
+		fi
+		[ "$i" -lt 150 ] || return 1
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # --- one run ------------------------------------------------------------------
 # The tracers of a configuration, in attach order (= the order in which the
 # kernel runs their programs on each event). paired-p attaches both tools to
@@ -229,19 +338,25 @@ stop_tracer() {
 	esac
 }
 
-# run CONFIG REP: appends one line per tracer (one for base) to $RUN_ROWS
+# quiet_wait: let the machine settle (other people's builds and tracers are
+# noise), within what is left of QUIET_BUDGET; sets QUIET_WAIT (seconds)
+quiet_wait() {
+	QUIET_WAIT=0
+	if [ "$QUIET_LEFT" -gt 0 ]; then
+		QUIET_WAIT=$("$PYTHON" tests/bench/sysload.py quiet \
+			"$((QUIET_LEFT < 10 ? QUIET_LEFT : 10))" "$QUIET_PCT")
+		QUIET_LEFT=$((QUIET_LEFT - ${QUIET_WAIT%.*}))
+	fi
+}
+
+# run CONFIG REP: pingpong -n $PAIRS; appends one line per tracer (one for
+# base) to $RUN_ROWS
 run() {
 	local config=$1 rep=$2 pp out=$WORK/pingpong.out
 	local names=() pids=() ids=() s0=() s1=() all_ids="" all_pids=""
-	local n k id t0 t1 rt rc load steal foreign fbpf quiet_wait row label
+	local n k id t0 t1 rt rc load steal foreign fbpf row label
 
-	# let the machine settle: other people's builds and tracers are noise
-	quiet_wait=0
-	if [ "$QUIET_LEFT" -gt 0 ]; then
-		quiet_wait=$("$PYTHON" tests/bench/sysload.py quiet \
-			"$((QUIET_LEFT < 10 ? QUIET_LEFT : 10))" "$QUIET_PCT")
-		QUIET_LEFT=$((QUIET_LEFT - ${quiet_wait%.*}))
-	fi
+	quiet_wait
 
 	rm -f "$FIFO"
 	mkfifo "$FIFO"
@@ -256,13 +371,10 @@ run() {
 	for k in "${!names[@]}"; do
 		start_tracer "${names[k]}" "$pp" "$WORK/tracer$k.err"
 		pids[k]=$TP
-		sleep "$ATTACH_WAIT"
-		kill -0 "$TP" 2>/dev/null ||
-			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} exited before the window"; }
-		ids[k]=$(prog_ids "$TP")
-		# shellcheck disable=SC2015,SC2086
-		[ -n "${ids[k]}" ] && [ "$(prog_stats ${ids[k]})" != "0 0 0" ] ||
-			{ cat "$WORK/tracer$k.err" >&2; die "$config: ${names[k]} holds no running sched_switch program after ${ATTACH_WAIT}s"; }
+		ids[k]=$(attached_ids "$TP") || {
+			cat "$WORK/tracer$k.err" >&2
+			die "$config: ${names[k]} exited before the window, or held no running scheduler program $ATTACH_WAIT + 30 s after its start"
+		}
 		for id in ${ids[k]}; do
 			bpftool prog pin id "$id" "$PIN_PREFIX$id" || die "cannot pin program $id as $PIN_PREFIX$id"
 		done
@@ -317,10 +429,10 @@ EOF
 		# $1..$3: run time, events, program runs before; $4..$6 after
 		[ "$n" -eq 0 ] || [ "$5" -gt "$2" ] ||
 			die "$config: ${names[k]}: bpf_stats did not grow over the window ($row)"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
 			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" \
-			"$foreign" "$fbpf" "$load" "$steal" "$quiet_wait" >>"$RUN_ROWS"
-		printf 'bench: %-22s rep %s: %9s round trips' "$label" "$rep" "$rt"
+			"$foreign" "$fbpf" "$load" "$steal" "$QUIET_WAIT" "$PAIRS" >>"$RUN_ROWS"
+		printf 'bench: -n %s %-22s rep %s: %9s round trips' "$PAIRS" "$label" "$rep" "$rt"
 		[ "$5" -eq "$2" ] || printf ', %6d ns/event over %d events' \
 			"$((($4 - $1) / ($5 - $2)))" "$(($5 - $2))"
 		[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$foreign" "$((fbpf / 1000000))"
@@ -328,59 +440,65 @@ EOF
 	done
 }
 
-# --- the benchmark --------------------------------------------------------------
+# --- the benchmark: pingpong, every shape --------------------------------------
 sleep 100000 &
 IDLE=$!
 STARTED="$STARTED $IDLE"
 
 CONFIGS="base offcpu-p offcputime-p offcpu-wakers offcpu-interval floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p"
 REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
-NRUNS=$(($(echo "$CONFIGS" | wc -w) * REPS + REPS % 2))
-echo "bench: $NRUNS runs of ${SECONDS_PER_RUN}s (pingpong -n $PAIRS), ${REPS} per configuration"
-printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$RESULTS"
+SHAPES_REVERSED=$(echo "$SHAPES" | tr ' ' '\n' | tac | tr '\n' ' ')
+NSHAPES=$(echo "$SHAPES" | wc -w)
+NRUNS=$((($(echo "$CONFIGS" | wc -w) * REPS + REPS % 2) * NSHAPES))
+echo "bench: $NRUNS pingpong runs of ${SECONDS_PER_RUN}s (pingpong -n PAIRS for PAIRS in: $SHAPES), ${REPS} per configuration and shape"
+HEADER='config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\tpairs\n'
+# shellcheck disable=SC2059
+printf "$HEADER" >"$RESULTS"
+# shellcheck disable=SC2059
+printf "$HEADER" >"$DISCARDED"
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 # warm-up, not recorded: page cache, CPU frequency, the scheduler's placement
-"$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
-printf 'config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\n' >"$DISCARDED"
+for PAIRS in $SHAPES; do
+	"$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
+done
 RETRIES_LEFT=$RETRIES
 # paired-p alternates the attach order: with an odd REPS it gets one more
-# repetition, so that both orders count alike
+# repetition, so that both orders count alike. The shapes alternate too.
 for rep in $(seq 1 $((REPS % 2 ? REPS + 1 : REPS))); do
 	order=$CONFIGS
-	[ $((rep % 2)) -eq 1 ] || order=$REVERSED
+	shapes=$SHAPES
+	[ $((rep % 2)) -eq 1 ] || { order=$REVERSED; shapes=$SHAPES_REVERSED; }
 	[ "$rep" -le "$REPS" ] || order=paired-p
-	for c in $order; do
-		: >"$RUN_ROWS"
-		run "$c" "$rep"
-		# a run during which others took the machine says more about them
-		# than about the tracers: run it once more, while retries are left
-		if [ "$RETRIES_LEFT" -gt 0 ] && awk -F'\t' -v n="$(nproc)" -v max="$NOISY_PCT" \
-			'{ if ($12 + $13 + 100 * $11 / $6 / n > max) bad = 1 } END { exit !bad }' "$RUN_ROWS"; then
-			echo "bench: $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
-			cat "$RUN_ROWS" >>"$DISCARDED"
-			RETRIES_LEFT=$((RETRIES_LEFT - 1))
+	for PAIRS in $shapes; do
+		for c in $order; do
 			: >"$RUN_ROWS"
 			run "$c" "$rep"
-		fi
-		cat "$RUN_ROWS" >>"$RESULTS"
+			# a run during which others took the machine says more about them
+			# than about the tracers: run it once more, while retries are left
+			if [ "$RETRIES_LEFT" -gt 0 ] && awk -F'\t' -v n="$(nproc)" -v max="$NOISY_PCT" \
+				'{ if ($12 + $13 + 100 * $11 / $6 / n > max) bad = 1 } END { exit !bad }' "$RUN_ROWS"; then
+				echo "bench: -n $PAIRS $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
+				cat "$RUN_ROWS" >>"$DISCARDED"
+				RETRIES_LEFT=$((RETRIES_LEFT - 1))
+				: >"$RUN_ROWS"
+				run "$c" "$rep"
+			fi
+			cat "$RUN_ROWS" >>"$RESULTS"
+		done
 	done
 done
-kill -KILL "$IDLE" 2>/dev/null || true
-wait "$IDLE" 2>/dev/null || true
-forget "$IDLE"
+reap "$IDLE"
 
 # --- interval reports over a long run -----------------------------------------------
 # offcpu -i prints (reads, symbolizes) a report every second: its cost is
 # offcpu's own CPU time, not BPF time. Measured over LONG_SECONDS of pingpong,
-# against the same run without -i; 0 skips it.
-LONG_SECONDS=${BENCH_LONG_SECONDS:-60}
+# against the same run without -i, on the last shape; 0 skips it.
 INTERVAL_TSV=$WORK/interval.tsv
-printf 'mode	seconds	roundtrips	offcpu_cpu_s	reports
-' >"$INTERVAL_TSV"
+printf 'mode\tseconds\troundtrips\toffcpu_cpu_s\treports\tpairs\n' >"$INTERVAL_TSV"
 long_run() { # MODE OFFCPU-ARGS...
 	local mode=$1 pp tp ticks=0 t rt
 	shift
-	"$PINGPONG" -n "$PAIRS" -d "$LONG_SECONDS" >"$WORK/long.out" &
+	"$PINGPONG" -n "$LONG_PAIRS" -d "$LONG_SECONDS" >"$WORK/long.out" &
 	pp=$!
 	STARTED="$STARTED $pp"
 	"$OFFCPU" -p "$pp" "$@" >"$WORK/long.report" 2>/dev/null &
@@ -396,14 +514,169 @@ long_run() { # MODE OFFCPU-ARGS...
 	forget "$pp"
 	forget "$tp"
 	rt=$(sed -n 's/^roundtrips //p' "$WORK/long.out")
-	printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$LONG_SECONDS" "$rt" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$LONG_SECONDS" "$rt" \
 		"$(echo "$ticks $(getconf CLK_TCK)" | awk '{ printf "%.2f", $1 / $2 }')" \
-		"$(grep -c '^offcpu: PID' "$WORK/long.report")" >>"$INTERVAL_TSV"
+		"$(grep -c '^offcpu: PID' "$WORK/long.report")" "$LONG_PAIRS" >>"$INTERVAL_TSV"
 	echo "bench: long run, $mode: $rt round trips, offcpu used $(tail -1 "$INTERVAL_TSV" | cut -f4) s of CPU"
 }
 if [ "$LONG_SECONDS" -gt 0 ]; then
 	long_run plain
 	long_run interval -i 1
+else
+	echo "bench: interval-report run skipped (BENCH_LONG_SECONDS=0)"
+fi
+
+# --- pgbench -S: a database server's throughput --------------------------------------
+# pgbench -S (select-only, 8 clients on 2 threads) against the private cluster,
+# untraced and under each tool on the whole system. The figure is pgbench's
+# own tps; the BPF statistics of the tracer cover the whole pgbench process
+# (connections, the tables' vacuum, the timed part). The postmaster's reaped
+# children (the backends) count as ours, not as noise.
+PG_TSV=$WORK/pgbench.tsv
+printf 'config\trep\tseconds\ttps\twindow_ns\trun_time_ns\trun_cnt\truns\ttracer_cpu_s\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\tkept\n' >"$PG_TSV"
+PG_INFO=""
+pg_sql() { # SQL: one answer, unaligned
+	psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -X -q -Atc "$1"
+}
+PGBENCH=(pgbench -h 127.0.0.1 -p "$PGPORT" -U postgres)
+cpu_ticks() { # PID: its utime + stime, 0 for none
+	[ -n "$1" ] || { echo 0; return; }
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# pg_run CONFIG REP: one pgbench run; appends its line to $PG_RUN_ROW, sets PG_OTHERS
+pg_run() {
+	local config=$1 rep=$2 tp="" progs="" b0="0 0 0" b1="0 0 0" t0 t1 c0 c1 rc tps load steal foreign fbpf
+	local out=$WORK/pgbench.out err=$WORK/tracer0.err
+
+	quiet_wait
+	case $config in
+	pg-base) ;;
+	pg-offcpu) "$OFFCPU" "$PG_TRACER_SECONDS" >/dev/null 2>"$err" & ;;
+	pg-offcputime) "$OFFCPUTIME" "$PG_TRACER_SECONDS" >/dev/null 2>"$err" & ;;
+	*) die "unknown pgbench configuration $config" ;;
+	esac
+	if [ "$config" != pg-base ]; then
+		tp=$!
+		STARTED="$STARTED $tp"
+		progs=$(attached_ids "$tp") || {
+			cat "$err" >&2
+			die "$config: the tracer exited before pgbench, or held no running scheduler program $ATTACH_WAIT + 30 s after its start"
+		}
+	fi
+	# shellcheck disable=SC2086
+	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ "${tp:-} +$PG_POSTMASTER" $progs
+	# shellcheck disable=SC2086
+	[ -z "$progs" ] || b0=$(prog_stats $progs)
+	c0=$(cpu_ticks "$tp")
+	t0=$(now_ns)
+	rc=0
+	run_bg "$out" "${PGBENCH[@]}" -S -c 8 -j 2 -T "$PG_SECONDS" "$PG_DB" || rc=$?
+	t1=$(now_ns)
+	c1=$(cpu_ticks "$tp")
+	# shellcheck disable=SC2086
+	[ -z "$progs" ] || b1=$(prog_stats $progs)
+	sleep 0.2 # the postmaster reaps the backends of pgbench's connections
+	# shellcheck disable=SC2086
+	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ "${tp:-} +$PG_POSTMASTER" $progs
+	read -r load steal foreign fbpf <<EOF
+$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
+EOF
+	[ -z "$tp" ] || stop_tracer "$config" "$tp" "$err"
+	[ "$rc" -eq 0 ] || {
+		cat "$out" >&2
+		die "$config: pgbench failed (exit $rc); did the cluster on 127.0.0.1:$PGPORT go away (make integration stops it)?"
+	}
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | tail -1)
+	[ -n "$tps" ] || { cat "$out" >&2; die "$config: pgbench printed no tps"; }
+	# shellcheck disable=SC2086
+	set -- $b0 $b1
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$config" "$rep" "$PG_SECONDS" "$tps" \
+		"$((t1 - t0))" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" \
+		"$(awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" "$foreign" "$fbpf" "$load" "$steal" "$QUIET_WAIT" >"$PG_RUN_ROW"
+	PG_OTHERS=$(awk -v l="$load" -v s="$steal" -v b="$fbpf" -v w="$((t1 - t0))" -v n="$(nproc)" \
+		'BEGIN { printf "%.1f", l + s + 100 * b / w / n }')
+	printf 'bench: pgbench %-14s rep %s: %8s tps' "$config" "$rep" "${tps%.*}"
+	[ "$5" -eq "$2" ] || printf ', %6d ns/event over %d context switches' \
+		"$((($4 - $1) / ($5 - $2)))" "$(($5 - $2))"
+	printf ', others %s %%\n' "$PG_OTHERS"
+}
+
+if [ "$PG_SECONDS" -eq 0 ]; then
+	echo "bench: pgbench section skipped (BENCH_PG_SECONDS=0)"
+else
+	PG_TRACER_SECONDS=$((PG_SECONDS + 120))
+	PG_RUN_ROW=$WORK/pgbench-run.tsv
+	if pg_sql 'select 1' >/dev/null 2>&1; then
+		echo "bench: pgbench: using the PostgreSQL already running on 127.0.0.1:$PGPORT (it stays running)"
+	else
+		echo "bench: pgbench: starting the private PostgreSQL (scripts/postgres.sh start; stopped and deleted after the section)"
+		PG_STARTED=1
+		scripts/postgres.sh start || die "scripts/postgres.sh start failed"
+	fi
+	PG_DATA=$(pg_sql 'show data_directory')
+	PG_POSTMASTER=$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null) ||
+		die "cannot read the postmaster's PID from $PG_DATA/postmaster.pid"
+	PG_DB=waitscope_bench
+	# left by a benchmark that was killed outright
+	[ -z "$(pg_sql "select 1 from pg_database where datname = '$PG_DB'")" ] ||
+		dropdb -h 127.0.0.1 -p "$PGPORT" -U postgres --force "$PG_DB"
+	createdb -h 127.0.0.1 -p "$PGPORT" -U postgres "$PG_DB"
+	echo "bench: pgbench: pgbench -i -s 10 $PG_DB"
+	run_bg "$WORK/pgbench-init.log" "${PGBENCH[@]}" -i -s 10 -q "$PG_DB" ||
+		{ cat "$WORK/pgbench-init.log" >&2; die "pgbench -i failed"; }
+	PG_INFO="$(pg_sql 'show server_version' | cut -d' ' -f1), $(pg_sql 'show shared_buffers') shared_buffers, database $(pg_sql "select pg_size_pretty(pg_database_size('$PG_DB'))")"
+	# warm-up, not recorded: the tables into the caches, the backends' code
+	run_bg /dev/null "${PGBENCH[@]}" -S -c 8 -j 2 -T 2 "$PG_DB" || die "pgbench warm-up failed"
+	PG_CONFIGS="pg-base pg-offcpu pg-offcputime"
+	PG_REVERSED="pg-offcputime pg-offcpu pg-base"
+	echo "bench: pgbench: $((3 * REPS)) runs of ${PG_SECONDS}s (pgbench -S -c 8 -j 2), ${REPS} per configuration"
+	for rep in $(seq 1 "$REPS"); do
+		order=$PG_CONFIGS
+		[ $((rep % 2)) -eq 1 ] || order=$PG_REVERSED
+		for c in $order; do
+			pg_run "$c" "$rep"
+			if [ "$RETRIES_LEFT" -gt 0 ] && awk -v o="$PG_OTHERS" -v m="$NOISY_PCT" 'BEGIN { exit !(o > m) }'; then
+				echo "bench: pgbench $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
+				printf '\t0\n' | cat "$PG_RUN_ROW" - >>"$PG_TSV"
+				RETRIES_LEFT=$((RETRIES_LEFT - 1))
+				pg_run "$c" "$rep"
+			fi
+			printf '\t1\n' | cat "$PG_RUN_ROW" - >>"$PG_TSV"
+		done
+	done
+	pg_done
+fi
+
+# --- start-up time ---------------------------------------------------------------------
+# A sleeping target: (a) exec of `TOOL -p TARGET` to its first BPF link, for
+# offcpu and offcputime; (b) exec to exit of `offcpu --stuck -p TARGET`.
+STARTUP_TSV=$WORK/startup.tsv
+printf 'measurement\trep\tseconds\tquiet_wait_s\n' >"$STARTUP_TSV"
+if [ "$STARTUP_REPS" -eq 0 ]; then
+	echo "bench: start-up section skipped (BENCH_STARTUP_REPS=0)"
+else
+	sleep 100000 &
+	TARGET=$!
+	STARTED="$STARTED $TARGET"
+	echo "bench: start-up: ${STARTUP_REPS} times each, target: a sleep (PID $TARGET)"
+	for rep in $(seq 1 "$STARTUP_REPS"); do
+		order="offcpu-attach offcputime-attach offcpu-stuck"
+		[ $((rep % 2)) -eq 1 ] || order="offcpu-stuck offcputime-attach offcpu-attach"
+		for m in $order; do
+			quiet_wait
+			case $m in
+			offcpu-attach) set -- attached 30 "$WORK/startup.err" "$OFFCPU" -p "$TARGET" ;;
+			offcputime-attach) set -- attached 30 "$WORK/startup.err" "$OFFCPUTIME" -p "$TARGET" ;;
+			offcpu-stuck) set -- wall 30 "$WORK/startup.err" "$OFFCPU" --stuck -p "$TARGET" ;;
+			esac
+			t=$("$PYTHON" tests/bench/startup.py "$@") ||
+				{ cat "$WORK/startup.err" >&2; die "start-up: $m failed"; }
+			printf '%s\t%s\t%s\t%s\n' "$m" "$rep" "$t" "$QUIET_WAIT" >>"$STARTUP_TSV"
+			echo "bench: start-up, $m rep $rep: $t s"
+		done
+	done
+	reap "$TARGET"
 fi
 
 # --- the report -------------------------------------------------------------------
@@ -415,12 +688,15 @@ BENCH_DATE=$START_DATE \
 	BENCH_KERNEL="$(uname -r)" \
 	BENCH_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
 	BENCH_NPROC="$(nproc)" \
-	BENCH_COMMAND="BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_PAIRS=$PAIRS make bench" \
+	BENCH_COMMAND="BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_SHAPES=\"$SHAPES\" BENCH_LONG_SECONDS=$LONG_SECONDS BENCH_PG_SECONDS=$PG_SECONDS BENCH_STARTUP_REPS=$STARTUP_REPS make bench" \
 	BENCH_REV="$rev" \
 	BENCH_OFFCPUTIME="$OFFCPUTIME ($(dpkg-query -W -f='${Package} ${Version}' libbpf-tools 2>/dev/null || echo 'version unknown'))" \
 	BENCH_TOOLS="$(bpftool version 2>/dev/null | head -2 | tr '\n' ' ' | sed 's/ *$//'), $(clang --version | head -1)" \
 	BENCH_ATTACH_WAIT=$ATTACH_WAIT \
 	BENCH_NOISY_PCT=$NOISY_PCT \
 	BENCH_INTERVAL_TSV=$INTERVAL_TSV \
+	BENCH_PG_TSV=$PG_TSV \
+	BENCH_PG_INFO="$PG_INFO" \
+	BENCH_STARTUP_TSV=$STARTUP_TSV \
 	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
-echo "bench: wrote $DOC (raw data: $RESULTS, runs done again: $DISCARDED)"
+echo "bench: wrote $DOC (raw data: $RESULTS, $PG_TSV, $STARTUP_TSV, $INTERVAL_TSV; pingpong runs done again: $DISCARDED)"

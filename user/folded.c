@@ -67,8 +67,10 @@ int folded_add(struct folded *fd, const char *const *frames, int n, uint64_t val
 	if (!f)
 		return -ENOMEM;
 	write_frames(f, frames, n);
-	if (fclose(f))
+	if (fclose(f)) {
+		free(text);
 		return -ENOMEM;
+	}
 	fd->lines[fd->n++] = (struct folded_line){text, value};
 	return 0;
 }

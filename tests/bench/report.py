@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Turns build/bench/results.tsv (written by scripts/bench.sh) into
-docs/benchmarks.md and prints the summary table and the targets.
+docs/benchmarks.md and prints the goals, the summary tables and the targets.
 
 usage: report.py RESULTS.tsv OUT.md [DISCARDED.tsv]
-(machine facts come in BENCH_* variables; DISCARDED holds the runs done
-again because the rest of the machine was busy)
+(machine facts come in BENCH_* variables; DISCARDED holds the pingpong runs
+done again because the rest of the machine was busy; the other sections'
+data come in BENCH_INTERVAL_TSV, BENCH_PG_TSV and BENCH_STARTUP_TSV)
 """
 import csv
 import os
@@ -13,6 +14,9 @@ import sys
 import textwrap
 
 FILTERED_TARGET_NS = 40.0  # target: cost per event of a filtered-out task
+COST_RATIO_GOAL = 0.5  # goal: offcpu's cost at most this share of offcputime's
+ATTACH_GOAL_S = 0.3  # goal: offcpu -p attached within this
+STUCK_GOAL_S = 0.3  # goal: offcpu --stuck answered within this
 # share of the machine taken by others (processes, BPF programs, steal) above
 # which a run is flagged (and redone, while retries are left)
 NOISY_PCT = float(os.environ.get("BENCH_NOISY_PCT", "5"))
@@ -34,12 +38,30 @@ CONFIGS = [
     ("paired-p:offcputime", "offcputime, traced, both attached", "offcpu -p PP & offcputime -p PP"),
 ]
 
+PG_CONFIGS = [
+    ("pg-base", "untraced", None),
+    ("pg-offcpu", "offcpu, whole system", "offcpu"),
+    ("pg-offcputime", "offcputime, whole system", "offcputime"),
+]
+
+STARTUP = [
+    ("offcpu-attach", "offcpu attached", "offcpu -p SLEEP", ATTACH_GOAL_S),
+    ("offcputime-attach", "offcputime attached (reference)", "offcputime -p SLEEP", None),
+    ("offcpu-stuck", "offcpu --stuck answered (exec to exit)", "offcpu --stuck -p SLEEP", STUCK_GOAL_S),
+]
+
+
+def number(v):
+    return float(v) if "." in v else int(v)
+
 
 def load(path):
-    runs = {}
+    """{pairs: {config: [run]}} from a results.tsv."""
+    shapes = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
-            r = {k: (v if k == "config" else float(v) if "." in v else int(v)) for k, v in row.items()}
+            r = {k: (v if k == "config" else number(v)) for k, v in row.items()}
+            r.setdefault("pairs", 2)  # results of a script before BENCH_SHAPES
             r["rt_s"] = r["roundtrips"] / r["seconds"]
             r["ns_ev"] = r["run_time_ns"] / r["run_cnt"] if r["run_cnt"] else None
             # program runs per sched_switch event: bpf_stats' overhead is paid per run
@@ -49,8 +71,8 @@ def load(path):
             # other processes, and other people's sched_switch programs, in % of the machine
             r["foreign"] = r["foreign_cpu_pct"] + 100 * r["foreign_bpf_ns"] / r["window_ns"] / NPROC
             r["others"] = r["foreign"] + r["steal_pct"]  # what bench.sh compares to NOISY_PCT
-            runs.setdefault(r["config"], []).append(r)
-    return runs
+            shapes.setdefault(r["pairs"], {}).setdefault(r["config"], []).append(r)
+    return shapes
 
 
 def med(xs):
@@ -69,6 +91,14 @@ def f2(x):
 
 def f0(x):
     return "%.0f" % x
+
+
+def times(n):
+    return {1: "once", 2: "twice"}.get(n, "%d times" % n)
+
+
+def shape_name(pairs):
+    return "1 pair" if pairs == 1 else "%d pairs" % pairs
 
 
 def paired_difference(runs, floor):
@@ -99,38 +129,26 @@ def paired_difference(runs, floor):
     return diff, ref, [a[rep] - b[rep] for rep in reps], first, noise
 
 
-def long_run_section(path):
-    """offcpu's own CPU time with and without -i 1 over one long pingpong run each."""
-    if not path or not os.path.exists(path):
-        return ""
-    with open(path, newline="") as f:
-        rows = {r["mode"]: r for r in csv.DictReader(f, delimiter="\t")}
-    if "plain" not in rows or "interval" not in rows:
-        return ""
-    secs = float(rows["plain"]["seconds"])
-    out = ["", "## Interval reports (`-i 1`) over %.0f s" % secs, "",
-           "offcpu's own CPU time (utime + stime of the process) while following pingpong for "
-           "%.0f s, without and with a report every second; the BPF side is the same in both "
-           "(rows *offcpu, traced* and *offcpu, traced, 1 s interval reports* above)." % secs, "",
-           "| mode | reports printed | offcpu CPU time | share of one CPU | round trips vs plain |",
-           "| --- | --- | --- | --- | --- |"]
-    plain_rt = float(rows["plain"]["roundtrips"]) or 1.0
-    for mode, label in (("plain", "`offcpu -p PP %.0f`" % secs), ("interval", "`offcpu -p PP -i 1 %.0f`" % secs)):
-        r = rows[mode]
-        cpu = float(r["offcpu_cpu_s"])
-        out.append("| %s | %s | %.2f s | %.2f %% | %.2fx |" % (
-            label, r["reports"], cpu, 100 * cpu / secs, float(r["roundtrips"]) / plain_rt))
-    return "\n".join(out) + "\n"
+def ratio_verdict(raw, net, goal=COST_RATIO_GOAL):
+    if raw <= goal and net <= goal:
+        return "PASS"
+    if net <= goal:
+        return "PASS only net of the floor; FAIL raw"
+    if raw <= goal:
+        return "PASS only raw; FAIL net of the floor"
+    return "FAIL"
 
 
-def main():
-    results, out = sys.argv[1], sys.argv[2]
-    runs = load(results)
-    env = os.environ.get
+def shape_section(pairs, runs):
+    """One pingpong shape: its markdown, its printed tables, its goal row (or None)."""
     if "base" not in runs:
-        sys.exit("report: no untraced runs in " + results)
+        sys.exit("report: no untraced runs of pingpong -n %d" % pairs)
     base = med(r["rt_s"] for r in runs["base"])
     floor = med(r["ns_ev"] for r in runs.get("floor", [])) or 0.0
+    secs = runs["base"][0]["seconds"]
+    reps = max(r["rep"] for r in runs["base"])
+    preps = len(runs.get("paired-p:offcpu", []))
+    workload = "build/fixtures/pingpong -n %d -d %s" % (pairs, secs)
 
     summary, rows = {}, []
     for config, label, cmd in CONFIGS:
@@ -141,7 +159,8 @@ def main():
         ns = [r["ns_ev"] for r in rs if r["ns_ev"] is not None]
         # the floor is per program run: offcpu also runs on sched_waking
         cfloor = floor * med([r["per_ev"] for r in rs])
-        summary[config] = {"ns": med(ns), "all": ns, "floor": cfloor}
+        summary[config] = {"ns": med(ns), "all": ns, "floor": cfloor,
+                           "ev_rt": med(r["ev_rt"] for r in rs)}
         ratio_s = f2(med(ratios)) + spread(ratios, f2)
         if config == "base":
             ratio_s = "1.00x (%s)" % ", ".join(f2(x) for x in ratios)
@@ -150,14 +169,34 @@ def main():
         else:
             ns_s = f0(med(ns)) + spread(ns, f0)
             net_s = "–" if config == "floor" else f0(med(ns) - cfloor)
-            ev_s = "%.2f" % med(r["ev_rt"] for r in rs)
+            ev_s = "%.2f" % summary[config]["ev_rt"]
             cpu_s = "%.1f %%" % (100 * med(r["cpu"] for r in rs) / NPROC)
         rows.append("| %s | `%s` | %s | %s | %s | %s | %s |" % (label, cmd, ratio_s, ns_s, net_s, ev_s, cpu_s))
 
+    def have(*configs):
+        return all(c in summary and summary[c]["ns"] is not None for c in configs)
+
     targets = []
+    # the issue's goal: offcpu's BPF ns per context switch at most half offcputime's
+    ratios = {}
+
+    def half(a, b, what):
+        if not have(a, b):
+            return
+        x, y = summary[a]["ns"], summary[b]["ns"]
+        fx, fy = summary[a]["floor"], summary[b]["floor"]
+        raw, net = x / y, (x - fx) / (y - fy)
+        ratios[a] = (raw, net, x, y, x - fx, y - fy)
+        targets.append("| offcpu BPF ns per context switch at most %.1f × offcputime's: %s | "
+                       "**%.2f** net of floor (%.0f / %.0f ns), %.2f raw (%.0f / %.0f ns) | **%s** |"
+                       % (COST_RATIO_GOAL, what, net, x - fx, y - fy, raw, x, y, ratio_verdict(raw, net)))
+
+    half("offcpu-p", "offcputime-p", "separate runs, `-p PP`")
+    half("offcpu-all", "offcputime-all", "separate runs, whole system")
+    half("paired-p:offcpu", "paired-p:offcputime", "both attached, same events")
 
     def separate(a, b, what):
-        if a not in summary or b not in summary or summary[a]["ns"] is None or summary[b]["ns"] is None:
+        if not have(a, b):
             return
         x, y = summary[a]["ns"], summary[b]["ns"]
         fx, fy = summary[a]["floor"], summary[b]["floor"]
@@ -197,31 +236,56 @@ def main():
                        % (FILTERED_TARGET_NS, idle, idle - ifloor, ifloor,
                           summary.get("offcputime-idle", {}).get("ns") or float("nan"), verdict))
 
-    discarded = load(sys.argv[3]) if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else {}
-    allruns = [r for rs in runs.values() for r in rs]
-    foreign = int(max(r["foreign_progs"] for r in allruns))
-    busy = [r for r in allruns if r["others"] > NOISY_PCT]
-    steal = max(r["steal_pct"] for r in allruns)
-    waited = sum(r["quiet_wait_s"] for r in allruns if r["position"] <= 1)
-    reps = max(r["rep"] for r in runs["base"])
-    preps = len(runs.get("paired-p:offcpu", []))
-    secs = runs["base"][0]["seconds"]
+    # the goal row of the summary: separate -p PP runs, with the same-events cross-check
+    goal = None
+    if "offcpu-p" in ratios:
+        raw, net, x, y, xn, yn = ratios["offcpu-p"]
+        check = ""
+        if "paired-p:offcpu" in ratios:
+            check = ("; both attached, same events: %.2f net, %.2f raw"
+                     % (ratios["paired-p:offcpu"][1], ratios["paired-p:offcpu"][0]))
+        goal = ("| pingpong, %s (`%s`): offcpu's BPF ns per context switch at most %.1f × offcputime's "
+                "(`offcpu -p PP` vs `offcputime -p PP`, medians) | **%.2f** net of floor (%.0f / %.0f ns), "
+                "%.2f raw (%.0f / %.0f ns)%s | **%s** |"
+                % (shape_name(pairs), workload, COST_RATIO_GOAL, net, xn, yn, raw, x, y, check,
+                   ratio_verdict(raw, net)))
 
+    # what the workload is: to-and-from idle or thread to thread, by the switches it made
+    who = "one pair of threads" if pairs == 1 else "%d pairs of threads" % pairs
+    shape_s = "%s bouncing a byte over pipes, a blocking context switch per hop" % who
+    ev = {c: summary[c]["ev_rt"] for c in ("offcpu-p", "offcputime-p") if summary.get(c, {}).get("ev_rt")}
+    if "offcpu-p" in ev:
+        shape_s += ("; %.2f sched_switch events per round trip under `offcpu -p PP` (4 when every "
+                    "switch is to or from the idle task, the two threads of a pair on different CPUs; "
+                    "2 when the CPU passes from one pingpong thread to another)" % ev["offcpu-p"])
+
+    notes = ["Untraced, pingpong made %s round trips/s here (the ratio, not that rate, is the "
+             "metric); the floor was %.0f ns per program run." % ("{:,.0f}".format(base), floor)]
     sep = summary.get("offcpu-p", {}).get("all") or []
-    sep_spread = 100 * (max(sep) - min(sep)) / 2 / med(sep) if len(sep) > 1 else None
-    first = paired[3] if paired else None
-    paired_note = ("*both attached*: offcpu and offcputime on the same pingpong at once, so both "
-                   "programs run on exactly the same events: the tightest comparison.")
-    if sep_spread is not None:
-        paired_note += (" Across separate runs, offcpu's ns/event moved by ±%.0f %% here, with "
-                        "conditions that change from run to run (where the scheduler puts the four "
-                        "threads, the state of the caches); within one run both programs see the "
-                        "same conditions." % sep_spread)
-    if first is not None:
-        paired_note += (" The program attached first runs first on each event and pays for colder "
-                        "caches in the stack walks (%+.0f ns/event in these runs), so the attach "
-                        "order alternates and the difference is averaged over both orders." % first)
-    paired_note = textwrap.fill(paired_note, 76, initial_indent="- ", subsequent_indent="  ") + "\n"
+    if len(sep) > 1:
+        notes.append("Across separate runs, offcpu's ns/event moved by ±%.0f %%."
+                     % (100 * (max(sep) - min(sep)) / 2 / med(sep)))
+    steals = [r["steal_pct"] for rs in runs.values() for r in rs]
+    if med(steals) > 2:
+        notes.append("The hypervisor stole a median %.1f %% (up to %.1f %%) of the CPUs during these runs%s."
+                     % (med(steals), max(steals),
+                        ": with switches to and from idle, a vCPU halts whenever its thread blocks, and "
+                        "the host's delay in running it again once woken counts as steal, so part of it "
+                        "is the workload's own" if ev.get("offcpu-p", 0) >= 3 else ""))
+    caution = ""
+    if len(ev) == 2 and abs(ev["offcpu-p"] - ev["offcputime-p"]) > 0.3:
+        caution = ("**Caution:** `offcpu -p PP` and `offcputime -p PP` ran with different events per "
+                   "round trip (%.2f vs %.2f): the scheduler placed the threads differently in their "
+                   "runs, and a switch to or from idle does not cost what a switch between two threads "
+                   "costs. The *both attached* rows, which see the same events, are the comparison to "
+                   "trust for this shape." % (ev["offcpu-p"], ev["offcputime-p"]))
+    if pairs == 1 and ev.get("offcpu-p", 4) < 3:
+        caution = ("**Caution:** with fewer than 3 events per round trip, the pair mostly shared one "
+                   "CPU (something else kept the other busy, or the scheduler put them together): "
+                   "these runs are not the to-and-from-idle shape. " + caution).strip()
+    if paired and paired[3] is not None:
+        notes.append("Both attached, the program attached first paid %+.0f ns/event for it; the "
+                     "difference row of the targets averages both attach orders." % paired[3])
 
     table = "\n".join([
         "| configuration | command | round trips/s vs untraced | BPF ns/event, raw | net of floor "
@@ -229,24 +293,239 @@ def main():
         "| --- | --- | --- | --- | --- | --- | --- |",
     ] + rows)
     ttable = "\n".join(["| target | measured (medians unless said) | result |", "| --- | --- | --- |"] + targets)
-    longrun = long_run_section(os.environ.get("BENCH_INTERVAL_TSV"))
+    md = "\n".join([
+        "## Pingpong, %s" % shape_name(pairs), "",
+        textwrap.fill("Workload: `%s`: %s. Every configuration ran %s (\"both attached\" %s, "
+                      "half in each attach order), %s s each, in alternating order; figures are medians, "
+                      "the min–max of the repetitions in parentheses."
+                      % (workload, shape_s, times(reps), times(preps), secs), 76), "",
+        table, "",
+        textwrap.fill(" ".join(notes), 76), ""] + ([textwrap.fill(caution, 76), ""] if caution else []) + [
+        "### Targets, %s" % shape_name(pairs), "",
+        ttable, ""])
+    return md, table, ttable, goal
 
-    def raw_table(rs_by_config):
-        lines = ["| configuration | rep | attach position | round trips/s vs untraced median "
-                 "| sched_switch events | BPF ns/event | foreign CPU | steal | foreign sched_switch programs |",
-                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for config, _, _ in CONFIGS:
-            for r in sorted(rs_by_config.get(config, []), key=lambda r: r["rep"]):
-                lines.append("| %s | %d | %s | %.3fx | %d | %s | %.1f %% | %.1f %% | %d |" % (
-                    config, r["rep"], r["position"] or "–", r["rt_s"] / base, r["run_cnt"],
-                    "%.1f" % r["ns_ev"] if r["ns_ev"] is not None else "–",
-                    r["foreign"], r["steal_pct"], r["foreign_progs"]))
-        return "\n".join(lines)
 
-    raw = raw_table(runs)
-    if discarded:
-        raw += ("\n\nRuns done again because others took more than %.0f %% of the machine "
-                "(not in the results above):\n\n" % NOISY_PCT + raw_table(discarded))
+def long_run_section(path):
+    """offcpu's own CPU time with and without -i 1 over one long pingpong run each."""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, newline="") as f:
+        rows = {r["mode"]: r for r in csv.DictReader(f, delimiter="\t")}
+    if "plain" not in rows or "interval" not in rows:
+        return ""
+    secs = float(rows["plain"]["seconds"])
+    pairs = int(rows["plain"].get("pairs") or 2)
+    out = ["", "## Interval reports (`-i 1`) over %.0f s" % secs, "",
+           textwrap.fill("offcpu's own CPU time (utime + stime of the process) while following "
+                         "`build/fixtures/pingpong -n %d -d %.0f` (PP), without and with a report every "
+                         "second; the BPF side is the same in both (rows *offcpu, traced* and *offcpu, "
+                         "traced, 1 s interval reports* of pingpong, %s)." % (pairs, secs, shape_name(pairs)),
+                         76), "",
+           "| mode | reports printed | offcpu CPU time | share of one CPU | round trips vs plain |",
+           "| --- | --- | --- | --- | --- |"]
+    plain_rt = float(rows["plain"]["roundtrips"]) or 1.0
+    for mode, label in (("plain", "`offcpu -p PP %.0f`" % secs), ("interval", "`offcpu -p PP -i 1 %.0f`" % secs)):
+        r = rows[mode]
+        cpu = float(r["offcpu_cpu_s"])
+        out.append("| %s | %s | %.2f s | %.2f %% | %.2fx |" % (
+            label, r["reports"], cpu, 100 * cpu / secs, float(r["roundtrips"]) / plain_rt))
+    return "\n".join(out) + "\n"
+
+
+def pg_section(path):
+    """pgbench -S tps untraced and under each tool: (markdown, printed table, goal row) or None."""
+    if not path or not os.path.exists(path):
+        return None
+    kept, redone = {}, []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            r = {k: (v if k == "config" else number(v)) for k, v in row.items()}
+            r["ns_ev"] = r["run_time_ns"] / r["run_cnt"] if r["run_cnt"] else None
+            r["cs_s"] = r["run_cnt"] / r["window_ns"] * 1e9
+            r["cpu"] = r["run_time_ns"] / r["window_ns"]
+            r["own"] = r.get("tracer_cpu_s", 0) * 1e9 / r["window_ns"]  # the tracer's user space + syscalls
+            r["others"] = (r["foreign_cpu_pct"] + r["steal_pct"]
+                           + 100 * r["foreign_bpf_ns"] / r["window_ns"] / NPROC)
+            if r["kept"]:
+                kept.setdefault(r["config"], []).append(r)
+            else:
+                redone.append(r)
+    if "pg-base" not in kept:
+        return None
+    secs = kept["pg-base"][0]["seconds"]
+    reps = len(kept["pg-base"])
+    base = med(r["tps"] for r in kept["pg-base"])
+    bases = [r["tps"] for r in kept["pg-base"]]
+    base_noise = 100 * (max(bases) - min(bases)) / 2 / base if len(bases) > 1 else None
+    bench = "pgbench -S -c 8 -j 2 -T %s" % secs
+    rows, drops = [], {}
+    for config, label, cmd in PG_CONFIGS:
+        rs = kept.get(config)
+        if not rs:
+            continue
+        tps = [r["tps"] for r in rs]
+        m = med(tps)
+        drop = 100 * (1 - m / base)
+        if config != "pg-base":
+            drops[config] = drop
+        ns = [r["ns_ev"] for r in rs if r["ns_ev"] is not None]
+        rows.append("| %s | `%s` | %s%s | %.2fx | %s | %s | %s | %s | %s |" % (
+            label, bench if cmd is None else "%s` during `%s" % (cmd, bench),
+            "{:,.0f}".format(m), spread(tps, lambda x: "{:,.0f}".format(x)), m / base,
+            "–" if config == "pg-base" else "%.1f %%" % drop,
+            f0(med(ns)) + spread(ns, f0) if ns else "–",
+            "{:,.0f}".format(med(r["cs_s"] for r in rs)) if ns else "–",
+            "%.1f %%" % (100 * med(r["cpu"] for r in rs) / NPROC) if ns else "–",
+            "%.1f %%" % (100 * med(r["own"] for r in rs) / NPROC) if ns else "–"))
+    table = "\n".join([
+        "| configuration | command | tps (min–max) | vs untraced | throughput drop "
+        "| BPF ns per context switch | context switches/s | BPF CPU (of {0} CPUs) "
+        "| tracer's own CPU (of {0} CPUs) |".format(NPROC),
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"] + rows)
+
+    goal = verdict = None
+    if "pg-offcpu" in drops and "pg-offcputime" in drops:
+        a, b = drops["pg-offcpu"], drops["pg-offcputime"]
+        within = base_noise is not None and b <= base_noise
+        if b <= 0:
+            measured, verdict = ("no ratio: offcputime's drop is %.1f %% (none measurable); offcpu's %.1f %%"
+                                 % (b, a)), "n/a"
+        else:
+            measured = "**%.2f** (offcpu −%.1f %%, offcputime −%.1f %% tps vs untraced)" % (a / b, a, b)
+            verdict = "PASS" if a / b <= COST_RATIO_GOAL else "FAIL"
+        if within:
+            verdict += " (offcputime's drop is within the untraced runs' ±%.1f %%: noise)" % base_noise
+        goal = ("| pgbench -S (`%s`): offcpu's throughput drop at most %.1f × offcputime's (both on the "
+                "whole system, medians) | %s | **%s** |" % (bench, COST_RATIO_GOAL, measured, verdict))
+
+    def raw_rows(rs):
+        return ["| %s | %d | %s | %s | %s | %.1f %% | %.1f %% | %d | %.1f |" % (
+            r["config"], r["rep"], "{:,.0f}".format(r["tps"]),
+            "%.1f" % r["ns_ev"] if r["ns_ev"] is not None else "–",
+            "{:,.0f}".format(r["run_cnt"]) if r["run_cnt"] else "–",
+            r["foreign_cpu_pct"], r["steal_pct"], r["foreign_progs"], r["quiet_wait_s"]) for r in rs]
+    raw_head = ["| configuration | rep | tps | BPF ns per context switch | context switches "
+                "| foreign CPU | steal | foreign sched_switch programs | quiet wait (s) |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    raw = raw_head + raw_rows(sorted((r for c, _, _ in PG_CONFIGS for r in kept.get(c, [])),
+                                     key=lambda r: (r["config"], r["rep"])))
+    raw_s = "\n".join(raw)
+    if redone:
+        raw_s += ("\n\nRuns done again because others took more than %.0f %% of the machine:\n\n"
+                  % NOISY_PCT + "\n".join(raw_head + raw_rows(redone)))
+
+    info = os.environ.get("BENCH_PG_INFO", "")
+    text = ("A private PostgreSQL (%s) on 127.0.0.1 (`scripts/postgres.sh start`), initialized with "
+            "`pgbench -i -s 10` into database `waitscope_bench`; then `%s waitscope_bench` "
+            "(select-only, 8 clients on 2 threads) untraced, during `offcpu` and during `offcputime` "
+            "(whole system, no `-p`, attached %s s before pgbench starts, output to /dev/null), "
+            "in alternating order, %s each; tps is pgbench's (without initial connection time), "
+            "medians with the min–max in parentheses. *throughput drop*: 1 − median tps / untraced "
+            "median tps. The BPF columns cover the whole pgbench process (connections, vacuum, the "
+            "timed part); *tracer's own CPU* is the tracer process's (utime + stime, `/proc/TRACER/stat`) "
+            "over the same window." % (info or "version unknown", bench, os.environ.get("BENCH_ATTACH_WAIT", "1.5"),
+                              times(reps)))
+    if base_noise is not None:
+        text += " The untraced runs spread by ±%.1f %% around their median." % base_noise
+    busy = [r for rs in kept.values() for r in rs if r["others"] > NOISY_PCT]
+    if busy:
+        text += ("\n\n**Noise warning:** in %d of %d pgbench runs, others (processes, BPF programs, "
+                 "the hypervisor) took more than %.0f %% of the machine (up to %.0f %%; raw data at the "
+                 "end); throughput drops measured then are not the tracers' alone."
+                 % (len(busy), sum(len(rs) for rs in kept.values()), NOISY_PCT, max(r["others"] for r in busy)))
+    if redone:
+        text += ("\n\n%d pgbench run(s) were done again because others took more than %.0f %% of the "
+                 "machine (the first attempts are at the end of the raw data)." % (len(redone), NOISY_PCT))
+    md = ["", "## pgbench -S", "", "\n\n".join(textwrap.fill(t, 76) for t in text.split("\n\n")), "", table, ""]
+    if goal:
+        md += ["| goal | measured | result |", "| --- | --- | --- |", goal, ""]
+    raw_md = "\n".join(["", "## Raw data: pgbench", "",
+                        textwrap.fill("*foreign CPU*: other processes' share of the machine during the run, "
+                                      "the postmaster's backends counted as the benchmark's own; *steal* and "
+                                      "*foreign sched_switch programs* as for pingpong; *quiet wait*: how "
+                                      "long the script waited for the machine to quieten down first.", 76),
+                        "", raw_s, ""])
+    return "\n".join(md), table, goal, raw_md
+
+
+def startup_section(path):
+    """Start-up times: (markdown, printed table, goal rows) or None."""
+    if not path or not os.path.exists(path):
+        return None
+    runs = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            runs.setdefault(row["measurement"], []).append(float(row["seconds"]))
+    if not runs:
+        return None
+    n = max(len(v) for v in runs.values())
+    rows, goals = [], []
+    for key, label, cmd, target in STARTUP:
+        xs = runs.get(key)
+        if not xs:
+            continue
+        m = med(xs)
+        if target is None:
+            verdict, goal_s = "–", "–"
+        else:
+            goal_s = "≤ %.1f s" % target
+            verdict = "PASS" if m <= target else "FAIL"
+            if m <= target < max(xs):
+                verdict += " (median; slowest %.3f s)" % max(xs)
+            goals.append("| start-up: `%s` %s within %.1f s (median of %d) | **%.3f s** (%.3f–%.3f s) | **%s** |"
+                         % (cmd, "attached" if "attach" in key else "answered", target, len(xs), m,
+                            min(xs), max(xs), verdict))
+        rows.append("| %s | `%s` | %.3f s | %.3f–%.3f s | %s | %s | %s |"
+                    % (label, cmd, m, min(xs), max(xs), ", ".join("%.3f" % x for x in xs), goal_s,
+                       "**%s**" % verdict if target is not None else verdict))
+    table = "\n".join(["| measurement | command | median | min–max | every run (s) | goal | result |",
+                       "| --- | --- | --- | --- | --- | --- | --- |"] + rows)
+    extra = ""
+    if runs.get("offcpu-attach") and runs.get("offcputime-attach"):
+        extra = (" offcpu took %.2f× offcputime's time to attach (medians)."
+                 % (med(runs["offcpu-attach"]) / med(runs["offcputime-attach"])))
+    text = ("SLEEP is a `sleep` that never wakes. *attached*: from just before the tool's fork and exec "
+            "(`tests/bench/startup.py`, CLOCK_MONOTONIC) to the first moment `/proc/TOOL/fd` holds a link "
+            "to `anon_inode:bpf_link` (its first BPF program is attached), polled every 2 ms; the tool is "
+            "then stopped with SIGINT. *answered*: from just before the fork and exec to the exit of "
+            "`offcpu --stuck -p SLEEP` (exit status 0). Each measurement ran %s, order alternating; "
+            "before each one the machine is given time to quieten down (QUIET_BUDGET)." % times(n)) + extra
+    md = "\n".join(["", "## Start-up time", "", textwrap.fill(text, 76), "", table, ""])
+    return md, table, goals
+
+
+def main():
+    results, out = sys.argv[1], sys.argv[2]
+    shapes = load(results)
+    env = os.environ.get
+    if not shapes:
+        sys.exit("report: no runs in " + results)
+
+    sections, printed, goals = [], [], []
+    for pairs in sorted(shapes):
+        md, table, ttable, goal = shape_section(pairs, shapes[pairs])
+        sections.append(md)
+        printed += ["pingpong, %s:" % shape_name(pairs), table, "", ttable, ""]
+        if goal:
+            goals.append(goal)
+    pg = pg_section(env("BENCH_PG_TSV"))
+    if pg:
+        printed += ["pgbench -S:", pg[1], ""]
+        if pg[2]:
+            goals.append(pg[2])
+    st = startup_section(env("BENCH_STARTUP_TSV"))
+    if st:
+        printed += ["start-up:", st[1], ""]
+        goals += st[2]
+    gtable = "\n".join(["| goal | measured | result |", "| --- | --- | --- |"] + goals)
+
+    discarded = load(sys.argv[3]) if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else {}
+    allruns = [r for runs in shapes.values() for rs in runs.values() for r in rs]
+    foreign = int(max(r["foreign_progs"] for r in allruns))
+    busy = [r for r in allruns if r["others"] > NOISY_PCT]
+    steal = max(r["steal_pct"] for r in allruns)
+    waited = sum(r["quiet_wait_s"] for r in allruns if r["position"] <= 1)
 
     noise = ""
     if foreign:
@@ -254,21 +533,74 @@ def main():
                   "ran during some runs (last column of the raw data). They run on every context "
                   "switch, so they slow pingpong in whichever configuration they overlap.\n" % foreign)
     if busy:
-        noise += ("\n**Noise warning:** in %d of %d runs, others took more than %.0f %% of the machine "
+        noise += ("\n**Noise warning:** in %d of %d pingpong runs, others took more than %.0f %% of the machine "
                   "(up to %.0f %%; *foreign CPU* + *steal* in the raw data; a run is done again once at most, "
                   "and BENCH_RETRIES times in all). "
                   "Throughput ratios of those runs are biased down; BPF ns/event less so.\n"
                   % (len(busy), len(allruns), NOISY_PCT, max(r["others"] for r in busy)))
     if steal > 5:
         noise += "\n**Noise warning:** the hypervisor stole up to %.0f %% of the CPUs in some runs.\n" % steal
-    redone = sorted({(r["config"].split(":")[0], r["rep"]) for rs in discarded.values() for r in rs})
+    redone = sorted({(r["pairs"], r["config"].split(":")[0], r["rep"])
+                     for runs in discarded.values() for rs in runs.values() for r in rs})
     if redone:
-        noise += ("\n%d run(s) were done again because others took more than %.0f %% of the machine: "
+        noise += ("\n%d pingpong run(s) were done again because others took more than %.0f %% of the machine: "
                   "%s (the first attempts are listed at the end of the raw data).\n"
-                  % (len(redone), NOISY_PCT, ", ".join("%s rep %d" % x for x in redone)))
+                  % (len(redone), NOISY_PCT, ", ".join("-n %d %s rep %d" % x for x in redone)))
     if waited:
-        noise += "\nThe script waited %.0f s in all for the machine to quieten down between runs.\n" % waited
+        noise += ("\nThe script waited %.0f s in all for the machine to quieten down between pingpong runs.\n"
+                  % waited)
 
+    def raw_table(by_shape):
+        lines = ["| pairs | configuration | rep | attach position | round trips/s vs untraced median "
+                 "| sched_switch events | BPF ns/event | foreign CPU | steal | foreign sched_switch programs |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for pairs in sorted(by_shape):
+            base = med(r["rt_s"] for r in shapes.get(pairs, {}).get("base", [])) or float("nan")
+            for config, _, _ in CONFIGS:
+                for r in sorted(by_shape[pairs].get(config, []), key=lambda r: r["rep"]):
+                    lines.append("| %d | %s | %d | %s | %.3fx | %d | %s | %.1f %% | %.1f %% | %d |" % (
+                        pairs, config, r["rep"], r["position"] or "–", r["rt_s"] / base, r["run_cnt"],
+                        "%.1f" % r["ns_ev"] if r["ns_ev"] is not None else "–",
+                        r["foreign"], r["steal_pct"], r["foreign_progs"]))
+        return "\n".join(lines)
+
+    raw = raw_table(shapes)
+    if discarded:
+        raw += ("\n\nPingpong runs done again because others took more than %.0f %% of the machine "
+                "(not in the results above):\n\n" % NOISY_PCT + raw_table(discarded))
+
+    longrun = long_run_section(env("BENCH_INTERVAL_TSV"))
+    shape_list = ", ".join("`pingpong -n %d`" % p for p in sorted(shapes))
+    reading = """### Reading the pingpong tables
+
+- *round trips/s vs untraced*: pingpong's round trips per second divided by
+  the median of the untraced runs of the same shape.
+- *BPF ns/event*: delta of `run_time_ns` of the tracer's scheduler programs /
+  delta of `run_cnt` of its sched_switch program (`bpftool prog show -j`, `kernel.bpf_stats_enabled=1`)
+  over exactly the window in which pingpong ran: the BPF cost per context
+  switch. The program runs on every context switch of the machine; under
+  `-p PP` nearly all of them are pingpong's (*events per round trip*: 2 when
+  every switch hands the CPU from one pingpong thread to another, 4 when
+  every switch is to or from the idle task), under `-p IDLE` none is traced.
+- *BPF ns/event* counts every scheduler program of the tracer: offcpu runs
+  on `sched_waking` too (to split blocked from runqueue time), about once per
+  switch under pingpong, so its figure holds two programs' runs per event.
+- *net of floor*: minus the median ns/event of an empty `tp_btf/sched_switch`
+  program (same shape) times the tracer's program runs per event:
+  bpf_stats brackets every run of a program with two clock reads, and on
+  this machine that costs as much as the floor. It is timer overhead, not
+  work of the program, and tracers pay it only while bpf_stats are enabled.
+- *both attached*: offcpu and offcputime on the same pingpong at once, so
+  both programs run on exactly the same events: the tightest comparison of
+  their cost, free of the conditions that change from run to run (where the
+  scheduler puts the threads, the state of the caches). The program attached
+  first runs first on each event and pays for colder caches in the stack
+  walks, so the attach order alternates.
+- *BPF CPU*: BPF run time over the window, as a share of all CPUs.
+"""
+
+    pg_md = pg[0] if pg else ("\n## pgbench -S\n\nNot measured in this run (`BENCH_PG_SECONDS=0`).\n")
+    st_md = st[0] if st else ("\n## Start-up time\n\nNot measured in this run (`BENCH_STARTUP_REPS=0`).\n")
     doc = f"""# Benchmarks: offcpu vs offcputime
 
 Generated by `make bench` (`scripts/bench.sh`, `tests/bench/`); do not edit by
@@ -276,66 +608,50 @@ hand, re-run it.
 
 - **Date:** {env("BENCH_DATE", "?")}
 - **Machine:** kernel {env("BENCH_KERNEL", "?")}, CPU {env("BENCH_CPU", "?")}, nproc {NPROC}
-- **Command:** `{env("BENCH_COMMAND", "make bench")}` (as root, from the repository root)
+- **Command:** `{env("BENCH_COMMAND", "make bench")}` (as root, from the repository root; it reproduces every figure below)
 - **offcpu:** `build/offcpu` at {env("BENCH_REV", "?")}
 - **offcputime:** {env("BENCH_OFFCPUTIME", "?")}
 - **Tools:** {env("BENCH_TOOLS", "?")}
 
-## Results
+## Goals: offcpu at half the cost of offcputime
 
-Workload: `build/fixtures/pingpong -n 2 -d {secs}`: two pairs of threads bouncing
-a byte over pipes, a blocking context switch per hop. Every configuration ran
-{reps} times ("both attached" {preps} times, half in each attach order), {secs} s
-each, in alternating order; figures are medians, the min–max of the
-repetitions in parentheses.
+Measured side by side in this one run; the sections below give the detail.
 
-{table}
+{gtable}
 
-- *round trips/s vs untraced*: pingpong's round trips per second divided by
-  the median of the untraced runs ({base:,.0f} round trips/s here; the ratio,
-  not that rate, is the metric).
-- *BPF ns/event*: delta of `run_time_ns` of the tracer's scheduler programs /
-  delta of `run_cnt` of its sched_switch program (`bpftool prog show -j`, `kernel.bpf_stats_enabled=1`)
-  over exactly the window in which pingpong ran. The program runs on every
-  context switch of the machine; under `-p PP` nearly all of them are
-  pingpong's (*events per round trip* 2.00: each switch hands the CPU from
-  one pingpong thread to another), under `-p IDLE` none is traced.
-- *BPF ns/event* counts every scheduler program of the tracer: offcpu runs
-  on `sched_waking` too (to split blocked from runqueue time), about once per
-  switch under pingpong, so its figure holds two programs' runs per event.
-- *net of floor*: minus the median ns/event of an empty `tp_btf/sched_switch`
-  program ({floor:.0f} ns here) times the tracer's program runs per event:
-  bpf_stats brackets every run of a program with two clock reads, and on
-  this machine that costs as much as the floor. It is timer overhead, not
-  work of the program, and tracers pay it only while bpf_stats are enabled.
-{paired_note}- *BPF CPU*: BPF run time over the window, as a share of all CPUs.
-{noise}
-## Targets
-
-{ttable}
-{longrun}
+{"".join(s + chr(10) for s in sections)}{reading}{noise}{longrun}{pg_md}{st_md}
 ## Method
 
-For each run, `scripts/bench.sh` starts a holder shell that `exec`s pingpong
-when a FIFO is written, so that the target PID exists before the workload
-runs; starts the tracer(s) on that PID (or on the whole system, or on an idle
-`sleep`), one at a time, output to `/dev/null`, with a duration longer than
-the run; waits {env("BENCH_ATTACH_WAIT", "1.5")} s after each for it to attach; finds
-each tracer's programs through `/proc/TRACER/fdinfo` (`prog_id`), so other
-people's tracers are never mistaken for ours, and pins them (so that their
-statistics outlive an `offcpu -p` that detaches as its target exits); reads
-their bpf_stats; releases pingpong; reads the stats again once pingpong has
-exited; then stops the tracers (SIGINT) and waits for them. Before each run it waits
-(bounded) for the machine to be under 15 % busy with no other sched_switch
-program running. bpf_stats stay enabled throughout, untraced runs included
-(only runs with a program pay for them); `kernel.bpf_stats_enabled` is
-restored and everything started is killed on exit.
+Pingpong ({shape_list}): for each run, `scripts/bench.sh`
+starts a holder shell that `exec`s pingpong when a FIFO is written, so that
+the target PID exists before the workload runs; starts the tracer(s) on that
+PID (or on the whole system, or on an idle `sleep`), one at a time, output
+to `/dev/null`, with a duration longer than the run; waits {env("BENCH_ATTACH_WAIT", "1.5")} s after
+each for it to attach (up to 30 s more if its programs have not run by
+then); finds each tracer's programs through `/proc/TRACER/fdinfo`
+(`prog_id`), so other people's tracers are never mistaken for ours, and pins
+them (so that their statistics outlive an `offcpu -p` that detaches as its
+target exits); reads their bpf_stats; releases pingpong; reads the stats
+again once pingpong has exited; then stops the tracers (SIGINT) and waits
+for them. The shapes alternate like the configurations. Before each run
+(pgbench and start-up included) it waits (bounded, QUIET_BUDGET) for the
+machine to be under 15 % busy with no other sched_switch program running,
+and a run during which others took more than {NOISY_PCT:.0f} % of the machine is done
+again (pgbench too; BENCH_RETRIES runs in all). bpf_stats stay enabled
+throughout, untraced runs included (only runs with a program pay for them);
+`kernel.bpf_stats_enabled` is restored and everything started is killed on
+exit; the pgbench database is dropped, and a PostgreSQL cluster the script
+started is stopped, after the pgbench section (or on exit).
 
-Knobs: `BENCH_SECONDS`, `BENCH_REPS`, `BENCH_PAIRS`, `ATTACH_WAIT`,
-`QUIET_BUDGET`, `QUIET_PCT`, `OFFCPUTIME` (see the head of
-`scripts/bench.sh`). Raw per-run data: `build/bench/results.tsv`.
+Knobs: `BENCH_SECONDS`, `BENCH_REPS`, `BENCH_SHAPES` (`BENCH_PAIRS` if it is
+unset), `BENCH_LONG_SECONDS`, `BENCH_PG_SECONDS` (0 skips pgbench),
+`WAITSCOPE_PGPORT`, `BENCH_STARTUP_REPS` (0 skips start-up), `ATTACH_WAIT`,
+`QUIET_BUDGET`, `QUIET_PCT`, `NOISY_PCT`, `BENCH_RETRIES`, `OFFCPUTIME`,
+`BENCH_DOC` (see the head of `scripts/bench.sh`). Raw data:
+`build/bench/results.tsv` (pingpong), `build/bench/pgbench.tsv`,
+`build/bench/startup.tsv`, `build/bench/interval.tsv`.
 
-## Raw data
+## Raw data: pingpong
 
 *foreign CPU*: what the rest of the machine used during the window, as a
 share of all CPUs (busy ticks of `/proc/stat` minus the benchmark's own,
@@ -343,13 +659,15 @@ plus the run time of sched_switch programs loaded by others). *steal*: time
 the hypervisor did not give this machine's CPUs.
 
 {raw}
-"""
+{pg[3] if pg else ""}"""
     with open(out, "w") as f:
         f.write(doc)
-    print(table)
+    print("goals:")
+    print(gtable)
     print()
-    print(ttable)
+    print("\n".join(printed).rstrip())
     if noise:
+        print()
         print(noise.strip())
 
 

@@ -5,8 +5,9 @@ usage:
   sysload.py snap FILE SHELL_PID "TRACER_PID..."|- [OUR_PROG_ID...]
         save the machine's busy and steal ticks; ours: the benchmark shell's
         own and its reaped children's ticks (pingpong is one once waited for)
-        and the tracers'; and the bpf_stats of every sched_switch program
-        that is not ours
+        and the tracers'; a +PID among the tracers counts PID with its reaped
+        children (the postmaster, whose backends end with their connection);
+        and the bpf_stats of every sched_switch program that is not ours
   sysload.py foreign FILE0 FILE1
         print "FOREIGN_PCT STEAL_PCT PROGS PROG_NS": the share of the machine
         that other processes used between the snaps, the share the hypervisor
@@ -63,7 +64,7 @@ def main():
         snap["ours"] = proc_ticks(sys.argv[3], True)
         for pid in sys.argv[4].replace(",", " ").split():
             if pid != "-":
-                snap["ours"] += proc_ticks(pid, False)
+                snap["ours"] += proc_ticks(pid.lstrip("+"), pid.startswith("+"))
         snap["progs"] = sched_switch_progs(set(sys.argv[5:]))
         with open(sys.argv[2], "w") as f:
             json.dump(snap, f)

@@ -102,6 +102,12 @@ def test_interval_holds_its_own_part(procs):
                 f"{got / 1e3:.0f} ms of sleep in a {(end - start) / 1e6:.0f} ms interval")
             assert_matches_truth(th[tid], "sleep", truth, f"interval {start}..{end}",
                                  steal=r.steal_us)
+            # the stacks hold the same part as the thread: a period reported open is not
+            # counted again when it closes
+            in_stacks = sum(s["total_us"] for s in doc["stacks"]
+                            if s["tid"] == tid and s["reason"] == "sleep")
+            assert abs(in_stacks - got) <= max(0.01 * got, 1000), (
+                f"interval {start}..{end}: stacks {in_stacks:.0f} us, thread {got:.0f} us")
 
 
 def test_tid_reused_by_another_process(procs):

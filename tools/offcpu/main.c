@@ -688,6 +688,9 @@ static int trace(struct run *r, struct profile *p)
 	if (err)
 		fprintf(stderr, "%s: cannot read the threads' state at the start: %s\n", TOOL,
 			strerror(-err));
+	/* the seeding announced the targets' images: their maps are taken now */
+	if (rb)
+		ring_buffer__consume(rb);
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i], r->image[i]);
 	configure_task_stacks(r->skel->bss);

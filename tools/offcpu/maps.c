@@ -948,6 +948,14 @@ static int subtract_prev(struct profile *p, struct offcpu_prev *prev)
 	return 0;
 }
 
+static void prev_drop_next(struct offcpu_prev *prev)
+{
+	for (int i = 0; i < PREV_NR; i++) {
+		deltas_free(&prev->next[i]);
+		deltas_init(&prev->next[i], prev->last[i].ksz, prev->last[i].vsz);
+	}
+}
+
 /* What this read saw becomes what the next one subtracts. */
 static void prev_advance(struct offcpu_prev *prev)
 {
@@ -969,6 +977,13 @@ static struct thread_key period_owner(const void *key)
 	const struct period_key *k = key;
 
 	return (struct thread_key){.pid = k->pid, .tgid = k->tgid};
+}
+
+static struct thread_key waker_owner(const void *key)
+{
+	const struct wake_key *k = key;
+
+	return (struct thread_key){.pid = k->waker.pid, .tgid = k->waker.tgid};
 }
 
 /* Deletes the rows of map fd that belong to the threads in gone (sorted). */
@@ -1003,8 +1018,10 @@ static void forget_exited(const struct offcpu_maps *m, const struct records *rs)
 	if (n) {
 		qsort(gone, n, sizeof(*gone), cmp_thread_key);
 		forget_rows(m->periods, sizeof(struct period_key), period_owner, gone, n);
-		if (m->wakes >= 0) /* the waiter's key comes first */
+		if (m->wakes >= 0) { /* the waiter's key comes first */
 			forget_rows(m->wakes, sizeof(struct wake_key), period_owner, gone, n);
+			forget_rows(m->wakes, sizeof(struct wake_key), waker_owner, gone, n);
+		}
 		for (size_t i = 0; i < n; i++)
 			bpf_map_delete_elem(m->threads, &gone[i]);
 	}
@@ -1034,10 +1051,11 @@ int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *
 	}
 	if (!err)
 		err = read_all(m, syms, p, &rs, snaps, nsnaps);
-	if (m->since) {
+	if (m->since && !err) {
 		prev_advance(m->since);
-		if (!err)
-			forget_exited(m, &rs);
+		forget_exited(m, &rs);
+	} else if (m->since) {
+		prev_drop_next(m->since); /* a failed read is no baseline */
 	}
 	free_records(&rs);
 	return err;

@@ -220,8 +220,10 @@ static void json_thread(struct json *j, const struct pthread *t, uint64_t start_
 	json_reasons(j, "runqueue_after", t->rq_after_ns);
 	if (t->end_ns && t->end_ns < end_ns)
 		end_ns = t->end_ns; /* it exited */
-	json_double(j, "traced_us",
-		    (end_ns - (t->first_ns > start_ns ? t->first_ns : start_ns)) / NS_PER_US);
+	if (t->first_ns > start_ns)
+		start_ns = t->first_ns;
+	/* one that exited as the last window closed shows in this one for nothing */
+	json_double(j, "traced_us", end_ns > start_ns ? (end_ns - start_ns) / NS_PER_US : 0);
 	json_object_end(j);
 }
 
