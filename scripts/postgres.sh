@@ -15,8 +15,9 @@ HOME_DIR=/var/tmp/waitscope-pg.$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
 DATA=$HOME_DIR/data
 LOG=$HOME_DIR/postgres.log
 
+# from / : postgres may not enter the folder we were started from
 as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "${1:-start}" in

@@ -92,7 +92,18 @@ static void *map_keys(int fd, size_t ksz, size_t *n)
 	return keys;
 }
 
-/* Interval reports: what the last one read is subtracted; false when nothing is new. */
+static uint64_t sub_clip(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * Interval reports: what the last one read is subtracted; false when
+ * nothing is new. A row can hold less than last time: a period reported
+ * open and closed since under another kernel stack, or a row freed with its
+ * exited thread and begun again by a thread that took over its key. The
+ * difference is clipped at zero.
+ */
 static bool sub_period(void *val, const void *old)
 {
 	struct period_val *v = val;
@@ -100,16 +111,11 @@ static bool sub_period(void *val, const void *old)
 
 	if (v->count == o->count && v->total_ns == o->total_ns && v->rq_ns == o->rq_ns)
 		return false;
-	/*
-	 * A period reported open last time and closed since under another
-	 * kernel stack (the scheduler's frames learned in between) would
-	 * go below zero here: it is clipped.
-	 */
-	v->total_ns = v->total_ns > o->total_ns ? v->total_ns - o->total_ns : 0;
-	v->count = v->count > o->count ? v->count - o->count : 0;
-	v->rq_ns = v->rq_ns > o->rq_ns ? v->rq_ns - o->rq_ns : 0;
+	v->total_ns = sub_clip(v->total_ns, o->total_ns);
+	v->count = sub_clip(v->count, o->count);
+	v->rq_ns = sub_clip(v->rq_ns, o->rq_ns);
 	for (int i = 0; i < HIST_LOG2_SLOTS; i++)
-		v->slots[i] = v->slots[i] > o->slots[i] ? v->slots[i] - o->slots[i] : 0;
+		v->slots[i] = sub_clip(v->slots[i], o->slots[i]);
 	return true;
 }
 
@@ -120,9 +126,9 @@ static bool sub_hist(void *val, const void *old)
 
 	if (v->total_ns == o->total_ns)
 		return false;
-	v->total_ns -= o->total_ns;
+	v->total_ns = sub_clip(v->total_ns, o->total_ns);
 	for (int i = 0; i < HIST_FINE_SLOTS; i++)
-		v->slots[i] -= o->slots[i];
+		v->slots[i] = sub_clip(v->slots[i], o->slots[i]);
 	return true;
 }
 
@@ -131,10 +137,10 @@ static bool sub_wake(void *val, const void *old)
 	struct wake_val *v = val;
 	const struct wake_val *o = old;
 
-	if (v->count == o->count)
+	if (v->count == o->count && v->total_ns == o->total_ns)
 		return false;
-	v->total_ns -= o->total_ns;
-	v->count -= o->count;
+	v->total_ns = sub_clip(v->total_ns, o->total_ns);
+	v->count = sub_clip(v->count, o->count);
 	return true;
 }
 
@@ -908,11 +914,6 @@ static int by_prev_thread(const void *a, const void *b)
 	const struct prev_thread *x = a, *y = b;
 
 	return x->tid != y->tid ? x->tid - y->tid : x->pid - y->pid;
-}
-
-static uint64_t sub_clip(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
 }
 
 /* Thread totals since the last interval; the current ones become the next baseline. */
