@@ -33,6 +33,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
+# as users' binaries are built: optimized, no frame pointers
+FIXTURES += $(OUT)/fixtures/waiters-nofp
 HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
 # each tool's own code: tools/NAME/*.c, its front end in main.c
@@ -93,6 +95,10 @@ $(OUT)/tests/%: tests/unit/%.c $$(call unit_objs,$$*) \
 		$(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
 
 # fixtures keep frame pointers so that stacks reach their named functions
+$(OUT)/fixtures/%-nofp: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
+
 $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@

@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
 #include "period.h"
+#include "ustack.h"
 
 #define PF_IO_WORKER	     0x00000010
 #define PF_KTHREAD	     0x00200000
@@ -22,6 +23,7 @@
 #define S_IFBLK		     0060000
 #define S_IFCHR		     0020000
 #define S_IFIFO		     0010000
+#define E2BIG		     7 /* a full map refuses an insertion so */
 /* x86-64's task stack: 16 KiB, 32 KiB with KASAN; interrupt stacks lie elsewhere */
 #define THREAD_SIZE	16384
 #define THREAD_SIZE_MAX 65536
@@ -37,6 +39,8 @@
 /* Knobs, set by user space before load. */
 const volatile __u32 targ_tgids[MAX_TARGETS] = {};
 const volatile __u32 n_tgids = 0;
+/* walk user stacks with the binaries' CFI tables (unwind_procs) where present */
+const volatile bool cfi_unwind = false;
 const volatile __u32 targ_tid = 0;
 const volatile __u32 self_tgid = 0;
 const volatile bool user_threads_only = false;
@@ -138,6 +142,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct stack);
 } iter_scratch SEC(".maps");
+
+/* a seeded record is built here and inserted whole: switches on other CPUs see all or none */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread);
+} seed_rec SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -432,6 +444,22 @@ static __always_inline bool known_site(const struct thread *t, __u64 key, __u64 
 }
 
 /*
+ * The current task's user stack: by its binaries' tables where user space
+ * loaded them, else by frame pointers. Only at switch-out: the unwinder's
+ * frames would move sched_waking's program to a private stack (6.13+),
+ * where in_irq_context() cannot tell interrupts by the stack in use.
+ */
+static __always_inline __u64 save_ustack(void *ctx, __u64 last)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct stack *st = cfi_unwind ? scratch_stack(false) : NULL;
+
+	if (st && unwind_user((struct pt_regs *)bpf_task_pt_regs(cur), cur->tgid, st))
+		return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), last) : 0;
+	return save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, last);
+}
+
+/*
  * The user stack where a period begins: walked, or the one walked where it
  * began last time. Blocking and preemption keep one each: a thread that
  * blocks in a read and is preempted as its write returns alternates two.
@@ -442,7 +470,7 @@ static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 
 	if (known_site(t, t->site, t->usite[i], t->ucache[i]))
 		return t->ucache[i];
-	t->ucache[i] = save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, t->ustack);
+	t->ucache[i] = save_ustack(ctx, t->ustack);
 	t->usite[i] = t->site;
 	return t->ucache[i];
 }
@@ -526,6 +554,15 @@ static __always_inline __u32 process_image(struct task_struct *task, __u32 tgid)
 	return new_image(tgid, &npi, false);
 }
 
+static __always_inline void init_thread(struct thread *t, struct task_struct *task, __u32 tgid,
+					__u32 flags)
+{
+	t->tgid = tgid;
+	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL | THREAD_WANT_FULL : THREAD_WANT_FULL;
+	if (!(flags & PF_KTHREAD))
+		t->image = process_image(task, tgid);
+}
+
 /*
  * The thread's record, created if new (*fresh), or afresh if the record's
  * thread has exited and its (tid, tgid) now names another one.
@@ -545,11 +582,8 @@ static __always_inline struct thread *get_thread(struct task_struct *task, __u32
 		if (!t)
 			return NULL;
 	}
-	t->tgid = tgid;
-	t->flags = (flags & PF_KTHREAD) ? THREAD_KERNEL | THREAD_WANT_FULL : THREAD_WANT_FULL;
+	init_thread(t, task, tgid, flags);
 	t->first_ts = bpf_ktime_get_ns();
-	if (!(flags & PF_KTHREAD))
-		t->image = process_image(task, tgid);
 	return t;
 }
 
@@ -623,6 +657,59 @@ static __always_inline void add_wake(struct period_key *k, struct waker *w, __u6
 	__sync_fetch_and_add(&v->count, 1);
 }
 
+/* -m/-M judge whole periods: one cut by the trace's start is not one */
+static __always_inline bool counted(const struct thread *t, __u64 in)
+{
+	__u64 delta = in - t->off_ts;
+
+	return delta >= min_ns && delta <= max_ns && !((t->flags & THREAD_SEEDED) && whole_only);
+}
+
+/* The open off-CPU period ends at in: split at its wakeup, filed under its key. */
+static __always_inline void close_period(struct thread *t, __u32 pid, __u64 in)
+{
+	__u64 blocked, rq;
+	struct period_key k;
+	__u16 r;
+
+	period_split(t->off_ts, t->wake_ts, in, &blocked, &rq);
+	if (!counted(t, in))
+		goto out;
+	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
+	t->offcpu_ns[r] += blocked;
+	t->periods[r]++;
+	add_hist(r, blocked);
+	if (rq) {
+		t->offcpu_ns[REASON_RUNQUEUE] += rq;
+		t->rq_after_ns[r] += rq;
+		add_hist(REASON_RUNQUEUE, rq);
+	}
+	period_key_of(t, pid, &k);
+	add_period(&k, blocked, rq);
+	if (t->waker.flags & WAKER_VALID)
+		add_wake(&k, &t->waker, blocked);
+	count(DROP_NR + CNT_PERIODS);
+out:
+	t->off_ts = t->wake_ts = t->since_ts = 0;
+	t->waker.flags = 0;
+	t->flags &= ~THREAD_SEEDED;
+}
+
+/*
+ * A thread leaves a CPU we did not see it get: some kernels do not report
+ * every switch (a hypervisor's agent may switch unseen). Its CPU clock says
+ * how long it ran since it last left one: that long ago it came in.
+ */
+static __always_inline void unseen_switch_in(struct thread *t, __u32 pid, __u64 ran, __u64 now)
+{
+	__u64 slice = t->ran_ns && ran > t->ran_ns ? ran - t->ran_ns : 0;
+	__u64 in = now - slice > t->off_ts ? now - slice : t->off_ts;
+
+	count(DROP_SWITCH_UNSEEN);
+	close_period(t, pid, in);
+	t->on_ts = in;
+}
+
 /* prev leaves the CPU: close its on-CPU period, open an off-CPU one. */
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, struct pt_regs *regs,
 				       __u32 pid, __u32 tgid, __u32 flags, __u32 state, __u64 now,
@@ -642,6 +729,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	}
 	/* threads rename themselves after they start: keep the latest name */
 	__builtin_memcpy(t->comm, prev->comm, TASK_COMM_LEN);
+	if (!t->on_ts && t->off_ts)
+		unseen_switch_in(t, pid, prev->se.sum_exec_runtime, now);
+	t->ran_ns = prev->se.sum_exec_runtime;
 	if (t->on_ts) {
 		t->oncpu_ns += now - t->on_ts;
 		t->on_ts = 0;
@@ -701,10 +791,7 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u32
 {
 	struct thread_key key = {.pid = pid, .tgid = tgid};
 	struct thread *t = bpf_map_lookup_elem(&threads, &key);
-	__u64 delta, blocked, rq;
-	struct period_key k;
 	bool fresh;
-	__u16 r;
 
 	/* a new thread's first slice on a CPU is its own too */
 	if (!t)
@@ -714,37 +801,15 @@ static __always_inline void switch_in(struct task_struct *next, __u32 pid, __u32
 	t->on_ts = now;
 	if (!t->off_ts)
 		return;
-	delta = now - t->off_ts;
-	period_split(t->off_ts, t->wake_ts, now, &blocked, &rq);
-	t->off_ts = t->wake_ts = t->since_ts = 0;
-	/* -m/-M judge whole periods: one cut by the trace's start is not one */
-	if (delta < min_ns || delta > max_ns || ((t->flags & THREAD_SEEDED) && whole_only))
-		goto out;
 	/* preemption strikes anywhere: its walk is not kept for the next period */
-	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL)) {
+	if (btf && kernel_stacks && !(t->flags & THREAD_KFULL) && counted(t, now)) {
 		t->kstack = resting_kstack(next, t, false);
 		if (t->reason != REASON_RUNQUEUE) {
 			t->kcache = t->kstack;
 			t->ksite = t->kkey;
 		}
 	}
-	r = t->reason < REASON_NR ? t->reason : REASON_OTHER;
-	t->offcpu_ns[r] += blocked;
-	t->periods[r]++;
-	add_hist(r, blocked);
-	if (rq) {
-		t->offcpu_ns[REASON_RUNQUEUE] += rq;
-		t->rq_after_ns[r] += rq;
-		add_hist(REASON_RUNQUEUE, rq);
-	}
-	period_key_of(t, pid, &k);
-	add_period(&k, blocked, rq);
-	if (t->waker.flags & WAKER_VALID)
-		add_wake(&k, &t->waker, blocked);
-	count(DROP_NR + CNT_PERIODS);
-out:
-	t->waker.flags = 0;
-	t->flags &= ~THREAD_SEEDED;
+	close_period(t, pid, now);
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -974,16 +1039,53 @@ static __always_inline bool waiting_for_cpu(struct task_struct *task)
 }
 
 /*
+ * The record of a thread not yet seen switching starts at the trace's start,
+ * in the state the iterator found. It is built aside and inserted whole
+ * (this program may sleep, and the thread may switch meanwhile): a record
+ * made by a switch first is right and stays.
+ */
+static __always_inline void seed_thread(struct task_struct *task, const struct task_snap *s,
+					__u64 now)
+{
+	struct thread_key key = {.pid = s->pid, .tgid = s->tgid};
+	__u32 zero = 0;
+	struct thread *t;
+
+	if (bpf_map_lookup_elem(&threads, &key))
+		return;
+	t = bpf_map_lookup_elem(&seed_rec, &zero);
+	if (!t)
+		return;
+	__builtin_memset(t, 0, sizeof(*t));
+	init_thread(t, task, s->tgid, task->flags);
+	t->first_ts = trace_start_ns && trace_start_ns < now ? trace_start_ns : now;
+	t->ran_ns = task->se.sum_exec_runtime;
+	__builtin_memcpy(t->comm, s->comm, TASK_COMM_LEN);
+	if (s->state == SNAP_RUNNING) {
+		t->on_ts = t->first_ts;
+	} else {
+		t->reason = s->reason;
+		t->syscall = s->syscall;
+		t->ustack = s->ustack;
+		t->kstack = s->kstack;
+		t->flags |= THREAD_KFULL | THREAD_SEEDED;
+		t->since_ts = s->since_ns;
+		t->off_ts = t->first_ts;
+	}
+	if (bpf_map_update_elem(&threads, &key, t, BPF_NOEXIST) == -E2BIG)
+		count(DROP_THREADS_FULL);
+}
+
+/*
  * A target thread as it is now; while seeding, its record starts at the
  * trace's start too. Exited tasks (zombies) wait for nothing: left out.
  */
 static __always_inline void snap_task(struct seq_file *seq, struct task_struct *task, bool user)
 {
 	struct task_snap s = {.syscall = NO_SYSCALL};
-	__u64 now = bpf_ktime_get_ns(), start;
-	struct thread *t, fake = {};
+	__u64 now = bpf_ktime_get_ns();
+	struct thread fake = {};
 	struct proc_info *pi;
-	bool fresh;
 
 	if (!wanted(task, true, &s.tgid) || task->exit_state || (task->__state & TASK_DEAD))
 		return;
@@ -1003,25 +1105,8 @@ static __always_inline void snap_task(struct seq_file *seq, struct task_struct *
 		snap_blocked(task, &s, now, user);
 	}
 	bpf_seq_write(seq, &s, sizeof(s));
-	if (!seeding)
-		return;
-	t = get_thread(task, s.pid, s.tgid, task->flags, &fresh);
-	if (!t || !fresh)
-		return; /* already seen switching: its record is right */
-	start = trace_start_ns && trace_start_ns < now ? trace_start_ns : now;
-	__builtin_memcpy(t->comm, s.comm, TASK_COMM_LEN);
-	t->first_ts = start;
-	if (s.state == SNAP_RUNNING) {
-		t->on_ts = start;
-		return;
-	}
-	t->reason = s.reason;
-	t->syscall = s.syscall;
-	t->ustack = s.ustack;
-	t->kstack = s.kstack;
-	t->flags |= THREAD_KFULL | THREAD_SEEDED;
-	t->since_ts = s.since_ns;
-	t->off_ts = start;
+	if (seeding)
+		seed_thread(task, &s, now);
 }
 
 /* With user stacks: reading another task's memory needs a sleepable program (5.18+). */

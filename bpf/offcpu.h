@@ -5,11 +5,11 @@
 
 #include "reasons.h"
 #include "hist_slots.h"
+#include "stack.h"
 
-#define TASK_COMM_LEN	16
-#define MAX_STACK_DEPTH 127
-#define MAX_TARGETS	64
-#define MAX_SYSCALLS	512
+#define TASK_COMM_LEN 16
+#define MAX_TARGETS   64
+#define MAX_SYSCALLS  512
 
 /* Counters of everything the BPF side had to drop; indexes into the drops map. */
 enum offcpu_drop {
@@ -21,6 +21,8 @@ enum offcpu_drop {
 	DROP_EVENTS_LOST,   /* ring buffer of new-process notices full */
 	DROP_WAKES_FULL,    /* waker table full: a period was kept without its waker */
 	DROP_SCHED_FULL,    /* full_of table full: later stacks may lack scheduler frames */
+	DROP_SWITCH_UNSEEN, /* a switch-in the kernel did not report: its time told by the CPU clock
+			     */
 	DROP_NR,
 };
 
@@ -33,13 +35,6 @@ enum offcpu_counter {
 };
 
 #define HIST_LOG2_SLOTS 32
-
-/* A stack is stored once, keyed by a 64-bit hash of its frames. */
-struct stack {
-	__u32 nr;
-	__u32 pad;
-	__u64 ips[MAX_STACK_DEPTH];
-};
 
 /* Who woke a thread: taken in the waker's context at sched_waking. */
 struct waker {
@@ -91,6 +86,7 @@ struct thread {
 	__u64 wake_ts;	     /* when the open period's wakeup came, 0 before it */
 	__u64 since_ts;	     /* blocked before the trace began: when it last got a CPU (estimate) */
 	struct waker waker;  /* of the open period, with --wakers */
+	__u64 ran_ns;	     /* its CPU clock (sum_exec_runtime) when it last left a CPU */
 	/* open on-CPU period, valid while on_ts != 0 */
 	__u64 on_ts;
 	__u64 oncpu_ns;

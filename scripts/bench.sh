@@ -38,7 +38,8 @@
 # pgbench: `pgbench -i -s 10` into a database of its own (waitscope_bench,
 # dropped at the end), then `pgbench -S -c 8 -j 2 -T BENCH_PG_SECONDS`
 # untraced, under `offcpu` and under `offcputime` (whole system, attached
-# ATTACH_WAIT s before pgbench starts), order alternating, BENCH_REPS times.
+# ATTACH_WAIT s before pgbench starts), order alternating, BENCH_PG_REPS times
+# (more than pingpong's: a throughput drop of a few per cent needs them).
 # The cluster on 127.0.0.1:WAITSCOPE_PGPORT is used if it answers; otherwise
 # `scripts/postgres.sh start` starts it, and `scripts/postgres.sh stop` stops
 # (and deletes) it after the section.
@@ -50,7 +51,8 @@
 # Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_SHAPES ("1 2";
 # BENCH_PAIRS, if set and BENCH_SHAPES is not, is the one shape),
 # BENCH_LONG_SECONDS (60: the -i run, on the last shape; 0 skips it),
-# BENCH_PG_SECONDS (10: each pgbench run; 0 skips the section), WAITSCOPE_PGPORT
+# BENCH_PG_SECONDS (20: each pgbench run; 0 skips the section), BENCH_PG_REPS (5),
+# WAITSCOPE_PGPORT
 # (54329), BENCH_STARTUP_REPS (5; 0 skips the section), ATTACH_WAIT (1.5),
 # QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5), BENCH_RETRIES (3),
 # OFFCPUTIME (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON
@@ -70,7 +72,8 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 REPS=${BENCH_REPS:-3}
 SHAPES=${BENCH_SHAPES:-${BENCH_PAIRS:-1 2}}
 LONG_SECONDS=${BENCH_LONG_SECONDS:-60}
-PG_SECONDS=${BENCH_PG_SECONDS:-10}
+PG_SECONDS=${BENCH_PG_SECONDS:-20}
+PG_REPS=${BENCH_PG_REPS:-5}
 PGPORT=${WAITSCOPE_PGPORT:-54329}
 STARTUP_REPS=${BENCH_STARTUP_REPS:-5}
 ATTACH_WAIT=${ATTACH_WAIT:-1.5}
@@ -99,8 +102,8 @@ for c in bpftool clang cc "$PYTHON" sysctl flock; do
 done
 # the interpreter itself, not a wrapper: it runs inside the measurement windows' edges
 PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
-case "$SECONDS_PER_RUN$REPS$QUIET_LEFT$RETRIES$NOISY_PCT$LONG_SECONDS$PG_SECONDS$STARTUP_REPS$PGPORT" in
-*[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, QUIET_BUDGET, BENCH_RETRIES, NOISY_PCT, BENCH_LONG_SECONDS, BENCH_PG_SECONDS, BENCH_STARTUP_REPS, WAITSCOPE_PGPORT take whole numbers" ;;
+case "$SECONDS_PER_RUN$REPS$PG_REPS$QUIET_LEFT$RETRIES$NOISY_PCT$LONG_SECONDS$PG_SECONDS$STARTUP_REPS$PGPORT" in
+*[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PG_REPS, QUIET_BUDGET, BENCH_RETRIES, NOISY_PCT, BENCH_LONG_SECONDS, BENCH_PG_SECONDS, BENCH_STARTUP_REPS, WAITSCOPE_PGPORT take whole numbers" ;;
 esac
 [ "$SECONDS_PER_RUN" -gt 0 ] || die "BENCH_SECONDS must be at least 1"
 [ "$REPS" -gt 0 ] || die "BENCH_REPS must be at least 1"
@@ -630,8 +633,8 @@ else
 	run_bg /dev/null "${PGBENCH[@]}" -S -c 8 -j 2 -T 2 "$PG_DB" || die "pgbench warm-up failed"
 	PG_CONFIGS="pg-base pg-offcpu pg-offcputime"
 	PG_REVERSED="pg-offcputime pg-offcpu pg-base"
-	echo "bench: pgbench: $((3 * REPS)) runs of ${PG_SECONDS}s (pgbench -S -c 8 -j 2), ${REPS} per configuration"
-	for rep in $(seq 1 "$REPS"); do
+	echo "bench: pgbench: $((3 * PG_REPS)) runs of ${PG_SECONDS}s (pgbench -S -c 8 -j 2), ${PG_REPS} per configuration"
+	for rep in $(seq 1 "$PG_REPS"); do
 		order=$PG_CONFIGS
 		[ $((rep % 2)) -eq 1 ] || order=$PG_REVERSED
 		for c in $order; do

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 OFFCPU = BUILD / "offcpu"
 WAITERS = BUILD / "fixtures" / "waiters"
+WAITERS_NOFP = BUILD / "fixtures" / "waiters-nofp"  # -O2 -fomit-frame-pointer
 PINGPONG = BUILD / "fixtures" / "pingpong"
 HOGS = BUILD / "fixtures" / "hogs"
 DEADLOCK = BUILD / "fixtures" / "deadlock"
@@ -340,10 +341,11 @@ class Procs:
         self.popens.append(p)
         return p
 
-    def waiters(self, *modes, d=None, x=None, late=None, env=None, exec_after=None):
+    def waiters(self, *modes, d=None, x=None, late=None, env=None, exec_after=None,
+                binary=WAITERS):
         """Starts waiters and waits for its "ready". exec_after=S: a shell
         runs S seconds first, then execs waiters in the same process."""
-        cmd = [str(WAITERS)]
+        cmd = [str(binary)]
         if d is not None:
             cmd += ["-d", str(d)]
         if x is not None:

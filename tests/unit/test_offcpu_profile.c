@@ -263,11 +263,12 @@ static void test_profile_free(void **state)
 static void test_lost(void **state)
 {
 	static const char *const names[LOST_NR] = {
-		[LOST_THREADS_FULL] = "threads_full",	[LOST_PERIODS_FULL] = "periods_full",
-		[LOST_STACKS_FULL] = "stacks_full",	[LOST_USTACK_FAILED] = "ustack_failed",
-		[LOST_KSTACK_FAILED] = "kstack_failed", [LOST_EVENTS] = "events_lost",
-		[LOST_WAKES_FULL] = "wakes_full",	[LOST_SCHED_FULL] = "sched_frames_full",
-		[LOST_RECURSION] = "recursion_misses",	[LOST_NO_MAPS] = "frames_without_maps",
+		[LOST_THREADS_FULL] = "threads_full",	  [LOST_PERIODS_FULL] = "periods_full",
+		[LOST_STACKS_FULL] = "stacks_full",	  [LOST_USTACK_FAILED] = "ustack_failed",
+		[LOST_KSTACK_FAILED] = "kstack_failed",	  [LOST_EVENTS] = "events_lost",
+		[LOST_WAKES_FULL] = "wakes_full",	  [LOST_SCHED_FULL] = "sched_frames_full",
+		[LOST_RECURSION] = "recursion_misses",	  [LOST_NO_MAPS] = "frames_without_maps",
+		[LOST_SWITCH_UNSEEN] = "switches_unseen",
 	};
 	struct profile p;
 	uint64_t want = 0;

@@ -439,7 +439,7 @@ static const char *const reason_names[REASON_NR] = {
 static const char all_reasons[] = "runqueue,lock,net,poll,pipe,disk,sleep,child,fault,other";
 static const char all_lost[] = "threads_full,periods_full,stacks_full,ustack_failed,"
 			       "kstack_failed,events_lost,wakes_full,sched_frames_full,recursion_"
-			       "misses,frames_without_maps";
+			       "misses,frames_without_maps,switches_unseen";
 
 static void assert_reason_us(const char *flat, const char *prefix, const char *const want[])
 {

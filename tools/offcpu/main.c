@@ -21,10 +21,14 @@
 #include "session.h"
 #include "syms.h"
 #include "target.h"
+#include "unwind.h"
 
 #define TOOL "offcpu"
 
 enum output { OUT_TEXT, OUT_JSON, OUT_FOLDED };
+
+/* how user stacks are walked */
+enum stack_mode { STACK_AUTO, STACK_FP, STACK_DWARF };
 
 static struct env {
 	int pids[MAX_TARGETS];
@@ -34,6 +38,7 @@ static struct env {
 	bool user_threads, kernel_threads, user_stacks_only, kernel_stacks_only;
 	enum report_by by;
 	enum output output;
+	enum stack_mode stack;
 	bool lines, verbose, raw_tp, wakers, stuck;
 	int top;
 	const char *btf, *svg, *pprof;
@@ -76,6 +81,7 @@ enum {
 	OPT_PPROF,
 	OPT_ACTOR,
 	OPT_ACTORS,
+	OPT_STACK,
 };
 
 static const struct argp_option opts[] = {
@@ -102,6 +108,10 @@ static const struct argp_option opts[] = {
 	{"top", 'n', "N", 0, "Rows in the main section (default 10, 0 for all)", 0},
 	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
 	{"folded", 'f', NULL, 0, "Folded stacks (frame;frame;frame microseconds)", 0},
+	{"stack", OPT_STACK, "auto|fp|dwarf", 0,
+	 "User stacks by the binaries' CFI where present (auto, dwarf: needs -p) or by frame "
+	 "pointers only (fp); auto is fp for the whole system",
+	 0},
 	{"lines", OPT_LINES, NULL, 0, "Add file:line to user frames with debug info", 0},
 	{"btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without /sys/kernel/btf", 0},
 	{"raw-tp", OPT_RAW_TP, NULL, 0, "Attach as raw_tp even where tp_btf works", 0},
@@ -176,6 +186,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_BY:
 		env.by = parse_by(arg);
 		break;
+	case OPT_STACK:
+		if (!strcmp(arg, "auto"))
+			env.stack = STACK_AUTO;
+		else if (!strcmp(arg, "fp"))
+			env.stack = STACK_FP;
+		else if (!strcmp(arg, "dwarf"))
+			env.stack = STACK_DWARF;
+		else
+			usage_error(TOOL, "invalid --stack: %s (auto, fp or dwarf)", arg);
+		break;
 	case 'n':
 		if (parse_number("N", arg) > 1000000)
 			usage_error(TOOL, "invalid N: %s (at most 1000000; 0 for all)", arg);
@@ -245,6 +265,8 @@ static void check_flags(void)
 			  env.output == OUT_FOLDED || env.min_us || env.by != BY_STACK))
 		usage_error(TOOL, "--stuck takes no duration, -i, -f, -m, --by, --wakers, --svg or "
 				  "--pprof: it prints the threads blocked now");
+	if (env.stack == STACK_DWARF && !env.npids && !env.tid)
+		usage_error(TOOL, "--stack dwarf needs -p or -t: tables are built per process");
 	if (env.interval && env.output == OUT_FOLDED)
 		usage_error(TOOL, "-i and -f exclude each other: one folded profile per file");
 }
@@ -295,6 +317,16 @@ static void configure_task_stacks(struct offcpu_bpf__bss *bss)
 	__atomic_store_n(&bss->task_stacks, true, __ATOMIC_RELEASE);
 }
 
+/* Unwinding by CFI: for the processes traced, unless frame pointers are asked for. */
+static bool unwind_wanted(void)
+{
+	return env.stack != STACK_FP && (env.npids || env.tid) && !env.kernel_stacks_only &&
+	       !env.stuck;
+}
+
+/* the rows the targets' binaries take, counted before loading (cfi_rows is sized at load) */
+static size_t cfi_rows_size = 1;
+
 /* -m or -M: a period counts only whole, not cut by the trace's start or end. */
 static bool whole_periods_only(void)
 {
@@ -315,6 +347,8 @@ static void configure(struct offcpu_bpf *skel)
 	ro->user_stacks = !env.kernel_stacks_only;
 	ro->kernel_stacks = !env.user_stacks_only;
 	ro->wakers = env.wakers;
+	ro->cfi_unwind = unwind_wanted();
+	bpf_map__set_max_entries(skel->maps.cfi_rows, cfi_rows_size);
 	/* sched_switch passes prev_state since 5.18 */
 	ro->has_prev_state = loader_tracepoint_args(env.btf, "sched_switch", 4);
 	ro->min_ns = env.min_us * 1000;
@@ -458,7 +492,8 @@ struct run {
 	__u32 image[MAX_TARGETS]; /* what each target runs now: its exec count */
 	unsigned long long start_ns;
 	unsigned long long interval_start;
-	struct offcpu_prev prev; /* thread totals at the last interval report */
+	struct offcpu_prev prev;      /* thread totals at the last interval report */
+	struct unwind_tables *unwind; /* NULL: frame pointers only */
 };
 
 static void add_young(struct run *r, int tgid, __u32 image)
@@ -485,8 +520,11 @@ static int on_notice(void *ctx, void *data, size_t size)
 	if (np->exec || np->start_ns >= r->start_ns)
 		add_young(r, np->tgid, np->image);
 	for (int i = 0; i < env.npids; i++)
-		if (env.pids[i] == (int)np->tgid && np->image > r->image[i])
+		if (env.pids[i] == (int)np->tgid && np->image > r->image[i]) {
 			r->image[i] = np->image;
+			if (r->unwind)
+				unwind_tables_add(r->unwind, np->tgid);
+		}
 	return 0;
 }
 
@@ -510,8 +548,11 @@ static void on_tick(void *ctx)
 {
 	struct run *r = ctx;
 
-	for (int i = 0; i < env.npids; i++)
+	for (int i = 0; i < env.npids; i++) {
 		syms_snapshot(r->syms, env.pids[i], r->image[i]);
+		if (r->unwind)
+			unwind_tables_add(r->unwind, env.pids[i]);
+	}
 }
 
 static void on_status(void *ctx, char *buf, size_t n)
@@ -694,6 +735,9 @@ static int trace(struct run *r, struct profile *p)
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i], r->image[i]);
 	configure_task_stacks(r->skel->bss);
+	/* stacks walk by frame pointers until their binaries' tables are in */
+	for (int i = 0; r->unwind && i < env.npids; i++)
+		unwind_tables_add(r->unwind, env.pids[i]);
 	session_run(&s);
 	stop_tracing(r->skel);
 	if (rb)
@@ -758,6 +802,9 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	loader_log(env.verbose);
+	/* room for the targets' binaries, and as much again for what they exec or dlopen */
+	if (unwind_wanted())
+		cfi_rows_size = 2 * unwind_rows_wanted(env.pids, env.npids) + 65536;
 	/* processes born from here on are young, even while the program attaches */
 	r.start_ns = mono_ns();
 	r.skel = start();
@@ -771,6 +818,9 @@ int main(int argc, char **argv)
 	}
 	offcpu_prev_init(&r.prev);
 	fill_maps(&r);
+	if (unwind_wanted())
+		r.unwind = unwind_tables_new(bpf_map__fd(r.skel->maps.cfi_rows),
+					     bpf_map__fd(r.skel->maps.unwind_procs), cfi_rows_size);
 	so.lines = env.lines;
 	r.syms = syms_new(&so);
 	if (!r.syms) {
@@ -785,6 +835,7 @@ int main(int argc, char **argv)
 	profile_free(&p);
 	offcpu_prev_free(&r.prev);
 	syms_free(r.syms);
+	unwind_tables_free(r.unwind);
 	offcpu_bpf__destroy(r.skel);
 	actor_rules_free(&env.rules);
 	return err || write_failed ? EXIT_ENV : 0;

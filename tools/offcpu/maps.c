@@ -58,6 +58,7 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 		[DROP_EVENTS_LOST] = LOST_EVENTS,
 		[DROP_WAKES_FULL] = LOST_WAKES_FULL,
 		[DROP_SCHED_FULL] = LOST_SCHED_FULL,
+		[DROP_SWITCH_UNSEEN] = LOST_SWITCH_UNSEEN,
 	};
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);

@@ -4,11 +4,12 @@
 #include "profile.h"
 
 static const char *const lost_names[LOST_NR] = {
-	[LOST_THREADS_FULL] = "threads_full",	[LOST_PERIODS_FULL] = "periods_full",
-	[LOST_STACKS_FULL] = "stacks_full",	[LOST_USTACK_FAILED] = "ustack_failed",
-	[LOST_KSTACK_FAILED] = "kstack_failed", [LOST_EVENTS] = "events_lost",
-	[LOST_WAKES_FULL] = "wakes_full",	[LOST_SCHED_FULL] = "sched_frames_full",
-	[LOST_RECURSION] = "recursion_misses",	[LOST_NO_MAPS] = "frames_without_maps",
+	[LOST_THREADS_FULL] = "threads_full",	  [LOST_PERIODS_FULL] = "periods_full",
+	[LOST_STACKS_FULL] = "stacks_full",	  [LOST_USTACK_FAILED] = "ustack_failed",
+	[LOST_KSTACK_FAILED] = "kstack_failed",	  [LOST_EVENTS] = "events_lost",
+	[LOST_WAKES_FULL] = "wakes_full",	  [LOST_SCHED_FULL] = "sched_frames_full",
+	[LOST_RECURSION] = "recursion_misses",	  [LOST_NO_MAPS] = "frames_without_maps",
+	[LOST_SWITCH_UNSEEN] = "switches_unseen",
 };
 
 const char *lost_name(int i)

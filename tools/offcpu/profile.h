@@ -94,6 +94,7 @@ enum lost_counter {
 	LOST_SCHED_FULL,
 	LOST_RECURSION,
 	LOST_NO_MAPS,
+	LOST_SWITCH_UNSEEN,
 	LOST_NR,
 };
 

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * User stacks without frame pointers, for the BPF programs: each step finds
+ * the frame's binary in the process's map (unwind_procs), the binary's rule
+ * for the address (cfi_rows, bpf/cfi_rows.h), and from the rule the caller's
+ * stack pointer, return address and rbp. Where a binary has no table, the
+ * step follows the frame pointer. x86-64 only. Include after vmlinux.h and
+ * the libbpf headers; needs count() and the DROP_UNWIND_* counters.
+ */
+#ifndef WAITSCOPE_USTACK_H
+#define WAITSCOPE_USTACK_H
+
+#include "cfi_rows.h"
+#include "stack.h"
+
+/* sized by user space before loading: the rows of every binary traced */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cfi_row);
+} cfi_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, UNWIND_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct unwind_proc);
+} unwind_procs SEC(".maps");
+
+/* The registers of the frame being unwound. */
+struct unwind_regs {
+	__u64 ip, sp, bp;
+	__u32 tgid;
+	__u32 depth;
+};
+
+/* off the BPF stack, which stays small */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_regs);
+} unwind_scratch SEC(".maps");
+
+/* The row that covers pc in rows [first, first + count): its index, or -1. */
+__noinline __s64 cfi_find(__u32 first, __u32 count, __u32 pc)
+{
+	__u32 lo = 0, hi = count;
+
+	for (int i = 0; i < 25 && lo < hi; i++) {
+		__u32 mid = lo + (hi - lo) / 2, key = first + mid;
+		struct cfi_row *r = bpf_map_lookup_elem(&cfi_rows, &key);
+
+		if (!r)
+			return -1;
+		if (r->pc <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? (__s64)first + lo - 1 : -1;
+}
+
+/* The mapping that holds ip: its index, or -1. */
+static __always_inline int find_map(const struct unwind_proc *p, __u64 ip)
+{
+	__u32 lo = 0, hi = p->n < UNWIND_MAX_MAPS ? p->n : UNWIND_MAX_MAPS;
+
+	for (int i = 0; i < 7 && lo < hi; i++) {
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (mid >= UNWIND_MAX_MAPS)
+			return -1;
+		if (ip < p->maps[mid].start)
+			hi = mid;
+		else if (ip >= p->maps[mid].end)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+static __always_inline int fp_step(struct unwind_regs *u)
+{
+	__u64 frame[2];
+
+	if (!u->bp || bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
+		return -1;
+	if (frame[0] && frame[0] <= u->bp) /* stacks grow down: the caller's frame is above */
+		return -1;
+	u->sp = u->bp + 16;
+	u->bp = frame[0];
+	u->ip = frame[1];
+	return 0;
+}
+
+/* The caller's registers from the rule at u->ip; -1 where the walk ends. */
+static __always_inline int cfi_step(struct unwind_regs *u, const struct cfi_row *r)
+{
+	__u64 cfa, ra;
+
+	switch (r->cfa) {
+	case CFA_RSP:
+		cfa = u->sp + r->cfa_off;
+		break;
+	case CFA_RBP:
+		cfa = u->bp + r->cfa_off;
+		break;
+	case CFA_PLT:
+		cfa = u->sp + 8 + ((u->ip & 15) >= (__u64)r->rbp_off ? 8 : 0);
+		break;
+	default:
+		return -1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+		return -1;
+	if (r->rbp == RBP_AT &&
+	    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + r->rbp_off)))
+		return -1;
+	u->sp = cfa;
+	u->ip = ra;
+	return 0;
+}
+
+/* One frame up: 0, or -1 where the walk ends. */
+__noinline int unwind_step(struct unwind_regs *u)
+{
+	struct unwind_proc *p;
+	struct cfi_row *r;
+	struct unwind_map *m;
+	__u64 pc;
+	__s64 row;
+	__u32 key;
+	int i;
+
+	if (!u)
+		return -1;
+	p = bpf_map_lookup_elem(&unwind_procs, &u->tgid);
+	if (!p)
+		return -1;
+	i = find_map(p, u->ip);
+	if (i < 0 || i >= UNWIND_MAX_MAPS || !p->maps[i].count)
+		return fp_step(u);
+	m = &p->maps[i];
+	/* a return address points after its call: the call is what is looked up */
+	pc = u->ip - m->bias - (u->depth ? 1 : 0);
+	row = cfi_find(m->first, m->count, (__u32)pc);
+	key = (__u32)row;
+	r = row < 0 ? NULL : bpf_map_lookup_elem(&cfi_rows, &key);
+	if (!r || r->cfa == CFA_NONE)
+		return fp_step(u);
+	if (r->cfa == CFA_END)
+		return -1;
+	return cfi_step(u, r);
+}
+
+/* Frames from u's registers up into st; returns how many. */
+__noinline __u32 unwind_walk(struct unwind_regs *u, struct stack *st)
+{
+	__u32 n = 0;
+
+	if (!u || !st)
+		return 0;
+	for (int i = 0; i < MAX_STACK_DEPTH; i++) {
+		if (!u->ip)
+			break;
+		st->ips[n++] = u->ip;
+		if (unwind_step(u) < 0)
+			break;
+		u->depth++;
+	}
+	return n;
+}
+
+/*
+ * The current task's user stack from its registers into st; false if the
+ * process has no tables (the caller walks by frame pointers then).
+ */
+static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, struct stack *st)
+{
+	__u32 zero = 0;
+	struct unwind_regs *u = bpf_map_lookup_elem(&unwind_scratch, &zero);
+
+	if (!u || !bpf_map_lookup_elem(&unwind_procs, &tgid))
+		return false;
+	u->ip = PT_REGS_IP(regs);
+	u->sp = PT_REGS_SP(regs);
+	u->bp = PT_REGS_FP(regs);
+	u->tgid = tgid;
+	u->depth = 0;
+	st->nr = unwind_walk(u, st);
+	return true;
+}
+
+#endif

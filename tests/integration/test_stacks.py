@@ -1,0 +1,52 @@
+"""Whole user stacks without frame pointers: a fixture built as users' binaries are
+(-O2 -fomit-frame-pointer) calling Debian's glibc (no frame pointers either)."""
+
+from conftest import WAITERS_NOFP, assert_waiters_match, parse_json, stack_funcs
+
+# each waiting thread's chain from the thread start down to its blocking call
+CHAINS = {
+    "w-mutex": ("lock", ["start_thread", "mutex_thread", "mutex_wait"]),
+    "w-sleep": ("sleep", ["start_thread", "sleep_thread", "sleep_wait"]),
+}
+
+
+def biggest_stack(doc, tid, reason):
+    stacks = [s for s in doc["stacks"] if s["tid"] == tid and s["reason"] == reason]
+    assert stacks, f"tid {tid}: no {reason} stacks: {doc['stacks'][:3]}"
+    return max(stacks, key=lambda s: s["total_us"])
+
+
+def user_frames(stack):
+    return [f for f in stack["frames"] if not f.endswith("_[k]")]
+
+
+def trace(procs, w, mode):
+    r = procs.offcpu(["-p", w.pid, "--stack", mode, "--json", 2])
+    assert r.returncode == 0, r.stderr
+    return r, parse_json(r)
+
+
+def test_stacks_reach_thread_start_without_frame_pointers(procs):
+    """--stack auto (the default): each blocked stack reaches from start_thread through every
+    fixture function to the blocking call, through glibc (the caller of pthread_mutex_lock
+    is there); --stack fp stops short. Times match the fixture's own within 5 %."""
+    w = procs.waiters("mutex", "sleep", binary=WAITERS_NOFP)
+    r, doc = trace(procs, w, "auto")
+    _, fp = trace(procs, w, "fp")
+    w.finish()
+    assert_waiters_match(doc, w, ("w-mutex", "w-sleep"), "--stack auto", r.steal_us)
+    for name, (reason, chain) in CHAINS.items():
+        tid = w.tid(name)
+        frames = [f.split(" ")[0] for f in user_frames(biggest_stack(doc, tid, reason))]
+        at = [frames.index(c) if c in frames else -1 for c in chain]
+        assert -1 not in at and at == sorted(at), (
+            f"{name}: the stack lacks {chain} in order: {frames}")
+        assert frames.index(chain[-1]) < len(frames) - 1, frames
+        short = stack_funcs(biggest_stack(fp, tid, reason))
+        assert chain[1] not in short, (
+            f"{name}: --stack fp should stop short of {chain[1]} here: {sorted(short)}")
+    mutex = [f.split(" ")[0] for f in
+             user_frames(biggest_stack(doc, w.tid("w-mutex"), "lock"))]
+    lock = next(i for i, f in enumerate(mutex) if "pthread_mutex_lock" in f)
+    assert mutex[lock - 1] == "mutex_wait", (
+        f"the caller of pthread_mutex_lock is not shown: {mutex}")

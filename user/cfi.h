@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Unwind tables from a binary's call frame information (.eh_frame, found
+ * through .eh_frame_hdr), in the rows that the BPF unwinder walks with
+ * (bpf/cfi_rows.h).
+ */
+#ifndef WAITSCOPE_CFI_H
+#define WAITSCOPE_CFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "cfi_rows.h"
+
+struct cfi_table {
+	struct cfi_row *rows; /* sorted by pc, neighbours never alike */
+	size_t n;
+};
+
+/*
+ * The rows of the ELF file open at fd, addresses in the file's own terms
+ * (its symbols' values). 0, or -ENOENT when the file has no CFI we can
+ * read (no .eh_frame_hdr, or one of an unusual encoding), -ENOMEM, -EIO.
+ */
+int cfi_table_build(int fd, struct cfi_table *t);
+void cfi_table_free(struct cfi_table *t);
+
+/* How many functions the file's CFI describes (cheap: a count in a header), or -errno. */
+long cfi_fde_count(int fd);
+/* The address, in the file's own terms, of what lies at file offset offset; 0 or -errno. */
+int cfi_vaddr_of(int fd, uint64_t offset, uint64_t *vaddr);
+
+/* The row that covers pc, NULL before the first row. */
+const struct cfi_row *cfi_table_find(const struct cfi_table *t, uint64_t pc);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The unwind tables of traced processes, kept in a tool's BPF maps
+ * (cfi_rows, unwind_procs of bpf/ustack.h): each binary's rows once, each
+ * process's executable mappings pointing at them.
+ */
+#ifndef WAITSCOPE_UNWIND_TABLES_H
+#define WAITSCOPE_UNWIND_TABLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct unwind_stats {
+	uint64_t rows;	      /* rows loaded */
+	uint64_t binaries;    /* binaries with a table */
+	uint64_t without_cfi; /* binaries without one: frame pointers there */
+	uint64_t rows_full;   /* binaries left out: the row table was full */
+	uint64_t maps_full;   /* mappings left out: a process had too many */
+};
+
+struct unwind_tables;
+
+/* Rows that the processes' binaries will take (an estimate, generous), for sizing cfi_rows. */
+size_t unwind_rows_wanted(const int *tgids, int n);
+
+struct unwind_tables *unwind_tables_new(int rows_fd, int procs_fd, size_t max_rows);
+void unwind_tables_free(struct unwind_tables *u);
+
+/* (Re)load the tables of the process's executable mappings, as they are now. 0 or -errno. */
+int unwind_tables_add(struct unwind_tables *u, pid_t tgid);
+
+void unwind_tables_stats(const struct unwind_tables *u, struct unwind_stats *out);
+
+#endif
