@@ -23,7 +23,7 @@ LDLIBS += -lbpf -ldw -lelf -liberty -lz -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	-Wall -Werror -mcpu=v3
 
-TOOLS := offcpu
+TOOLS := offcpu semlat
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst $(OUT)/%.bpf.o,$(OUT)/%.skel.h,$(BPF_OBJS))
 LIB_SRCS := $(wildcard user/*.c)

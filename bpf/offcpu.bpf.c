@@ -9,6 +9,8 @@
 #include <bpf/bpf_core_read.h>
 #include "offcpu.h"
 #include "period.h"
+#define COUNTERS_NR (DROP_NR + CNT_NR)
+#include "tracer.h"
 #include "ustack.h"
 
 #define PF_IO_WORKER	     0x00000010
@@ -37,12 +39,8 @@
 #endif
 
 /* Knobs, set by user space before load. */
-const volatile __u32 targ_tgids[MAX_TARGETS] = {};
-const volatile __u32 n_tgids = 0;
 /* walk user stacks with the binaries' CFI tables (unwind_procs) where present */
 const volatile bool cfi_unwind = false;
-const volatile __u32 targ_tid = 0;
-const volatile __u32 self_tgid = 0;
 const volatile bool user_threads_only = false;
 const volatile bool kernel_threads_only = false;
 const volatile bool user_stacks = true;
@@ -93,13 +91,6 @@ struct {
 	__type(value, struct hist_val);
 } hists SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct stack);
-} stacks SEC(".maps");
-
 /* kernel stack without the scheduler's frames (hash) -> the same stack walked in full */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -128,13 +119,6 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } notices SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stack);
-} scratch SEC(".maps");
-
 /* the task iterator's own: it may sleep, and tracepoints then run on its CPU */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -151,13 +135,6 @@ struct {
 	__type(value, struct thread);
 } seed_rec SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DROP_NR + CNT_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
 static const struct thread zero_thread;
 
 /*
@@ -166,22 +143,6 @@ static const struct thread zero_thread;
  * compiler drops the branch the program type cannot take.
  */
 #define TREAD(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		(*c)++;
-}
-
-static __always_inline bool is_target(__u32 tgid)
-{
-	for (__u32 i = 0; i < MAX_TARGETS && i < n_tgids; i++)
-		if (targ_tgids[i] == tgid)
-			return true;
-	return false;
-}
 
 /*
  * Reads only what the knobs need, rejecting first what rejects most: the
@@ -204,9 +165,6 @@ static __always_inline bool wanted(struct task_struct *t, bool btf, __u32 *tgidp
 	flags = TREAD(btf, t, flags);
 	return user_threads_only ? !(flags & PF_KTHREAD) : (flags & PF_KTHREAD);
 }
-
-#define USTACK_SEED 0x5ca1ab1eULL
-#define KSTACK_SEED 0xc0ffeeULL
 
 /* One walk into the per-CPU scratch stack: of the current task, or of an inactive one. */
 static __always_inline struct stack *scratch_stack(bool iter)
@@ -234,47 +192,6 @@ static __always_inline struct stack *walk(void *ctx, struct task_struct *task, _
 	}
 	st->nr = n / sizeof(__u64);
 	return st->nr ? st : NULL;
-}
-
-static __always_inline __u64 mix(__u64 h, __u64 ip)
-{
-	h = (h ^ ip) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 32);
-}
-
-/*
- * Global (not inlined) functions are verified once, not at every call site:
- * the loops over 127 frames are most of the verifier's work, and of the
- * tool's start-up time.
- */
-__noinline __u64 hash_stack(const struct stack *st, __u64 seed)
-{
-	__u64 h = seed;
-
-	if (!st)
-		return 0;
-	for (__u32 i = 0; i < MAX_STACK_DEPTH && i < st->nr; i++)
-		h = mix(h, st->ips[i]);
-	return h | 1; /* never 0, which means "no stack" */
-}
-
-/*
- * Stores the stack once, keyed by its hash; returns the hash, 0 if the table
- * is full. A thread that blocks where it blocked last time (most do) skips
- * the store: last is the hash it had then.
- */
-static __always_inline __u64 store_stack(struct stack *st, __u64 h, __u64 last)
-{
-	long err;
-
-	if (h == last)
-		return h;
-	err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: already stored */) {
-		count(DROP_STACKS_FULL);
-		return 0;
-	}
-	return h;
 }
 
 static __always_inline __u64 save_stack(void *ctx, __u64 flags, __u32 drop, __u64 last)
@@ -665,13 +582,18 @@ static __always_inline bool counted(const struct thread *t, __u64 in)
 	return delta >= min_ns && delta <= max_ns && !((t->flags & THREAD_SEEDED) && whole_only);
 }
 
-/* The open off-CPU period ends at in: split at its wakeup, filed under its key. */
-static __always_inline void close_period(struct thread *t, __u32 pid, __u64 in)
+/*
+ * The open off-CPU period ends at in: split at its wakeup, filed under its
+ * key. Global: verified once, not at both of its call sites.
+ */
+__noinline int close_period(struct thread *t, __u32 pid, __u64 in)
 {
 	__u64 blocked, rq;
 	struct period_key k;
 	__u16 r;
 
+	if (!t)
+		return 0;
 	period_split(t->off_ts, t->wake_ts, in, &blocked, &rq);
 	if (!counted(t, in))
 		goto out;
@@ -693,6 +615,7 @@ out:
 	t->off_ts = t->wake_ts = t->since_ts = 0;
 	t->waker.flags = 0;
 	t->flags &= ~THREAD_SEEDED;
+	return 0;
 }
 
 /*

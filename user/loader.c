@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include "loader.h"
 
 static bool log_verbose;
@@ -62,4 +64,33 @@ void *loader_load(struct loader *l, int *chosen)
 	fprintf(stderr, "%s: cannot load the BPF program: %s%s\n", l->tool, strerror(l->err),
 		l->verbose ? "" : " (run with -v for libbpf's log)");
 	return NULL;
+}
+
+#define TRACEFS "/sys/kernel/tracing"
+
+int loader_tracefs(const char *tool)
+{
+	struct stat st;
+
+	if (!stat(TRACEFS "/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	if (!mount("nodev", TRACEFS, "tracefs", 0, NULL))
+		return 0;
+	fprintf(stderr,
+		"%s: tracefs is not mounted and cannot be (%s): mount -t tracefs nodev " TRACEFS
+		"\n",
+		tool, strerror(errno));
+	return -errno;
+}
+
+bool loader_has_tracepoint(const char *category, const char *name)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s", category, name);
+	if (!stat(path, &st))
+		return true;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s/%s", category, name);
+	return !stat(path, &st);
 }

@@ -37,4 +37,12 @@ struct loader {
  */
 void *loader_load(struct loader *l, int *chosen);
 
+/*
+ * Syscall tracepoints need tracefs: mounts it where it is missing. 0, or
+ * -errno after one line on stderr.
+ */
+int loader_tracefs(const char *tool);
+/* Does the kernel have this tracepoint (category/name, e.g. syscalls/sys_enter_futex_waitv)? */
+bool loader_has_tracepoint(const char *category, const char *name);
+
 #endif

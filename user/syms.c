@@ -690,11 +690,11 @@ static const char *frame_lookup(struct syms *s, struct proc *p, uint64_t addr)
 	return f->name;
 }
 
-const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
+/* The process image's maps, captured now if never before; NULL without them. */
+static struct proc *proc_with_maps(struct syms *s, pid_t tgid, uint32_t image)
 {
 	struct proc *p = proc_find(s, tgid, image);
 
-	s->stats.frames++;
 	/*
 	 * A process first seen at report time may still be alive: capture it
 	 * now, once, unless it has exec'ed since (its maps now are another image's).
@@ -706,12 +706,113 @@ const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
 			p->tried = true;
 	}
 	p = proc_find(s, tgid, image);
-	if (!p || !p->maps) {
+	return p && p->maps ? p : NULL;
+}
+
+const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
+{
+	struct proc *p = proc_with_maps(s, tgid, image);
+
+	s->stats.frames++;
+	if (!p) {
 		s->stats.no_maps++;
 		s->stats.unknown++;
 		return UNKNOWN;
 	}
 	return frame_lookup(s, p, addr);
+}
+
+/* The name of the mapping that holds addr, as /proc/PID/maps gives it ("" if anonymous). */
+static const char *region_of(const char *maps, uint64_t addr, size_t *len)
+{
+	for (const char *line = maps; line; line = next_line(line)) {
+		unsigned long long lo, hi;
+		int name = 0;
+
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &name) < 2 ||
+		    addr < lo || addr >= hi)
+			continue;
+		/* an anonymous mapping's line ends at its inode: the scan went on to the next */
+		if (name > (int)strcspn(line, "\n"))
+			name = 0;
+		*len = name ? strcspn(line + name, "\n") : 0;
+		return name ? line + name : "";
+	}
+	return NULL;
+}
+
+struct bss_search {
+	uint64_t addr;
+	Dwfl_Module *found;
+};
+
+/* A module whose load segments (.bss past its file included) hold the address. */
+static int module_holds(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			void *arg)
+{
+	struct bss_search *b = arg;
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t n = 0;
+
+	(void)userdata, (void)name, (void)start;
+	if (!elf || elf_getphdrnum(elf, &n))
+		return DWARF_CB_OK;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    b->addr >= bias + ph.p_vaddr && b->addr < bias + ph.p_vaddr + ph.p_memsz) {
+			b->found = mod;
+			return DWARF_CB_ABORT;
+		}
+	}
+	return DWARF_CB_OK;
+}
+
+/* The module of a data address: zero-filled .bss may lie in an anonymous mapping after it. */
+static Dwfl_Module *data_module(Dwfl *dwfl, uint64_t addr)
+{
+	struct bss_search b = {.addr = addr};
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+
+	if (mod)
+		return mod;
+	dwfl_getmodules(dwfl, module_holds, &b, 0);
+	return b.found;
+}
+
+const char *syms_data(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
+{
+	struct proc *p = proc_with_maps(s, tgid, image);
+	Dwfl *dwfl = p ? proc_dwfl(s, p) : NULL;
+	Dwfl_Module *mod = dwfl ? data_module(dwfl, addr) : NULL;
+	const char *sym = NULL, *region;
+	char *out = NULL;
+	GElf_Sym esym;
+	GElf_Off off = 0;
+	size_t len = 0;
+
+	if (mod)
+		sym = dwfl_module_addrinfo(mod, addr, &off, &esym, NULL, NULL, NULL);
+	if (sym && *sym) {
+		char *name = func_name(s, sym);
+
+		if (name && asprintf(&out, off ? "%s+0x%" PRIx64 : "%s", name, (uint64_t)off) < 0)
+			out = NULL;
+		free(name);
+		return intern_or_unknown(s, out);
+	}
+	if (mod)
+		return intern_or_unknown(s, module_offset(mod, addr));
+	region = p ? region_of(p->maps, addr, &len) : NULL;
+	if (!region)
+		return UNKNOWN;
+	if (!len)
+		return "[anon]";
+	if (asprintf(&out, "%.*s", (int)len, region) < 0)
+		out = NULL;
+	return intern_or_unknown(s, out);
 }
 
 /* ---- kernel ---- */

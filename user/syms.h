@@ -58,6 +58,14 @@ const char *syms_image_comm(const struct syms *s, pid_t tgid, uint32_t image);
  */
 const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr);
 /*
+ * Name of a data address (a lock's word): "symbol+0x28" inside an ELF
+ * object's symbol, "libfoo.so+0x1234" inside an object without one, else
+ * the mapping it lies in ("[heap]", "[stack]", "[anon]": a thread's stack or
+ * other anonymous memory), "[unknown]" outside every mapping.
+ */
+const char *syms_data(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr);
+
+/*
  * Kernel text symbol from /proc/kallsyms (read on first use), without offset;
  * addr is a return address too. "[unknown]" when kallsyms hides addresses.
  */

@@ -284,3 +284,24 @@ int parse_args(const char *tool, const struct argp *argp, int argc, char **argv)
 	arg = bad_arg(argp, argc, argv, &why);
 	usage_error(tool, "%s %s", why, arg);
 }
+
+int target_resolve_tid(const char *tool, int tid, int *pids, int *npids)
+{
+	int tgid;
+
+	if (!tid)
+		return 0;
+	tgid = tid_tgid(tid);
+	if (tgid < 0) {
+		fprintf(stderr, "%s: no thread with TID %d\n", tool, tid);
+		return EXIT_USAGE;
+	}
+	if (*npids && (*npids > 1 || pids[0] != tgid)) {
+		fprintf(stderr, "%s: thread %d belongs to process %d: use -t %d alone\n", tool, tid,
+			tgid, tid);
+		return EXIT_USAGE;
+	}
+	pids[0] = tgid;
+	*npids = 1;
+	return 0;
+}

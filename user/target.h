@@ -12,6 +12,12 @@
 
 /* Parses "PID[,PID..]"; returns how many, or -1 after printing a one-line error. */
 int target_parse_pids(const char *tool, const char *arg, int *out, int max);
+/*
+ * -t TID: its process becomes the one target (pids[0], *npids = 1), so that
+ * its exit ends the trace. 0 when tid is 0 or fine, else EXIT_USAGE after
+ * one line: no such thread, or -p names another process.
+ */
+int target_resolve_tid(const char *tool, int tid, int *pids, int *npids);
 /* Alive and not a zombie. */
 bool pid_alive(int pid);
 /* Thread group of a thread id, -1 if there is no such thread. */

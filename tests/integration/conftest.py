@@ -24,6 +24,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 OFFCPU = BUILD / "offcpu"
+SEMLAT = BUILD / "semlat"
+LOCKS = BUILD / "fixtures" / "locks"
 WAITERS = BUILD / "fixtures" / "waiters"
 WAITERS_NOFP = BUILD / "fixtures" / "waiters-nofp"  # -O2 -fomit-frame-pointer
 PINGPONG = BUILD / "fixtures" / "pingpong"
@@ -132,23 +134,25 @@ def is_kernel_thread(tid):
     return bool(flags & 0x00200000)
 
 
-_validator = None
+_validators = {}
 
 
 def validate_json(doc):
-    """Checks a document against docs/offcpu.schema.json (if jsonschema is importable)."""
-    global _validator
+    """Checks a document against docs/TOOL.schema.json, TOOL its "tool" (if jsonschema is
+    importable)."""
     try:
         import jsonschema
     except ImportError:
         return
-    if _validator is None:
-        schema = json.loads(SCHEMA.read_text())
+    tool = doc.get("tool", "offcpu") if isinstance(doc, dict) else "offcpu"
+    path = REPO / "docs" / f"{tool}.schema.json"
+    if tool not in _validators:
+        schema = json.loads(path.read_text())
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
-        _validator = cls(schema)
-    errors = sorted(_validator.iter_errors(doc), key=lambda e: list(e.path))
-    assert not errors, "offcpu --json does not match docs/offcpu.schema.json:\n" + "\n".join(
+        _validators[tool] = cls(schema)
+    errors = sorted(_validators[tool].iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, f"{tool} --json does not match {path.name}:\n" + "\n".join(
         f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:20])
 
 
@@ -379,17 +383,21 @@ class Procs:
         w.wait_ready()
         return w
 
-    def offcpu_popen(self, args, **kw):
+    def offcpu_popen(self, args, tool=OFFCPU, **kw):
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
         kw.setdefault("text", True)
-        return self._track(subprocess.Popen([str(OFFCPU)] + [str(a) for a in args], **kw))
+        return self._track(subprocess.Popen([str(tool)] + [str(a) for a in args], **kw))
 
-    def offcpu(self, args, timeout=60):
-        """Runs offcpu to completion; returns a CompletedProcess with .elapsed."""
+    def semlat(self, args, timeout=60):
+        return self.offcpu(args, timeout, tool=SEMLAT)
+
+    def offcpu(self, args, timeout=60, tool=OFFCPU):
+        """Runs offcpu (or another tool) to completion; returns a CompletedProcess with
+        .elapsed."""
         t0 = time.monotonic()
         steal0 = steal_us()
-        p = self.offcpu_popen(args)
+        p = self.offcpu_popen(args, tool)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -278,28 +278,6 @@ static error_t parse_arg_end(int key, char *arg, struct argp_state *state)
 	return parse_arg(key, arg, state);
 }
 
-/* -t alone traces the thread's process: resolve it so its exit ends the trace. */
-static int resolve_tid(void)
-{
-	int tgid;
-
-	if (!env.tid)
-		return 0;
-	tgid = tid_tgid(env.tid);
-	if (tgid < 0) {
-		fprintf(stderr, "%s: no thread with TID %d\n", TOOL, env.tid);
-		return EXIT_USAGE;
-	}
-	if (env.npids && (env.npids > 1 || env.pids[0] != tgid)) {
-		fprintf(stderr, "%s: thread %d belongs to process %d: use -t %d alone\n", TOOL,
-			env.tid, tgid, env.tid);
-		return EXIT_USAGE;
-	}
-	if (!env.npids)
-		env.pids[env.npids++] = tgid;
-	return 0;
-}
-
 /*
  * Kernel stacks are walked when a thread runs again, which skips the
  * tracer's frames; the scheduler's frames that walk leaves out are known by
@@ -795,7 +773,7 @@ int main(int argc, char **argv)
 	err = parse_args(TOOL, &argp, argc, argv);
 	if (err)
 		return err;
-	err = resolve_tid();
+	err = target_resolve_tid(TOOL, env.tid, env.pids, &env.npids);
 	if (err)
 		return err;
 	err = preflight(TOOL, env.btf);

@@ -9,34 +9,15 @@
 #include "offcpu.h"
 #include "iter.h"
 #include "maps.h"
+#include "mapread.h"
 #include "period.h"
 #include "schedframes.h"
 #include "session.h"
 
-static int ncpus(void)
-{
-	static int n;
-
-	if (n <= 0)
-		n = libbpf_num_possible_cpus();
-	return n;
-}
-
 /* Sum over CPUs of one per-CPU counter. */
 static uint64_t counter(const struct offcpu_maps *m, __u32 idx)
 {
-	int n = ncpus();
-	uint64_t sum = 0;
-
-	if (n <= 0)
-		return 0;
-	uint64_t vals[n];
-
-	if (bpf_map_lookup_elem(m->counters, &idx, vals))
-		return 0;
-	for (int i = 0; i < n; i++)
-		sum += vals[i];
-	return sum;
+	return map_percpu_sum(m->counters, idx);
 }
 
 void offcpu_progress(const struct offcpu_maps *m, uint64_t *periods, uint64_t *drops)
@@ -70,29 +51,6 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 }
 
 /* The keys a map holds now: reading while deleting must not chase a moving iteration. */
-static void *map_keys(int fd, size_t ksz, size_t *n)
-{
-	size_t cap = 256;
-	char *keys = malloc(cap * ksz), *prev = NULL;
-
-	*n = 0;
-	while (keys && !bpf_map_get_next_key(fd, prev, keys + *n * ksz)) {
-		prev = keys + (*n)++ * ksz;
-		if (*n == cap) {
-			char *k = realloc(keys, 2 * cap * ksz);
-
-			if (!k) { /* a partial read would drop entries unsaid */
-				free(keys);
-				return NULL;
-			}
-			prev = k + (prev - keys);
-			keys = k;
-			cap *= 2;
-		}
-	}
-	return keys;
-}
-
 static uint64_t sub_clip(uint64_t a, uint64_t b)
 {
 	return a > b ? a - b : 0;
@@ -245,7 +203,7 @@ static int read_threads(const struct records *rs, struct profile *p)
 /* Per-CPU rows summed: one histogram per reason. */
 static int read_hist(const struct offcpu_maps *m, __u32 r, struct hist_val *sum)
 {
-	int n = ncpus();
+	int n = map_ncpus();
 
 	if (n <= 0)
 		return -1;

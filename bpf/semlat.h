@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Types shared by semlat.bpf.c and the semlat front end. */
+#ifndef WAITSCOPE_SEMLAT_H
+#define WAITSCOPE_SEMLAT_H
+
+#include "hist_slots.h"
+#include "stack.h"
+
+#define TASK_COMM_LEN 16
+#define MAX_TARGETS   64
+
+/* Counters of everything the BPF side had to drop, then event counters. */
+enum semlat_drop {
+	DROP_WAITERS_FULL,  /* pending-wait table full: a wait was not recorded */
+	DROP_LOCKS_FULL,    /* lock table full: a wait was not recorded */
+	DROP_STACKS_FULL,   /* stack table full: a wait was kept without its stack */
+	DROP_EDGES_FULL,    /* (lock, waiter stack, releaser) table full: kept without them */
+	DROP_USTACK_FAILED, /* user stack walk failed */
+	DROP_NR,
+};
+
+enum semlat_counter {
+	CNT_WAITS, /* futex and semop calls that could block, traced */
+	CNT_NR,
+};
+
+/* How a waiting call ended. */
+enum wait_outcome {
+	OUT_WOKEN,   /* woken (or got the lock): a real wait */
+	OUT_AGAIN,   /* EAGAIN: the word changed before it could sleep, a near miss */
+	OUT_TIMEOUT, /* ETIMEDOUT */
+	OUT_INTR,    /* EINTR, or restarted */
+	OUT_OTHER,   /* any other error */
+	OUT_NR,
+};
+
+/* The waiting operation, as the futex op says (the stack says more). */
+enum wait_op {
+	OP_WAIT,	 /* FUTEX_WAIT: glibc's mutexes */
+	OP_WAIT_BITSET,	 /* condvars, semaphores, rwlocks; Rust std */
+	OP_LOCK_PI,	 /* priority-inheritance mutexes (LOCK_PI, LOCK_PI2) */
+	OP_WAIT_REQUEUE, /* a condvar wait that requeues to a PI mutex */
+	OP_WAITV,	 /* futex_waitv: the first futex named */
+	OP_SEMOP,	 /* SysV semop/semtimedop: the semaphore set's id */
+	OP_NR,
+};
+
+/* A lock: a futex word (or SysV semaphore set) of one process. */
+struct lock_key {
+	__u32 tgid;
+	__u32 op; /* enum wait_op: a word waited on two ways is two locks */
+	__u64 addr;
+};
+
+struct lock_val {
+	__u64 waits; /* real waits (woken or got the lock) */
+	__u64 wait_ns, max_ns;
+	__u64 blocked_ns; /* entry to wakeup, of the real waits */
+	__u64 outcomes[OUT_NR];
+	__u64 other_ns;		      /* time in the calls that were no real wait */
+	__u32 slots[HIST_FINE_SLOTS]; /* the real waits' microseconds */
+};
+
+/* One edge: a waiter stack of a lock, and who released it. */
+struct edge_key {
+	struct lock_key lock;
+	__u64 ustack; /* the waiter's, 0 if unknown */
+	__u64 wstack; /* the releaser's (its user stack at the wakeup), 0 if unknown */
+	__u32 wpid;   /* the releaser's thread, 0 if not seen */
+	__u32 wtgid;
+	__u32 pid; /* the waiter's thread */
+	__u32 pad;
+};
+
+struct edge_val {
+	__u64 count;
+	__u64 wait_ns;
+	char comm[TASK_COMM_LEN];  /* the waiter's */
+	char wcomm[TASK_COMM_LEN]; /* the releaser's */
+};
+
+#endif

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "locks.h"
+#include "mapread.h"
+
+static const char *const lost_names[SL_LOST_NR] = {
+	[SL_LOST_WAITERS_FULL] = "waiters_full",   [SL_LOST_LOCKS_FULL] = "locks_full",
+	[SL_LOST_STACKS_FULL] = "stacks_full",	   [SL_LOST_EDGES_FULL] = "edges_full",
+	[SL_LOST_USTACK_FAILED] = "ustack_failed",
+};
+
+const char *semlat_lost_name(int i)
+{
+	return lost_names[i];
+}
+
+/*
+ * Lock code, innermost first wins: a condvar wait that re-takes its mutex
+ * waits on the mutex. Patterns for glibc, Rust std and parking_lot.
+ */
+static const struct {
+	const char *glob, *kind;
+} lock_code[] = {
+	{"*lll_lock_wait*", "mutex"},		{"*pthread_mutex_*lock*", "mutex"},
+	{"*pthread_cond_*wait*", "condvar"},	{"*sem_*wait*", "semaphore"},
+	{"*pthread_rwlock_*", "rwlock"},	{"*sys::sync::mutex::*", "mutex"},
+	{"*sys::sync::rwlock::*", "rwlock"},	{"*sys::sync::condvar::*", "condvar"},
+	{"parking_lot::raw_mutex::*", "mutex"}, {"parking_lot::raw_rwlock::*", "rwlock"},
+	{"parking_lot::condvar::*", "condvar"},
+};
+
+static const char *kind_of_frame(const char *frame)
+{
+	for (size_t i = 0; i < sizeof(lock_code) / sizeof(lock_code[0]); i++)
+		if (!fnmatch(lock_code[i].glob, frame, 0))
+			return lock_code[i].kind;
+	return NULL;
+}
+
+const char *lock_kind(int op, const char *const *frames, int n)
+{
+	if (op == OP_LOCK_PI)
+		return "pi-mutex";
+	if (op == OP_WAIT_REQUEUE)
+		return "condvar";
+	if (op == OP_SEMOP)
+		return "semaphore";
+	for (int i = n - 1; i >= 0; i--) {
+		const char *k = kind_of_frame(frames[i]);
+
+		if (k)
+			return k;
+	}
+	return "futex";
+}
+
+/* Frames that only take or wait for the lock: skipped to find who waited. */
+static bool lock_library(const char *frame)
+{
+	static const char *const globs[] = {
+		"*lll_*",	 "*pthread_*",	 "*futex*",	 "syscall",	"*sem_*wait*",
+		"*sys::sync::*", "parking_lot*", "std::sync::*", "*[unknown]*",
+	};
+
+	if (kind_of_frame(frame))
+		return true;
+	for (size_t i = 0; i < sizeof(globs) / sizeof(globs[0]); i++)
+		if (!fnmatch(globs[i], frame, 0))
+			return true;
+	return false;
+}
+
+/* The first frame, innermost first, outside lock code: where the wait came from. */
+static const char *waited_in(const struct lock_stack *s)
+{
+	for (int i = s->nframes - 1; i >= 0; i--)
+		if (!lock_library(s->frames[i]))
+			return s->frames[i];
+	return NULL;
+}
+
+static const char **symbolize(const struct semlat_maps *m, struct syms *syms, int tgid, __u64 hash,
+			      int *n)
+{
+	struct stack st;
+	const char **out;
+
+	*n = 0;
+	if (!hash || bpf_map_lookup_elem(m->stacks, &hash, &st))
+		return NULL;
+	if (st.nr > MAX_STACK_DEPTH)
+		st.nr = MAX_STACK_DEPTH;
+	out = calloc(st.nr + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	/* the walk is innermost first; frames are shown outermost first */
+	for (__u32 i = 0; i < st.nr; i++)
+		out[st.nr - 1 - i] = syms_user(syms, tgid, 0, st.ips[i]);
+	*n = st.nr;
+	return out;
+}
+
+static struct lock *find_lock(struct semlat_report *r, const struct lock_key *k)
+{
+	for (size_t i = 0; i < r->nlocks; i++)
+		if (r->locks[i].pid == (int)k->tgid && r->locks[i].addr == k->addr &&
+		    r->locks[i].op == (int)k->op)
+			return &r->locks[i];
+	return NULL;
+}
+
+/* Adds one edge's waits to the lock's list of stacks, grouped by stack hash and thread name. */
+static int add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgid, int tid,
+		     const char *comm, const struct edge_val *v)
+{
+	struct lock_stack *s = NULL, *grown;
+
+	for (size_t i = 0; i < *n && !s; i++)
+		if ((*list)[i].hash == hash && (*list)[i].tgid == tgid &&
+		    !strcmp((*list)[i].comm, comm))
+			s = &(*list)[i];
+	if (!s) {
+		grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (!grown)
+			return -ENOMEM;
+		*list = grown;
+		s = &grown[(*n)++];
+		memset(s, 0, sizeof(*s));
+		s->hash = hash;
+		s->tgid = tgid;
+		s->tid = tid;
+		snprintf(s->comm, sizeof(s->comm), "%s", comm);
+	}
+	s->count += v->count;
+	s->wait_ns += v->wait_ns;
+	return 0;
+}
+
+static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
+{
+	size_t n;
+	struct lock_key *keys = map_keys(m->locks, sizeof(*keys), &n);
+
+	if (!keys)
+		return -ENOMEM;
+	r->locks = calloc(n + 1, sizeof(*r->locks));
+	if (!r->locks) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct lock_val v;
+		struct lock *l = &r->locks[r->nlocks];
+
+		if (bpf_map_lookup_elem(m->locks, &keys[i], &v))
+			continue;
+		r->nlocks++;
+		l->pid = keys[i].tgid;
+		l->addr = keys[i].addr;
+		l->op = keys[i].op;
+		l->waits = v.waits;
+		l->wait_ns = v.wait_ns;
+		l->max_ns = v.max_ns;
+		l->blocked_ns = v.blocked_ns;
+		l->other_ns = v.other_ns;
+		memcpy(l->outcomes, v.outcomes, sizeof(l->outcomes));
+		hist_add_fine(&l->hist, v.slots, HIST_FINE_SLOTS, v.wait_ns, v.max_ns);
+	}
+	free(keys);
+	return 0;
+}
+
+static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
+{
+	size_t n;
+	struct edge_key *keys = map_keys(m->edges, sizeof(*keys), &n);
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct edge_val v;
+		struct lock *l = find_lock(r, &keys[i].lock);
+
+		if (!l || bpf_map_lookup_elem(m->edges, &keys[i], &v))
+			continue;
+		v.comm[TASK_COMM_LEN - 1] = v.wcomm[TASK_COMM_LEN - 1] = 0;
+		err = add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid, keys[i].pid,
+				v.comm, &v);
+		if (!err)
+			err = add_stack(&l->wakers, &l->nwakers, keys[i].wstack, keys[i].wtgid,
+					keys[i].wpid, v.wcomm, &v);
+	}
+	free(keys);
+	return err;
+}
+
+static int by_wait(const void *a, const void *b)
+{
+	uint64_t x = ((const struct lock_stack *)a)->wait_ns,
+		 y = ((const struct lock_stack *)b)->wait_ns;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int lock_by_wait(const void *a, const void *b)
+{
+	uint64_t x = ((const struct lock *)a)->wait_ns, y = ((const struct lock *)b)->wait_ns;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void name_lock(struct syms *syms, struct lock *l)
+{
+	const char *where, *in = NULL;
+	char *name = NULL;
+	int n = 0;
+
+	l->kind = lock_kind(l->op, l->nwaiters ? l->waiters[0].frames : NULL,
+			    l->nwaiters ? l->waiters[0].nframes : 0);
+	if (l->op == OP_SEMOP) {
+		n = asprintf(&name, "semid %llu", (unsigned long long)l->addr);
+	} else {
+		/* a global lock is named by its symbol; one on the heap or a stack also by its user
+		 */
+		where = syms_data(syms, l->pid, 0, l->addr);
+		if (where[0] == '[' && l->nwaiters)
+			in = waited_in(&l->waiters[0]);
+		if (in)
+			n = asprintf(&name, "%s %#llx in %s", where, (unsigned long long)l->addr,
+				     in);
+		else
+			n = asprintf(&name, "%s", where);
+	}
+	l->name = n < 0 ? NULL : name;
+}
+
+static int symbolize_lock(const struct semlat_maps *m, struct syms *syms, struct lock *l)
+{
+	qsort(l->waiters, l->nwaiters, sizeof(*l->waiters), by_wait);
+	qsort(l->wakers, l->nwakers, sizeof(*l->wakers), by_wait);
+	for (size_t i = 0; i < l->nwaiters; i++)
+		l->waiters[i].frames =
+			symbolize(m, syms, l->pid, l->waiters[i].hash, &l->waiters[i].nframes);
+	for (size_t i = 0; i < l->nwakers; i++)
+		l->wakers[i].frames = symbolize(m, syms, l->wakers[i].tgid, l->wakers[i].hash,
+						&l->wakers[i].nframes);
+	name_lock(syms, l);
+	return 0;
+}
+
+int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r)
+{
+	int err;
+
+	for (int i = 0; i < SL_LOST_NR; i++)
+		r->lost[i] = map_percpu_sum(m->counters, i);
+	r->calls = map_percpu_sum(m->counters, DROP_NR + CNT_WAITS);
+	err = read_locks(m, r);
+	if (!err)
+		err = read_edges(m, r);
+	for (size_t i = 0; !err && i < r->nlocks; i++)
+		err = symbolize_lock(m, syms, &r->locks[i]);
+	qsort(r->locks, r->nlocks, sizeof(*r->locks), lock_by_wait);
+	return err;
+}
+
+static void free_stacks(struct lock_stack *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i].frames);
+	free(s);
+}
+
+void semlat_report_free(struct semlat_report *r)
+{
+	for (size_t i = 0; i < r->nlocks; i++) {
+		free_stacks(r->locks[i].waiters, r->locks[i].nwaiters);
+		free_stacks(r->locks[i].wakers, r->locks[i].nwakers);
+		free((char *)r->locks[i].name);
+	}
+	free(r->locks);
+	r->locks = NULL;
+	r->nlocks = 0;
+}

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/* semlat: which locks and semaphores make threads wait, and who releases them. */
+#include <argp.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "semlat.h"
+#include "semlat.skel.h"
+#include "locks.h"
+#include "report.h"
+#include "loader.h"
+#include "mapread.h"
+#include "session.h"
+#include "syms.h"
+#include "target.h"
+#include "unwind.h"
+
+#define TOOL "semlat"
+
+enum output { OUT_TEXT, OUT_JSON, OUT_FOLDED };
+
+static struct env {
+	int pids[MAX_TARGETS];
+	int npids;
+	int tid;
+	enum output output;
+	bool verbose, raw_tp, fp_only;
+	int top;
+	const char *btf;
+	double duration;
+} env = {.top = 10};
+
+const char *argp_program_version = "semlat (waitscope) 0.1";
+static const char doc[] =
+	"Show which user-space locks and semaphores threads wait on, how long, and who "
+	"releases them.\n"
+	"\n"
+	"USAGE: semlat -p PID[,PID..] [-t TID] [-n N] [--json|-f] [--stack auto|fp] [duration]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  semlat -p 1234 10          # process 1234 for 10 s: the most waited-on locks\n"
+	"  semlat -p 1234 --json 5    # one JSON document (docs/semlat.schema.json)\n"
+	"  semlat -p 1234 -f > w.fold # folded waiter stacks, one frame per lock\n"
+	"\n"
+	"Every futex wait is seen (glibc mutexes, condvars, semaphores, rwlocks, PI mutexes;\n"
+	"Rust std and parking_lot), and SysV semop; an uncontended lock costs nothing.\n";
+
+enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK };
+
+static const struct argp_option opts[] = {
+	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads)", 0},
+	{"tid", 't', "TID", 0, "Trace this thread only", 0},
+	{"top", 'n', "N", 0, "Locks shown (default 10, 0 for all)", 0},
+	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
+	{"folded", 'f', NULL, 0, "Folded waiter stacks, ending in the lock (microseconds)", 0},
+	{"stack", OPT_STACK, "auto|fp", 0,
+	 "User stacks by the binaries' CFI where present (auto), or frame pointers only", 0},
+	{"btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without /sys/kernel/btf", 0},
+	{"raw-tp", OPT_RAW_TP, NULL, 0, "Attach as raw_tp even where tp_btf works", 0},
+	{"verbose", 'v', NULL, 0, "Show libbpf's log", 0},
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	long n;
+
+	switch (key) {
+	case 'p':
+		env.npids = target_parse_pids(TOOL, arg, env.pids, MAX_TARGETS);
+		if (env.npids < 0)
+			exit(EXIT_USAGE);
+		break;
+	case 't':
+		n = strtol(arg, NULL, 10);
+		if (n <= 0)
+			usage_error(TOOL, "invalid TID: %s", arg);
+		env.tid = n;
+		break;
+	case 'n':
+		n = strtol(arg, NULL, 10);
+		if (n < 0 || n > 1000000)
+			usage_error(TOOL, "invalid N: %s (0 to 1000000)", arg);
+		env.top = n;
+		break;
+	case OPT_JSON:
+		env.output = OUT_JSON;
+		break;
+	case 'f':
+		env.output = OUT_FOLDED;
+		break;
+	case OPT_STACK:
+		if (strcmp(arg, "auto") && strcmp(arg, "fp"))
+			usage_error(TOOL, "invalid --stack: %s (auto or fp)", arg);
+		env.fp_only = !strcmp(arg, "fp");
+		break;
+	case OPT_BTF:
+		env.btf = arg;
+		break;
+	case OPT_RAW_TP:
+		env.raw_tp = true;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num > 0)
+			usage_error(TOOL, "unexpected argument: %s", arg);
+		env.duration = parse_seconds(arg);
+		if (env.duration < 0)
+			usage_error(TOOL, "invalid duration: %s", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!env.npids && !env.tid)
+			usage_error(TOOL, "-p PID or -t TID is needed: locks are per process");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static size_t cfi_rows_size = 1;
+
+/* Tracepoints that older kernels lack (futex_waitv 5.16, futex_wait 6.7) are left out. */
+static void set_optional(struct semlat_bpf *s, bool btf)
+{
+	bool waitv = loader_has_tracepoint("syscalls", "sys_enter_futex_waitv");
+	bool futex2 = loader_has_tracepoint("syscalls", "sys_enter_futex_wait");
+
+	bpf_program__set_autoload(s->progs.futex_waitv_enter, waitv);
+	bpf_program__set_autoload(s->progs.futex_waitv_exit, waitv);
+	bpf_program__set_autoload(s->progs.futex2_enter, futex2);
+	bpf_program__set_autoload(s->progs.futex2_exit, futex2);
+	bpf_program__set_autoload(s->progs.sched_waking_btf, btf);
+	bpf_program__set_autoload(s->progs.sched_waking_raw, !btf);
+}
+
+static void *open_and_load(void *ctx, int i)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = env.btf);
+	struct semlat_bpf *s = semlat_bpf__open_opts(&oo);
+	int err;
+
+	(void)ctx;
+	if (!s)
+		return NULL;
+	for (int k = 0; k < env.npids; k++)
+		s->rodata->targ_tgids[k] = env.pids[k];
+	s->rodata->n_tgids = env.npids;
+	s->rodata->targ_tid = env.tid;
+	s->rodata->self_tgid = getpid();
+	s->rodata->cfi_unwind = !env.fp_only;
+	bpf_map__set_max_entries(s->maps.cfi_rows, cfi_rows_size);
+	set_optional(s, i == 0);
+	err = semlat_bpf__load(s);
+	if (!err)
+		return s;
+	semlat_bpf__destroy(s);
+	errno = -err;
+	return NULL;
+}
+
+static bool allowed(void *ctx, int i)
+{
+	(void)ctx;
+	return !(env.raw_tp && i == 0);
+}
+
+static struct semlat_bpf *load(void)
+{
+	struct loader l = {
+		.tool = TOOL,
+		.verbose = env.verbose,
+		.nflavours = 2, /* tp_btf, then raw_tp */
+		.allowed = allowed,
+		.load = open_and_load,
+	};
+	int i;
+
+	if (loader_tracefs(TOOL))
+		return NULL;
+	return loader_load(&l, &i);
+}
+
+struct run {
+	struct semlat_bpf *skel;
+	struct syms *syms;
+	struct unwind_tables *unwind;
+	bool exited[MAX_TARGETS];
+};
+
+/* Targets may dlopen libraries while traced: refresh their maps and tables. */
+static void on_tick(void *ctx)
+{
+	struct run *r = ctx;
+
+	for (int i = 0; i < env.npids; i++) {
+		syms_snapshot(r->syms, env.pids[i], 0);
+		if (r->unwind)
+			unwind_tables_add(r->unwind, env.pids[i]);
+	}
+}
+
+static void on_status(void *ctx, char *buf, size_t n)
+{
+	struct run *r = ctx;
+	uint64_t calls = map_percpu_sum(bpf_map__fd(r->skel->maps.counters), DROP_NR + CNT_WAITS);
+
+	snprintf(buf, n, "%llu calls that could block", (unsigned long long)calls);
+}
+
+static void render(struct semlat_report *rep)
+{
+	struct report_opts o = {.top = env.top, .detail = 3, .stacks = 3, .frames = 12};
+
+	if (env.output == OUT_JSON)
+		report_json(stdout, rep);
+	else if (env.output == OUT_FOLDED)
+		report_folded(stdout, rep);
+	else
+		report_text(stdout, rep, &o);
+	finish_stdout();
+}
+
+static int trace(struct run *r)
+{
+	struct session s = {
+		.tool = TOOL,
+		.duration = env.duration,
+		.pids = env.pids,
+		.npids = env.npids,
+		.exited = r->exited,
+		.tick = on_tick,
+		.status = on_status,
+		.ctx = r,
+	};
+	struct semlat_maps m = {
+		.locks = bpf_map__fd(r->skel->maps.locks),
+		.edges = bpf_map__fd(r->skel->maps.edges),
+		.stacks = bpf_map__fd(r->skel->maps.stacks),
+		.counters = bpf_map__fd(r->skel->maps.counters),
+	};
+	struct semlat_report rep = {.pids = env.pids, .npids = env.npids, .exited = r->exited};
+	int err;
+
+	/* the tables first: every stack is whole from the first wait on */
+	for (int i = 0; i < env.npids; i++) {
+		syms_snapshot(r->syms, env.pids[i], 0);
+		if (r->unwind)
+			unwind_tables_add(r->unwind, env.pids[i]);
+	}
+	if (semlat_bpf__attach(r->skel)) {
+		fprintf(stderr, "%s: cannot attach to the futex tracepoints: %s\n", TOOL,
+			strerror(errno));
+		return EXIT_ENV;
+	}
+	/* the window: every program attached (syscall tracepoints take a while each) */
+	rep.start_ns = mono_ns();
+	session_run(&s);
+	rep.end_ns = mono_ns();
+	rep.duration = (rep.end_ns - rep.start_ns) / 1e9;
+	semlat_bpf__detach(r->skel);
+	err = semlat_read(&m, r->syms, &rep);
+	if (err)
+		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
+	else
+		render(&rep);
+	semlat_report_free(&rep);
+	return err ? EXIT_ENV : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {opts, parse_arg, "[duration]", doc, NULL, NULL, NULL};
+	struct syms_opts so = {0};
+	struct run r = {0};
+	int err;
+
+	err = parse_args(TOOL, &argp, argc, argv);
+	if (!err)
+		err = target_resolve_tid(TOOL, env.tid, env.pids, &env.npids);
+	if (!err)
+		err = preflight(TOOL, env.btf);
+	if (err)
+		return err;
+	loader_log(env.verbose);
+	if (!env.fp_only)
+		cfi_rows_size = 2 * unwind_rows_wanted(env.pids, env.npids) + 65536;
+	r.skel = load();
+	if (!r.skel)
+		return EXIT_ENV;
+	r.syms = syms_new(&so);
+	if (!env.fp_only)
+		r.unwind = unwind_tables_new(bpf_map__fd(r.skel->maps.cfi_rows),
+					     bpf_map__fd(r.skel->maps.unwind_procs), cfi_rows_size);
+	err = r.syms ? trace(&r) : EXIT_ENV;
+	unwind_tables_free(r.unwind);
+	syms_free(r.syms);
+	semlat_bpf__destroy(r.skel);
+	return err;
+}

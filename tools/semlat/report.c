@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "folded.h"
+#include "json.h"
+#include "report.h"
+#include "units.h"
+
+#define NS_PER_US 1000.0
+
+static uint64_t total_wait(const struct semlat_report *r, uint64_t *waits)
+{
+	uint64_t ns = 0;
+
+	*waits = 0;
+	for (size_t i = 0; i < r->nlocks; i++) {
+		ns += r->locks[i].wait_ns;
+		*waits += r->locks[i].waits;
+	}
+	return ns;
+}
+
+static void print_lost(FILE *f, const struct semlat_report *r)
+{
+	bool any = false;
+
+	fprintf(f, "lost:");
+	for (int i = 0; i < SL_LOST_NR; i++)
+		if (r->lost[i]) {
+			fprintf(f, " %s %" PRIu64, semlat_lost_name(i), r->lost[i]);
+			any = true;
+		}
+	fprintf(f, "%s\n", any ? "" : " nothing");
+}
+
+static void print_stack(FILE *f, const struct lock_stack *s, const char *what, int max_frames)
+{
+	char b[32];
+	int from = s->nframes > max_frames ? s->nframes - max_frames : 0;
+
+	fprintf(f, "    %s %s (tid %d): %s in %" PRIu64 " waits\n", what, s->comm, s->tid,
+		fmt_duration(b, sizeof(b), s->wait_ns), s->count);
+	if (!s->nframes)
+		fprintf(f, "        [no stack]\n");
+	/* innermost first, as a person reads a stack */
+	for (int i = s->nframes - 1; i >= from; i--)
+		fprintf(f, "        %s\n", s->frames[i]);
+}
+
+static void print_lock(FILE *f, const struct lock *l, const struct report_opts *o)
+{
+	char t[32], m[32], p50[32], p99[32], mx[32], rq[32];
+
+	fprintf(f, "%-40.40s %-9s %7" PRIu64 " %9s %9s %9s %9s %9s %9s %6" PRIu64 " %6" PRIu64 "\n",
+		l->name ? l->name : "?", l->kind, l->waits, fmt_duration(t, sizeof(t), l->wait_ns),
+		fmt_duration(m, sizeof(m), l->waits ? l->wait_ns / l->waits : 0),
+		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&l->hist, 50) * 1000)),
+		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&l->hist, 99) * 1000)),
+		fmt_duration(mx, sizeof(mx), l->max_ns),
+		fmt_duration(rq, sizeof(rq), l->wait_ns - l->blocked_ns), l->outcomes[OUT_AGAIN],
+		l->outcomes[OUT_TIMEOUT]);
+	(void)o;
+}
+
+static void print_detail(FILE *f, const struct lock *l, const struct report_opts *o)
+{
+	fprintf(f, "\n%s (%s, pid %d, %#" PRIx64 "):\n", l->name ? l->name : "?", l->kind, l->pid,
+		l->addr);
+	for (size_t i = 0; i < l->nwaiters && i < (size_t)o->stacks; i++)
+		print_stack(f, &l->waiters[i], "waited:", o->frames);
+	for (size_t i = 0; i < l->nwakers && i < (size_t)o->stacks; i++)
+		print_stack(f, &l->wakers[i], "released by", o->frames);
+	hist_print(f, &l->hist, "    ");
+}
+
+void report_text(FILE *f, const struct semlat_report *r, const struct report_opts *o)
+{
+	uint64_t waits, ns = total_wait(r, &waits);
+	size_t shown = o->top && (size_t)o->top < r->nlocks ? (size_t)o->top : r->nlocks;
+	char b[32];
+
+	fprintf(f, "semlat: ");
+	for (int i = 0; i < r->npids; i++)
+		fprintf(f, "%sPID %d%s", i ? ", " : "", r->pids[i],
+			r->exited && r->exited[i] ? " (exited)" : "");
+	fprintf(f,
+		"%s%.2f s traced: %s waited on %zu locks in %" PRIu64 " waits (%" PRIu64
+		" calls that could block)\n",
+		r->npids ? ", " : "", r->duration, fmt_duration(b, sizeof(b), ns), r->nlocks, waits,
+		r->calls);
+	print_lost(f, r);
+	if (!r->nlocks) {
+		fprintf(f, "no thread waited on a lock: no contention\n");
+		return;
+	}
+	fprintf(f, "\n%-40s %-9s %7s %9s %9s %9s %9s %9s %9s %6s %6s\n", "LOCK", "KIND", "WAITS",
+		"TOTAL", "MEAN", "P50", "P99", "MAX", "RUNQ", "NEAR", "TMOUT");
+	for (size_t i = 0; i < shown; i++)
+		print_lock(f, &r->locks[i], o);
+	for (size_t i = 0; i < shown && i < (size_t)o->detail; i++)
+		print_detail(f, &r->locks[i], o);
+}
+
+static void json_stacks(struct json *j, const char *key, const struct lock_stack *s, size_t n)
+{
+	json_array_begin(j, key);
+	for (size_t i = 0; i < n; i++) {
+		json_object_begin(j, NULL);
+		json_i64(j, "pid", s[i].tgid);
+		json_i64(j, "tid", s[i].tid);
+		json_string(j, "comm", s[i].comm);
+		json_array_begin(j, "frames");
+		for (int k = 0; k < s[i].nframes; k++)
+			json_string(j, NULL, s[i].frames[k]);
+		json_array_end(j);
+		json_u64(j, "count", s[i].count);
+		json_double(j, "wait_us", s[i].wait_ns / NS_PER_US);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_lock(struct json *j, const struct lock *l)
+{
+	char addr[32];
+
+	snprintf(addr, sizeof(addr), "%#" PRIx64, l->addr);
+	json_object_begin(j, NULL);
+	json_string(j, "addr", addr);
+	json_string(j, "name", l->name);
+	json_string(j, "kind", l->kind);
+	json_i64(j, "pid", l->pid);
+	json_u64(j, "waits", l->waits);
+	json_double(j, "wait_us", l->wait_ns / NS_PER_US);
+	json_double(j, "max_us", l->max_ns / NS_PER_US);
+	json_double(j, "p50_us", hist_percentile_us(&l->hist, 50));
+	json_double(j, "p90_us", hist_percentile_us(&l->hist, 90));
+	json_double(j, "p99_us", hist_percentile_us(&l->hist, 99));
+	json_double(j, "blocked_us", l->blocked_ns / NS_PER_US);
+	json_double(j, "runqueue_us", (l->wait_ns - l->blocked_ns) / NS_PER_US);
+	json_u64(j, "near_misses", l->outcomes[OUT_AGAIN]);
+	json_u64(j, "timeouts", l->outcomes[OUT_TIMEOUT]);
+	json_u64(j, "interrupted", l->outcomes[OUT_INTR]);
+	json_u64(j, "errors", l->outcomes[OUT_OTHER]);
+	json_hist(j, "histogram", &l->hist);
+	json_stacks(j, "waiter_stacks", l->waiters, l->nwaiters);
+	json_stacks(j, "waker_stacks", l->wakers, l->nwakers);
+	json_object_end(j);
+}
+
+void report_json(FILE *f, const struct semlat_report *r)
+{
+	struct json j;
+
+	json_init(&j, f, false);
+	json_object_begin(&j, NULL);
+	json_string(&j, "tool", "semlat");
+	json_double(&j, "duration_us", r->duration * 1e6);
+	json_object_begin(&j, "window");
+	json_u64(&j, "start_ns", r->start_ns);
+	json_u64(&j, "end_ns", r->end_ns);
+	json_object_end(&j);
+	json_array_begin(&j, "targets");
+	for (int i = 0; i < r->npids; i++) {
+		json_object_begin(&j, NULL);
+		json_i64(&j, "pid", r->pids[i]);
+		json_bool(&j, "exited", r->exited && r->exited[i]);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_u64(&j, "calls", r->calls);
+	json_array_begin(&j, "locks");
+	for (size_t i = 0; i < r->nlocks; i++)
+		json_lock(&j, &r->locks[i]);
+	json_array_end(&j);
+	json_array_begin(&j, "symbols");
+	json_array_end(&j);
+	json_object_begin(&j, "lost");
+	for (int i = 0; i < SL_LOST_NR; i++)
+		json_u64(&j, semlat_lost_name(i), r->lost[i]);
+	json_object_end(&j);
+	json_object_end(&j);
+	json_end(&j);
+}
+
+/* One line per waiter stack, under the lock's name and kind: what a flame graph wants. */
+void report_folded(FILE *f, const struct semlat_report *r)
+{
+	struct folded fd;
+
+	folded_init(&fd);
+	for (size_t i = 0; i < r->nlocks; i++) {
+		const struct lock *l = &r->locks[i];
+
+		for (size_t k = 0; k < l->nwaiters; k++) {
+			const struct lock_stack *s = &l->waiters[k];
+			const char *frames[MAX_STACK_DEPTH + 3];
+			char lock[160];
+			int n = 0;
+
+			frames[n++] = s->comm;
+			for (int x = 0; x < s->nframes && n < MAX_STACK_DEPTH + 1; x++)
+				frames[n++] = s->frames[x];
+			snprintf(lock, sizeof(lock), "[%s %s]", l->kind, l->name ? l->name : "?");
+			frames[n++] = lock;
+			folded_add(&fd, frames, n, s->wait_ns);
+		}
+	}
+	folded_write(&fd, f, 1000);
+}
