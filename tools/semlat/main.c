@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* semlat: which locks and semaphores make threads wait, and who releases them. */
 #include <argp.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -193,10 +194,28 @@ struct run {
 	bool exited[MAX_TARGETS];
 };
 
+/* A thread that exits inside a futex call leaves its wait behind: forget those of the dead. */
+static void forget_dead_waiters(struct run *r)
+{
+	int fd = bpf_map__fd(r->skel->maps.pending);
+	size_t n;
+	__u32 *tids = map_keys(fd, sizeof(*tids), &n);
+	char path[32];
+
+	for (size_t i = 0; tids && i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%u", tids[i]);
+		if (access(path, F_OK))
+			bpf_map_delete_elem(fd, &tids[i]);
+	}
+	free(tids);
+}
+
 /* Targets may dlopen libraries while traced: refresh their maps and tables. */
 static void on_tick(void *ctx)
 {
 	struct run *r = ctx;
+
+	forget_dead_waiters(r);
 
 	for (int i = 0; i < env.npids; i++) {
 		syms_snapshot(r->syms, env.pids[i], 0);
