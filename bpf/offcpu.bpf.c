@@ -895,8 +895,16 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	return 0;
 }
 
-/* A sleeping task's user stack, read from its memory by frame pointers, as perf does. */
-static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_regs *regs)
+/* How the task iterator walks user stacks. */
+enum iter_ustack {
+	ITER_NO_USTACK,
+	ITER_FP,  /* by frame pointers, as perf does */
+	ITER_CFI, /* by the binaries' tables where loaded (needs 6.8+), else frame pointers */
+};
+
+/* A sleeping task's user stack, read from its memory. */
+static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_regs *regs,
+					 enum iter_ustack how)
 {
 	struct stack *st = scratch_stack(true);
 	__u64 fp = PT_REGS_FP(regs), frame[2];
@@ -904,6 +912,8 @@ static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_reg
 
 	if (!st)
 		return 0;
+	if (how == ITER_CFI && unwind_task(task, regs, task->tgid, st))
+		return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), 0) : 0;
 	st->ips[0] = PT_REGS_IP(regs);
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
 		if (!fp || bpf_copy_from_user_task(frame, sizeof(frame), (void *)fp, task, 0))
@@ -934,7 +944,7 @@ static __always_inline __u64 last_ran(struct task_struct *task, __u64 now)
 }
 
 static __always_inline void snap_blocked(struct task_struct *task, struct task_snap *s, __u64 now,
-					 bool user)
+					 enum iter_ustack user)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u32 state = task->__state;
@@ -947,8 +957,8 @@ static __always_inline void snap_blocked(struct task_struct *task, struct task_s
 		s->reason = state_reason(state);
 	} else {
 		s->reason = classify(task, regs, state, &sc);
-		if (user && user_stacks && task->mm)
-			s->ustack = task_ustack(task, regs);
+		if (user != ITER_NO_USTACK && user_stacks && task->mm)
+			s->ustack = task_ustack(task, regs, user);
 	}
 	s->syscall = sc;
 	if (kernel_stacks)
@@ -1003,7 +1013,8 @@ static __always_inline void seed_thread(struct task_struct *task, const struct t
  * A target thread as it is now; while seeding, its record starts at the
  * trace's start too. Exited tasks (zombies) wait for nothing: left out.
  */
-static __always_inline void snap_task(struct seq_file *seq, struct task_struct *task, bool user)
+static __always_inline void snap_task(struct seq_file *seq, struct task_struct *task,
+				      enum iter_ustack user)
 {
 	struct task_snap s = {.syscall = NO_SYSCALL};
 	__u64 now = bpf_ktime_get_ns();
@@ -1032,6 +1043,17 @@ static __always_inline void snap_task(struct seq_file *seq, struct task_struct *
 		seed_thread(task, &s, now);
 }
 
+/* With user stacks by the binaries' tables: a trusted task handed to the unwinder (6.8+). */
+SEC("iter.s/task")
+int snap_tasks_cfi(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+
+	if (task)
+		snap_task(ctx->meta->seq, task, ITER_CFI);
+	return 0;
+}
+
 /* With user stacks: reading another task's memory needs a sleepable program (5.18+). */
 SEC("iter.s/task")
 int snap_tasks_user(struct bpf_iter__task *ctx)
@@ -1039,7 +1061,7 @@ int snap_tasks_user(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 
 	if (task)
-		snap_task(ctx->meta->seq, task, true);
+		snap_task(ctx->meta->seq, task, ITER_FP);
 	return 0;
 }
 
@@ -1049,7 +1071,7 @@ int snap_tasks(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 
 	if (task)
-		snap_task(ctx->meta->seq, task, false);
+		snap_task(ctx->meta->seq, task, ITER_NO_USTACK);
 	return 0;
 }
 

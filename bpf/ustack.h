@@ -43,6 +43,14 @@ struct {
 	__type(value, struct unwind_regs);
 } unwind_scratch SEC(".maps");
 
+/* a sleepable iterator's own: a tracepoint may run on its CPU while it is preempted */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_regs);
+} unwind_iter_scratch SEC(".maps");
+
 /* The row that covers pc in rows [first, first + count): its index, or -1. */
 __noinline __s64 cfi_find(__u32 first, __u32 count, __u32 pc)
 {
@@ -82,11 +90,23 @@ static __always_inline int find_map(const struct unwind_proc *p, __u64 ip)
 	return -1;
 }
 
-static __always_inline int fp_step(struct unwind_regs *u)
+/*
+ * The walked task's memory: the current task's, or (task given, sleepable
+ * programs only) another's. Inlined with a constant task, the other helper
+ * is compiled out.
+ */
+static __always_inline long read_user(void *dst, __u32 size, __u64 addr, struct task_struct *task)
+{
+	if (task)
+		return bpf_copy_from_user_task(dst, size, (void *)addr, task, 0);
+	return bpf_probe_read_user(dst, size, (void *)addr);
+}
+
+static __always_inline int fp_step(struct unwind_regs *u, struct task_struct *task)
 {
 	__u64 frame[2];
 
-	if (!u->bp || bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
+	if (!u->bp || read_user(frame, sizeof(frame), u->bp, task))
 		return -1;
 	if (frame[0] && frame[0] <= u->bp) /* stacks grow down: the caller's frame is above */
 		return -1;
@@ -97,7 +117,8 @@ static __always_inline int fp_step(struct unwind_regs *u)
 }
 
 /* The caller's registers from the rule at u->ip; -1 where the walk ends. */
-static __always_inline int cfi_step(struct unwind_regs *u, const struct cfi_row *r)
+static __always_inline int cfi_step(struct unwind_regs *u, const struct cfi_row *r,
+				    struct task_struct *task)
 {
 	__u64 cfa, ra;
 
@@ -114,10 +135,9 @@ static __always_inline int cfi_step(struct unwind_regs *u, const struct cfi_row 
 	default:
 		return -1;
 	}
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+	if (read_user(&ra, sizeof(ra), cfa - 8, task))
 		return -1;
-	if (r->rbp == RBP_AT &&
-	    bpf_probe_read_user(&u->bp, sizeof(u->bp), (void *)(cfa + r->rbp_off)))
+	if (r->rbp == RBP_AT && read_user(&u->bp, sizeof(u->bp), cfa + r->rbp_off, task))
 		return -1;
 	u->sp = cfa;
 	u->ip = ra;
@@ -125,7 +145,7 @@ static __always_inline int cfi_step(struct unwind_regs *u, const struct cfi_row 
 }
 
 /* One frame up: 0, or -1 where the walk ends. */
-__noinline int unwind_step(struct unwind_regs *u)
+static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 {
 	struct unwind_proc *p;
 	struct cfi_row *r;
@@ -135,14 +155,12 @@ __noinline int unwind_step(struct unwind_regs *u)
 	__u32 key;
 	int i;
 
-	if (!u)
-		return -1;
 	p = bpf_map_lookup_elem(&unwind_procs, &u->tgid);
 	if (!p)
 		return -1;
 	i = find_map(p, u->ip);
 	if (i < 0 || i >= UNWIND_MAX_MAPS || !p->maps[i].count)
-		return fp_step(u);
+		return fp_step(u, task);
 	m = &p->maps[i];
 	/* a return address points after its call: the call is what is looked up */
 	pc = u->ip - m->bias - (u->depth ? 1 : 0);
@@ -150,28 +168,71 @@ __noinline int unwind_step(struct unwind_regs *u)
 	key = (__u32)row;
 	r = row < 0 ? NULL : bpf_map_lookup_elem(&cfi_rows, &key);
 	if (!r || r->cfa == CFA_NONE)
-		return fp_step(u);
+		return fp_step(u, task);
 	if (r->cfa == CFA_END)
 		return -1;
-	return cfi_step(u, r);
+	return cfi_step(u, r, task);
+}
+
+#ifndef __arg_trusted
+#define __arg_trusted __attribute__((btf_decl_tag("arg:trusted")))
+#endif
+
+/* Global functions: each verified once, not at every frame of the walk. */
+__noinline int unwind_step(struct unwind_regs *u)
+{
+	return u ? step(u, NULL) : -1;
+}
+
+/* Another task's frame, from a sleepable program (trusted task arguments: 6.8+). */
+__noinline int unwind_step_task(struct unwind_regs *u, struct task_struct *task __arg_trusted)
+{
+	return u ? step(u, task) : -1;
 }
 
 /* Frames from u's registers up into st; returns how many. */
-__noinline __u32 unwind_walk(struct unwind_regs *u, struct stack *st)
+static __always_inline __u32 walk_frames(struct unwind_regs *u, struct stack *st,
+					 struct task_struct *task)
 {
 	__u32 n = 0;
 
-	if (!u || !st)
-		return 0;
 	for (int i = 0; i < MAX_STACK_DEPTH; i++) {
 		if (!u->ip)
 			break;
 		st->ips[n++] = u->ip;
-		if (unwind_step(u) < 0)
+		if ((task ? unwind_step_task(u, task) : unwind_step(u)) < 0)
 			break;
 		u->depth++;
 	}
 	return n;
+}
+
+__noinline __u32 unwind_walk(struct unwind_regs *u, struct stack *st)
+{
+	return u && st ? walk_frames(u, st, NULL) : 0;
+}
+
+__noinline __u32 unwind_walk_task(struct unwind_regs *u, struct stack *st,
+				  struct task_struct *task __arg_trusted)
+{
+	return u && st ? walk_frames(u, st, task) : 0;
+}
+
+/* The walk's first frame, in a scratch of its own; NULL if the process has no tables. */
+static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct pt_regs *regs,
+						       __u32 tgid)
+{
+	__u32 zero = 0;
+	struct unwind_regs *u = bpf_map_lookup_elem(scratch_map, &zero);
+
+	if (!u || !bpf_map_lookup_elem(&unwind_procs, &tgid))
+		return NULL;
+	u->ip = PT_REGS_IP(regs);
+	u->sp = PT_REGS_SP(regs);
+	u->bp = PT_REGS_FP(regs);
+	u->tgid = tgid;
+	u->depth = 0;
+	return u;
 }
 
 /*
@@ -180,17 +241,26 @@ __noinline __u32 unwind_walk(struct unwind_regs *u, struct stack *st)
  */
 static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, struct stack *st)
 {
-	__u32 zero = 0;
-	struct unwind_regs *u = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	struct unwind_regs *u = first_frame(&unwind_scratch, regs, tgid);
 
-	if (!u || !bpf_map_lookup_elem(&unwind_procs, &tgid))
+	if (!u)
 		return false;
-	u->ip = PT_REGS_IP(regs);
-	u->sp = PT_REGS_SP(regs);
-	u->bp = PT_REGS_FP(regs);
-	u->tgid = tgid;
-	u->depth = 0;
 	st->nr = unwind_walk(u, st);
+	return true;
+}
+
+/*
+ * A sleeping task's user stack from its saved registers into st (sleepable
+ * programs); false if its process has no tables.
+ */
+static __always_inline bool unwind_task(struct task_struct *task, struct pt_regs *regs, __u32 tgid,
+					struct stack *st)
+{
+	struct unwind_regs *u = first_frame(&unwind_iter_scratch, regs, tgid);
+
+	if (!u)
+		return false;
+	st->nr = unwind_walk_task(u, st, task);
 	return true;
 }
 

@@ -1,6 +1,8 @@
 """Whole user stacks without frame pointers: a fixture built as users' binaries are
 (-O2 -fomit-frame-pointer) calling Debian's glibc (no frame pointers either)."""
 
+import json
+
 from conftest import WAITERS_NOFP, assert_waiters_match, parse_json, stack_funcs
 
 # each waiting thread's chain from the thread start down to its blocking call
@@ -50,3 +52,24 @@ def test_stacks_reach_thread_start_without_frame_pointers(procs):
     lock = next(i for i, f in enumerate(mutex) if "pthread_mutex_lock" in f)
     assert mutex[lock - 1] == "mutex_wait", (
         f"the caller of pthread_mutex_lock is not shown: {mutex}")
+
+
+def test_stuck_and_seeded_stacks_without_frame_pointers(procs):
+    """Threads blocked before offcpu starts are walked by the task iterator: --stuck and a
+    trace's first stacks reach start_thread (or main) through glibc too."""
+    w = procs.waiters("mutex", "sleep", binary=WAITERS_NOFP)
+    r = procs.offcpu(["--stuck", "--json", "-p", w.pid])
+    assert r.returncode == 0, r.stderr
+    stuck = {s["tid"]: s for s in json.loads(r.stdout)["stuck"]}
+    main = stuck[w.pid]
+    assert {"main", "__libc_start_main"} <= stack_funcs(main), main["frames"]
+    for name, (_, chain) in CHAINS.items():
+        s = stuck.get(w.tid(name))
+        if s is None or s["reason"] != CHAINS[name][0]:
+            continue  # caught between two waits: no blocked stack to check
+        assert set(chain) <= stack_funcs(s), f"--stuck {name}: {s['frames']}"
+    # seeded: the main thread has been blocked since before the trace
+    r, doc = trace(procs, w, "auto")
+    w.finish()
+    seeded = biggest_stack(doc, w.pid, "sleep")
+    assert {"main", "__libc_start_main"} <= stack_funcs(seeded), seeded["frames"]

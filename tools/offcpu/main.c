@@ -298,8 +298,7 @@ static void configure_task_stacks(struct offcpu_bpf__bss *bss)
 /* Unwinding by CFI: for the processes traced, unless frame pointers are asked for. */
 static bool unwind_wanted(void)
 {
-	return env.stack != STACK_FP && (env.npids || env.tid) && !env.kernel_stacks_only &&
-	       !env.stuck;
+	return env.stack != STACK_FP && (env.npids || env.tid) && !env.kernel_stacks_only;
 }
 
 /* the rows the targets' binaries take, counted before loading (cfi_rows is sized at load) */
@@ -340,11 +339,12 @@ struct flavour {
 	bool btf;	/* tp_btf, else raw_tp */
 	bool iter;	/* a task iterator, for the stuck view and the trace's start */
 	bool iter_user; /* the sleepable one that also reads user stacks (5.18+) */
+	bool iter_cfi;	/* ... with the unwinder, which takes a trusted task (6.8+) */
 };
 
 static const struct flavour flavours[] = {
-	{true, true, true},   {true, true, false},   {true, false, false},
-	{false, true, false}, {false, false, false},
+	{true, true, true, true},    {true, true, true, false},	  {true, true, false, false},
+	{true, false, false, false}, {false, true, false, false}, {false, false, false, false},
 };
 
 static void set_autoload(struct offcpu_bpf *skel, const struct flavour *fl)
@@ -357,7 +357,9 @@ static void set_autoload(struct offcpu_bpf *skel, const struct flavour *fl)
 	bpf_program__set_autoload(skel->progs.sched_waking_raw, trace && !fl->btf);
 	bpf_program__set_autoload(skel->progs.sched_exec_btf, trace && fl->btf);
 	bpf_program__set_autoload(skel->progs.sched_exec_raw, trace && !fl->btf);
-	bpf_program__set_autoload(skel->progs.snap_tasks_user, fl->iter && fl->iter_user);
+	bpf_program__set_autoload(skel->progs.snap_tasks_cfi, fl->iter && fl->iter_cfi);
+	bpf_program__set_autoload(skel->progs.snap_tasks_user,
+				  fl->iter && fl->iter_user && !fl->iter_cfi);
 	bpf_program__set_autoload(skel->progs.snap_tasks, fl->iter && !fl->iter_user);
 }
 
@@ -411,6 +413,8 @@ static struct offcpu_bpf *load(void)
 
 static struct bpf_link *iter_link(struct offcpu_bpf *skel)
 {
+	if (skel->links.snap_tasks_cfi)
+		return skel->links.snap_tasks_cfi;
 	return skel->links.snap_tasks_user ? skel->links.snap_tasks_user : skel->links.snap_tasks;
 }
 
@@ -583,6 +587,12 @@ static uint64_t wall_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static void add_unwind_tables(struct run *r)
+{
+	for (int i = 0; r->unwind && i < env.npids; i++)
+		unwind_tables_add(r->unwind, env.pids[i]);
+}
+
 /* The tasks as they are now; while seeding, their records start here too. */
 static int snapshot(struct run *r, bool seed, struct task_snap **snaps, size_t *n)
 {
@@ -702,6 +712,9 @@ static int trace(struct run *r, struct profile *p)
 	/* threads that do not switch soon after the attachment are recorded from here */
 	p->start_ns = r->interval_start = attach_ns;
 	p->wall_start_ns = wall_ns() - (mono_ns() - attach_ns);
+	/* the threads blocked now are walked with their binaries' tables; switches, by frame
+	 * pointers until the tables are in */
+	add_unwind_tables(r);
 	err = snapshot(r, true, &seeded, &nseeded);
 	free(seeded);
 	if (err)
@@ -713,9 +726,6 @@ static int trace(struct run *r, struct profile *p)
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i], r->image[i]);
 	configure_task_stacks(r->skel->bss);
-	/* stacks walk by frame pointers until their binaries' tables are in */
-	for (int i = 0; r->unwind && i < env.npids; i++)
-		unwind_tables_add(r->unwind, env.pids[i]);
 	session_run(&s);
 	stop_tracing(r->skel);
 	if (rb)
@@ -736,6 +746,7 @@ static int stuck_now(struct run *r, struct profile *p)
 	/* no trace ran: the iterator calls every process's image 0 */
 	for (int i = 0; i < env.npids; i++)
 		syms_snapshot(r->syms, env.pids[i], 0);
+	add_unwind_tables(r);
 	err = snapshot(r, false, &snaps, &n);
 	if (!err)
 		err = offcpu_read_stuck(&r->maps, r->syms, p, snaps, n);
