@@ -39,8 +39,6 @@
 #endif
 
 /* Knobs, set by user space before load. */
-/* walk user stacks with the binaries' CFI tables (unwind_procs) where present */
-const volatile bool cfi_unwind = false;
 const volatile bool user_threads_only = false;
 const volatile bool kernel_threads_only = false;
 const volatile bool user_stacks = true;
@@ -361,22 +359,6 @@ static __always_inline bool known_site(const struct thread *t, __u64 key, __u64 
 }
 
 /*
- * The current task's user stack: by its binaries' tables where user space
- * loaded them, else by frame pointers. Only at switch-out: the unwinder's
- * frames would move sched_waking's program to a private stack (6.13+),
- * where in_irq_context() cannot tell interrupts by the stack in use.
- */
-static __always_inline __u64 save_ustack(void *ctx, __u64 last)
-{
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct stack *st = cfi_unwind ? scratch_stack(false) : NULL;
-
-	if (st && unwind_user((struct pt_regs *)bpf_task_pt_regs(cur), cur->tgid, st))
-		return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), last) : 0;
-	return save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, last);
-}
-
-/*
  * The user stack where a period begins: walked, or the one walked where it
  * began last time. Blocking and preemption keep one each: a thread that
  * blocks in a read and is preempted as its write returns alternates two.
@@ -387,7 +369,9 @@ static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 
 	if (known_site(t, t->site, t->usite[i], t->ucache[i]))
 		return t->ucache[i];
-	t->ucache[i] = save_ustack(ctx, t->ustack);
+	/* by the tables only here: the unwinder's frames would move sched_waking's program to
+	 * a private stack (6.13+), where in_irq_context() cannot tell interrupts apart */
+	t->ucache[i] = save_user_stack(ctx, t->ustack);
 	t->usite[i] = t->site;
 	return t->ucache[i];
 }

@@ -30,9 +30,6 @@
 #define ERESTARTSYS    512
 #define ERESTART_BLOCK 516
 
-/* walk user stacks with the binaries' CFI tables (unwind_procs) where present */
-const volatile bool cfi_unwind = false;
-
 /* A call that can block, from its entry on. */
 struct pending {
 	struct lock_key lock;
@@ -74,27 +71,6 @@ static __always_inline bool wanted(__u32 pid, __u32 tgid)
 	return tgid && tgid != self_tgid;
 }
 
-/* The current task's user stack: by its binaries' tables if loaded, else frame pointers. */
-static __always_inline __u64 user_stack(void *ctx, __u32 tgid)
-{
-	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 zero = 0;
-	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
-	long n;
-
-	if (!st)
-		return 0;
-	if (!(cfi_unwind && unwind_user((struct pt_regs *)bpf_task_pt_regs(cur), tgid, st))) {
-		n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK);
-		if (n < 0) {
-			count(DROP_USTACK_FAILED);
-			return 0;
-		}
-		st->nr = n / sizeof(__u64);
-	}
-	return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), 0) : 0;
-}
-
 static __always_inline int begin_wait(void *ctx, __u32 op, __u64 addr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -106,7 +82,7 @@ static __always_inline int begin_wait(void *ctx, __u32 op, __u64 addr)
 	p.lock.tgid = tgid;
 	p.lock.op = op;
 	p.lock.addr = addr;
-	p.ustack = user_stack(ctx, tgid);
+	p.ustack = save_user_stack(ctx, 0);
 	p.enter_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&pending, &pid, &p, BPF_ANY))
 		count(DROP_WAITERS_FULL);
@@ -305,7 +281,7 @@ static __always_inline int handle_waking(void *ctx, __u32 pid, __u32 tgid)
 	p->wpid = cur->pid;
 	p->wtgid = cur->tgid;
 	__builtin_memcpy(p->wcomm, cur->comm, sizeof(p->wcomm));
-	p->wstack = (cur->flags & 0x00200000 /* PF_KTHREAD */) ? 0 : user_stack(ctx, cur->tgid);
+	p->wstack = (cur->flags & 0x00200000 /* PF_KTHREAD */) ? 0 : save_user_stack(ctx, 0);
 	return 0;
 }
 

@@ -4,14 +4,18 @@
  * the frame's binary in the process's map (unwind_procs), the binary's rule
  * for the address (cfi_rows, bpf/cfi_rows.h), and from the rule the caller's
  * stack pointer, return address and rbp. Where a binary has no table, the
- * step follows the frame pointer. x86-64 only. Include after vmlinux.h and
- * the libbpf headers; needs count() and the DROP_UNWIND_* counters.
+ * step follows the frame pointer. x86-64 only. Include after tracer.h
+ * (counters, the stack store and its scratch), with DROP_USTACK_FAILED
+ * (the counter of a failed frame-pointer walk) defined.
  */
 #ifndef WAITSCOPE_USTACK_H
 #define WAITSCOPE_USTACK_H
 
 #include "cfi_rows.h"
 #include "stack.h"
+
+/* walk user stacks with the binaries' CFI tables (unwind_procs) where present */
+const volatile bool cfi_unwind = false;
 
 /* sized by user space before loading: the rows of every binary traced */
 struct {
@@ -262,6 +266,31 @@ static __always_inline bool unwind_task(struct task_struct *task, struct pt_regs
 		return false;
 	st->nr = unwind_walk_task(u, st, task);
 	return true;
+}
+
+/*
+ * The current task's user stack, stored; returns its hash (0: none). By its
+ * binaries' tables where user space loaded them, else by frame pointers.
+ * last is the hash the caller had: a stack walked again skips the store.
+ */
+static __always_inline __u64 save_user_stack(void *ctx, __u64 last)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 zero = 0;
+	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
+	long n;
+
+	if (!st)
+		return 0;
+	if (!(cfi_unwind && unwind_user((struct pt_regs *)bpf_task_pt_regs(cur), cur->tgid, st))) {
+		n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK);
+		if (n < 0) {
+			count(DROP_USTACK_FAILED);
+			return 0;
+		}
+		st->nr = n / sizeof(__u64);
+	}
+	return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), last) : 0;
 }
 
 #endif

@@ -18,11 +18,19 @@ struct binary {
 	uint32_t first, count; /* count 0: no table */
 };
 
+/* What a process's executable mappings were when its tables were last loaded. */
+struct loaded_proc {
+	pid_t tgid;
+	uint64_t maps_hash;
+};
+
 struct unwind_tables {
 	int rows_fd, procs_fd;
 	size_t max_rows, used;
 	struct binary *bins;
 	size_t nbins;
+	struct loaded_proc *procs;
+	size_t nprocs;
 	struct unwind_stats stats;
 };
 
@@ -90,7 +98,8 @@ size_t unwind_rows_wanted(const int *tgids, int n)
 			rows += fdes > 0 ? (size_t)fdes * ROWS_PER_FDE : 0;
 		}
 	}
-	return rows;
+	/* as much again for what they exec or dlopen later, and a floor for small ones */
+	return 2 * rows + 65536;
 }
 
 static struct binary *find_binary(struct unwind_tables *u, const struct exec_map *m)
@@ -176,13 +185,49 @@ static int fill_map(struct unwind_tables *u, pid_t tgid, const struct exec_map *
 	return 0;
 }
 
+static uint64_t maps_hash(const struct exec_map *m, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *b = (const unsigned char *)m;
+
+	for (size_t i = 0; i < n * sizeof(*m); i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The process's entry (added if new), NULL when out of memory. */
+static struct loaded_proc *loaded_proc(struct unwind_tables *u, pid_t tgid)
+{
+	struct loaded_proc *procs;
+
+	for (size_t i = 0; i < u->nprocs; i++)
+		if (u->procs[i].tgid == tgid)
+			return &u->procs[i];
+	procs = realloc(u->procs, (u->nprocs + 1) * sizeof(*procs));
+	if (!procs)
+		return NULL;
+	u->procs = procs;
+	u->procs[u->nprocs] = (struct loaded_proc){.tgid = tgid};
+	return &u->procs[u->nprocs++];
+}
+
 int unwind_tables_add(struct unwind_tables *u, pid_t tgid)
 {
 	struct exec_map maps[UNWIND_MAX_MAPS + 1];
-	struct unwind_proc *p = calloc(1, sizeof(*p));
+	struct loaded_proc *lp;
+	struct unwind_proc *p;
+	uint64_t hash;
 	__u32 key = tgid;
 	int n = exec_maps(tgid, maps, UNWIND_MAX_MAPS + 1), err = 0;
 
+	if (n < 0)
+		return n;
+	/* called each second for libraries loaded since: most seconds nothing changed */
+	lp = loaded_proc(u, tgid);
+	hash = maps_hash(maps, n);
+	if (lp && lp->maps_hash == hash)
+		return 0;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	if (n > UNWIND_MAX_MAPS) {
@@ -192,11 +237,11 @@ int unwind_tables_add(struct unwind_tables *u, pid_t tgid)
 	/* /proc/PID/maps is sorted by address, as the BPF search wants */
 	for (int i = 0; !err && i < n; i++)
 		err = fill_map(u, tgid, &maps[i], &p->maps[i]);
-	p->n = n < 0 ? 0 : n;
-	if (n < 0)
-		err = n;
+	p->n = n;
 	if (!err && bpf_map_update_elem(u->procs_fd, &key, p, BPF_ANY))
 		err = -errno;
+	if (!err && lp)
+		lp->maps_hash = hash;
 	free(p);
 	return err;
 }
@@ -218,6 +263,7 @@ void unwind_tables_free(struct unwind_tables *u)
 	if (!u)
 		return;
 	free(u->bins);
+	free(u->procs);
 	free(u);
 }
 

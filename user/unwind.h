@@ -21,7 +21,10 @@ struct unwind_stats {
 
 struct unwind_tables;
 
-/* Rows that the processes' binaries will take (an estimate, generous), for sizing cfi_rows. */
+/*
+ * Rows to give cfi_rows: what the processes' binaries take now (an estimate,
+ * generous), and as much again for what they exec or dlopen later.
+ */
 size_t unwind_rows_wanted(const int *tgids, int n);
 
 struct unwind_tables *unwind_tables_new(int rows_fd, int procs_fd, size_t max_rows);

@@ -791,9 +791,8 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	loader_log(env.verbose);
-	/* room for the targets' binaries, and as much again for what they exec or dlopen */
 	if (unwind_wanted())
-		cfi_rows_size = 2 * unwind_rows_wanted(env.pids, env.npids) + 65536;
+		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
 	/* processes born from here on are young, even while the program attaches */
 	r.start_ns = mono_ns();
 	r.skel = start();

@@ -105,13 +105,23 @@ static const char **symbolize(const struct semlat_maps *m, struct syms *syms, in
 	return out;
 }
 
+static int by_key(const void *a, const void *b)
+{
+	const struct lock *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (x->op > y->op) - (x->op < y->op);
+}
+
+/* r->locks is sorted by key while the edges are read */
 static struct lock *find_lock(struct semlat_report *r, const struct lock_key *k)
 {
-	for (size_t i = 0; i < r->nlocks; i++)
-		if (r->locks[i].pid == (int)k->tgid && r->locks[i].addr == k->addr &&
-		    r->locks[i].op == (int)k->op)
-			return &r->locks[i];
-	return NULL;
+	struct lock key = {.pid = (int)k->tgid, .addr = k->addr, .op = (int)k->op};
+
+	return r->nlocks ? bsearch(&key, r->locks, r->nlocks, sizeof(key), by_key) : NULL;
 }
 
 /* Adds one edge's waits to the lock's list of stacks, grouped by stack hash and thread name. */
@@ -172,6 +182,7 @@ static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
 		hist_add_fine(&l->hist, v.slots, HIST_FINE_SLOTS, v.wait_ns, v.max_ns);
 	}
 	free(keys);
+	qsort(r->locks, r->nlocks, sizeof(*r->locks), by_key);
 	return 0;
 }
 

@@ -210,18 +210,22 @@ static void forget_dead_waiters(struct run *r)
 	free(tids);
 }
 
-/* Targets may dlopen libraries while traced: refresh their maps and tables. */
-static void on_tick(void *ctx)
+/* The targets' memory maps and unwind tables, as they are now (dlopen adds libraries). */
+static void refresh_targets(struct run *r)
 {
-	struct run *r = ctx;
-
-	forget_dead_waiters(r);
-
 	for (int i = 0; i < env.npids; i++) {
 		syms_snapshot(r->syms, env.pids[i], 0);
 		if (r->unwind)
 			unwind_tables_add(r->unwind, env.pids[i]);
 	}
+}
+
+static void on_tick(void *ctx)
+{
+	struct run *r = ctx;
+
+	forget_dead_waiters(r);
+	refresh_targets(r);
 }
 
 static void on_status(void *ctx, char *buf, size_t n)
@@ -267,11 +271,7 @@ static int trace(struct run *r)
 	int err;
 
 	/* the tables first: every stack is whole from the first wait on */
-	for (int i = 0; i < env.npids; i++) {
-		syms_snapshot(r->syms, env.pids[i], 0);
-		if (r->unwind)
-			unwind_tables_add(r->unwind, env.pids[i]);
-	}
+	refresh_targets(r);
 	if (semlat_bpf__attach(r->skel)) {
 		fprintf(stderr, "%s: cannot attach to the futex tracepoints: %s\n", TOOL,
 			strerror(errno));
@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 		return err;
 	loader_log(env.verbose);
 	if (!env.fp_only)
-		cfi_rows_size = 2 * unwind_rows_wanted(env.pids, env.npids) + 65536;
+		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
 	r.skel = load();
 	if (!r.skel)
 		return EXIT_ENV;

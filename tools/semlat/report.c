@@ -48,7 +48,7 @@ static void print_stack(FILE *f, const struct lock_stack *s, const char *what, i
 		fprintf(f, "        %s\n", s->frames[i]);
 }
 
-static void print_lock(FILE *f, const struct lock *l, const struct report_opts *o)
+static void print_lock(FILE *f, const struct lock *l)
 {
 	char t[32], m[32], p50[32], p99[32], mx[32], rq[32];
 
@@ -60,7 +60,6 @@ static void print_lock(FILE *f, const struct lock *l, const struct report_opts *
 		fmt_duration(mx, sizeof(mx), l->max_ns),
 		fmt_duration(rq, sizeof(rq), l->wait_ns - l->blocked_ns), l->outcomes[OUT_AGAIN],
 		l->outcomes[OUT_TIMEOUT]);
-	(void)o;
 }
 
 static void print_detail(FILE *f, const struct lock *l, const struct report_opts *o)
@@ -97,7 +96,7 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 	fprintf(f, "\n%-40s %-9s %7s %9s %9s %9s %9s %9s %9s %6s %6s\n", "LOCK", "KIND", "WAITS",
 		"TOTAL", "MEAN", "P50", "P99", "MAX", "RUNQ", "NEAR", "TMOUT");
 	for (size_t i = 0; i < shown; i++)
-		print_lock(f, &r->locks[i], o);
+		print_lock(f, &r->locks[i]);
 	for (size_t i = 0; i < shown && i < (size_t)o->detail; i++)
 		print_detail(f, &r->locks[i], o);
 }
