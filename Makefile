@@ -17,9 +17,15 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell cat VERSION)
+
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(OUT) -Ibpf -Iuser
 LDLIBS += -lbpf -ldw -lelf -liberty -lz -lpthread
+# the static tools carry every library; libdw also reads xz- and bzip2-compressed sections
+STATIC_LDLIBS := -static -lbpf -ldw -lelf -liberty -lz -llzma -lbz2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	-Wall -Werror -mcpu=v3
 
@@ -43,7 +49,8 @@ tool_objs = $(patsubst tools/%.c,$(OUT)/tools/%.o,$(wildcard tools/$(1)/*.c))
 unit_tool = $(firstword $(foreach t,$(TOOLS),$(if $(filter test_$(t)_%,$(1)),$(t))))
 unit_objs = $(foreach o,$(call tool_objs,$(call unit_tool,$(1))),$(if $(filter main.o,$(notdir $(o))),,$(o)))
 
-.PHONY: all deps demo check unit integration bench vmlinux clean format lint
+.PHONY: all deps demo check unit integration bench vmlinux clean format lint static man \
+	install uninstall FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -52,13 +59,18 @@ all: $(addprefix $(OUT)/,$(TOOLS)) $(FIXTURES)
 deps:
 	$(Q)scripts/deps.sh
 
-$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fixtures $(addprefix $(OUT)/tools/,$(TOOLS)):
+$(OUT) $(OUT)/user $(OUT)/tests $(OUT)/fixtures $(OUT)/static $(OUT)/man \
+		$(addprefix $(OUT)/tools/,$(TOOLS)):
 	$(Q)mkdir -p $@
 
 # syscall names of this architecture, from the C library's headers
 $(OUT)/syscall_names.h: scripts/gen-syscalls.sh | $(OUT)
 	$(call msg,GEN,$@)
 	$(Q)CC="$(CC)" scripts/gen-syscalls.sh > $@
+
+# rewritten only when the commit changes, so that a build after a commit relinks the tools
+$(OUT)/version.h: FORCE | $(OUT)
+	$(Q)scripts/gen-version.sh > $@.tmp && { cmp -s $@.tmp $@ || mv $@.tmp $@; }; rm -f $@.tmp
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(ARCH)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
@@ -76,14 +88,26 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUT)/tools/%.o: tools/%.c $(SKELS) $(HDRS) $(wildcard tools/*/*.h) | $(addprefix $(OUT)/tools/,$(TOOLS))
+$(OUT)/tools/%.o: tools/%.c $(SKELS) $(HDRS) $(OUT)/version.h $(wildcard tools/*/*.h) \
+		| $(addprefix $(OUT)/tools/,$(TOOLS))
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
 
+# glibc warns that a static dlopen (libdw's optional debuginfod client) needs its own
+# libraries at run time: the tools never ask for debuginfod (see the manuals' STATIC BUILD)
 define tool_rule
 $(OUT)/$(1): $(call tool_objs,$(1)) $(LIB)
 	$$(call msg,LINK,$$@)
 	$(Q)$$(CC) $$(CFLAGS) $$^ $$(LDLIBS) -o $$@
+
+$(OUT)/static/$(1): $(call tool_objs,$(1)) $(LIB) | $(OUT)/static
+	$$(call msg,STATIC,$$@)
+	$(Q)$$(CC) $$(CFLAGS) -s $$^ $$(STATIC_LDLIBS) -o $$@ 2> $$@.log || { cat $$@.log; exit 1; }
+	$(Q)grep -v -e '__libdwfl_debuginfod_init' -e "Using 'dlopen'" $$@.log || true; rm -f $$@.log
+
+$(OUT)/man/$(1).8: docs/$(1).md scripts/md2man.py VERSION | $(OUT)/man
+	$$(call msg,MAN,$$@)
+	$(Q)scripts/md2man.py $$< $(VERSION) > $$@
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
@@ -94,6 +118,11 @@ $(OUT)/tests/%: tests/unit/%.c $$(call unit_objs,$$*) \
 	$(Q)$(CC) $(CFLAGS) $(if $(call unit_tool,$*),-Itools/$(call unit_tool,$*)) $< \
 		$(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
 
+# a service on libpq, for semlat --symbol and poolwait
+$(OUT)/fixtures/dispatch: tests/fixtures/dispatch.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I/usr/include/postgresql $< -lpq -lpthread -o $@
+
 # fixtures keep frame pointers so that stacks reach their named functions
 $(OUT)/fixtures/%-nofp: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
@@ -102,6 +131,27 @@ $(OUT)/fixtures/%-nofp: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OU
 $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
+
+static: $(addprefix $(OUT)/static/,$(TOOLS))
+
+man: $(patsubst %,$(OUT)/man/%.8,$(TOOLS))
+
+# what lands on a host: the self-contained tools, their manuals and JSON schemas
+install: static man
+	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/waitscope
+	$(Q)set -e; for t in $(TOOLS); do \
+		install -m 0755 $(OUT)/static/$$t $(DESTDIR)$(PREFIX)/sbin/$$t; \
+		install -m 0644 $(OUT)/man/$$t.8 $(DESTDIR)$(PREFIX)/share/man/man8/$$t.8; \
+		install -m 0644 docs/$$t.schema.json $(DESTDIR)$(PREFIX)/share/waitscope/; \
+	done
+
+uninstall:
+	$(Q)for t in $(TOOLS); do \
+		rm -f $(DESTDIR)$(PREFIX)/sbin/$$t $(DESTDIR)$(PREFIX)/share/man/man8/$$t.8 \
+			$(DESTDIR)$(PREFIX)/share/waitscope/$$t.schema.json; \
+	done
+	$(Q)rmdir $(DESTDIR)$(PREFIX)/share/waitscope 2>/dev/null || true
 
 vmlinux:
 	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
@@ -120,7 +170,7 @@ integration: all
 	$(Q)$(PYTEST) -q tests/integration; rc=$$?; scripts/postgres.sh stop; exit $$rc
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory all static man unit
 	$(Q)$(MAKE) --no-print-directory integration
 
 bench: deps all

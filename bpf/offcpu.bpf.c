@@ -12,32 +12,12 @@
 #define COUNTERS_NR (DROP_NR + CNT_NR)
 #include "tracer.h"
 #include "ustack.h"
+#include "classify.h"
 
-#define PF_IO_WORKER	     0x00000010
-#define PF_KTHREAD	     0x00200000
-#define TASK_RUNNING	     0
-#define TASK_UNINTERRUPTIBLE 0x0002
-#define TASK_DEAD	     0x0080
-#define TASK_NOLOAD	     0x0400
-#define S_IFMT		     00170000
-#define S_IFSOCK	     0140000
-#define S_IFREG		     0100000
-#define S_IFBLK		     0060000
-#define S_IFCHR		     0020000
-#define S_IFIFO		     0010000
-#define E2BIG		     7 /* a full map refuses an insertion so */
+#define E2BIG 7 /* a full map refuses an insertion so */
 /* x86-64's task stack: 16 KiB, 32 KiB with KASAN; interrupt stacks lie elsewhere */
 #define THREAD_SIZE	16384
 #define THREAD_SIZE_MAX 65536
-/* The syscall in flight, from the task's user registers (a BTF pointer: direct reads). */
-#if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) ((long)(regs)->orig_ax)
-#elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(regs) ((long)(regs)->syscallno)
-#else
-#error "offcpu: unsupported architecture"
-#endif
-
 /* Knobs, set by user space before load. */
 const volatile bool user_threads_only = false;
 const volatile bool kernel_threads_only = false;
@@ -47,10 +27,7 @@ const volatile __u64 min_ns = 0;
 const volatile __u64 max_ns = ~0ULL;
 /* -m/-M given: only whole periods count, not those cut by the trace's start */
 const volatile bool whole_only = false;
-const volatile __u8 sys_class[MAX_SYSCALLS] = {};
 const volatile bool wakers = false;
-/* sched_switch passes prev_state (5.18+): exact, where re-reading __state races with wakers */
-const volatile bool has_prev_state = false;
 
 /* set by user space while the task iterator seeds the records of the trace's start */
 bool seeding = false;
@@ -267,39 +244,6 @@ static __always_inline __u64 resting_kstack(struct task_struct *task, struct thr
 	return store_stack(st, ns, t->kstack);
 }
 
-/* task is a BTF pointer (the current task): walking its fields needs no probe reads */
-static __always_inline __u16 fd_reason(struct task_struct *task, int fd)
-{
-	struct files_struct *files = task->files;
-	struct fdtable *fdt = files ? files->fdt : NULL;
-	struct file *f = NULL;
-	__u16 mode;
-
-	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
-		return REASON_OTHER;
-	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
-	if (!f)
-		return REASON_OTHER;
-	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
-	switch (mode) {
-	case S_IFSOCK:
-		return REASON_NET;
-	case S_IFIFO:
-		return REASON_PIPE;
-	case S_IFREG:
-	case S_IFBLK:
-		return REASON_DISK;
-	default:
-		return REASON_OTHER;
-	}
-}
-
-/* Uninterruptible sleep that counts as load: I/O, mostly (TASK_IDLE sleepers are not). */
-static __always_inline bool in_d_state(__u32 state)
-{
-	return (state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD);
-}
-
 /*
  * Kernel threads, and io_uring workers (which carry a copy of the registers
  * of the io_uring_enter that made them, not a syscall of their own): the
@@ -308,13 +252,6 @@ static __always_inline bool in_d_state(__u32 state)
 static __always_inline bool no_syscall_of_own(__u32 flags)
 {
 	return flags & (PF_KTHREAD | PF_IO_WORKER);
-}
-
-static __always_inline __u16 state_reason(__u32 state)
-{
-	return state == TASK_RUNNING ? REASON_RUNQUEUE
-	       : in_d_state(state)   ? REASON_DISK
-				     : REASON_OTHER;
 }
 
 /* The address of this program's stack frame, as a number: where on which stack it runs. */
@@ -374,30 +311,6 @@ static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 	t->ucache[i] = save_user_stack(ctx, t->ustack);
 	t->usite[i] = t->site;
 	return t->ucache[i];
-}
-
-/* Why the current task (prev) leaves the CPU: task state + syscall in flight + fd kind. */
-static __always_inline __u16 classify(struct task_struct *task, struct pt_regs *regs, __u32 state,
-				      __u16 *syscall)
-{
-	long nr = SYSCALL_NR(regs);
-	__u16 reason;
-
-	*syscall = NO_SYSCALL;
-	if (nr >= 0 && nr < MAX_SYSCALLS)
-		*syscall = nr;
-	if (state == TASK_RUNNING)
-		return REASON_RUNQUEUE;
-	if (nr < 0)
-		return REASON_FAULT; /* page fault or other kernel work: no syscall */
-	if (nr >= MAX_SYSCALLS)
-		return REASON_OTHER;
-	reason = sys_class[nr];
-	if (reason == SYS_CLASS_FD)
-		reason = fd_reason(task, (int)PT_REGS_PARM1(regs));
-	if (reason == REASON_OTHER && in_d_state(state))
-		return REASON_DISK;
-	return reason < REASON_NR ? reason : REASON_OTHER;
 }
 
 /* As bcc's bpf_map_lookup_or_try_init: another CPU may insert the same key first. */

@@ -9,7 +9,6 @@
 
 #define TASK_COMM_LEN 16
 #define MAX_TARGETS   64
-#define MAX_SYSCALLS  512
 
 /* Counters of everything the BPF side had to drop; indexes into the drops map. */
 enum offcpu_drop {
@@ -104,7 +103,6 @@ struct thread {
 
 /* 1 in this many blocked periods at a known site walks its stacks anyway: paths change */
 #define BLOCK_REWALK 16
-#define NO_SYSCALL   0xffff
 
 /* Aggregation key of blocked periods. */
 struct period_key {

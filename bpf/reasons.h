@@ -17,6 +17,9 @@ enum reason {
 	REASON_NR,
 };
 
+#define MAX_SYSCALLS 512
+#define NO_SYSCALL   0xffff /* a period that began outside a syscall */
+
 /* A syscall class: read/write-like, the reason depends on the kind of file behind the fd. */
 #define SYS_CLASS_FD 0xff
 

@@ -16,6 +16,8 @@
 #define COUNTERS_NR (DROP_NR + CNT_NR)
 #include "tracer.h"
 #include "ustack.h"
+#include "classify.h"
+#include "period.h"
 
 #define FUTEX_WAIT	      0
 #define FUTEX_LOCK_PI	      6
@@ -62,6 +64,61 @@ struct {
 
 static const struct lock_val zero_lock;
 
+/*
+ * The report's window, set by user space once every probe is attached and again as it stops:
+ * waits and calls count when they begin and end inside it, as the workloads time theirs.
+ */
+__u64 window_start_ns = ~0ULL;
+__u64 window_end_ns = ~0ULL;
+
+static __always_inline bool in_window(__u64 now)
+{
+	return now >= window_start_ns && now <= window_end_ns;
+}
+
+/* --symbol: the functions' uprobes and sched_switch run only then */
+const volatile bool symbols = false;
+
+#define MAX_NEST 4 /* distinct traced functions open at once on one thread */
+
+/* An outermost call of a traced function on this thread, and its off-CPU time so far. */
+struct call_frame {
+	__u64 enter_ns;
+	__u64 off_ns[REASON_NR];
+	__u64 locks_ns;
+	__u32 sym, depth; /* depth: recursive calls count once, at the outermost */
+};
+
+struct call {
+	struct call_frame f[MAX_NEST];
+	__u64 off_ns, wake_ns; /* the thread's open off-CPU period, 0 while it runs */
+	__u32 n;
+	__u16 reason;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct call);
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYMBOLS);
+	__type(key, __u32);
+	__type(value, struct sym_val);
+} sym_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sym_lock_key);
+	__type(value, __u64);
+} sym_locks SEC(".maps");
+
+static const struct call zero_call;
+
 static __always_inline bool wanted(__u32 pid, __u32 tgid)
 {
 	if (n_tgids && !is_target(tgid))
@@ -82,8 +139,10 @@ static __always_inline int begin_wait(void *ctx, __u32 op, __u64 addr)
 	p.lock.tgid = tgid;
 	p.lock.op = op;
 	p.lock.addr = addr;
-	p.ustack = save_user_stack(ctx, 0);
 	p.enter_ns = bpf_ktime_get_ns();
+	if (!in_window(p.enter_ns))
+		return 0;
+	p.ustack = save_user_stack(ctx, 0);
 	if (bpf_map_update_elem(&pending, &pid, &p, BPF_ANY))
 		count(DROP_WAITERS_FULL);
 	else
@@ -157,6 +216,8 @@ static __always_inline int end_wait(long ret)
 	if (!p)
 		return 0;
 	wait = bpf_ktime_get_ns() - p->enter_ns;
+	if (!in_window(p->enter_ns + wait))
+		goto done;
 	/* a semop that did not sleep is the fast path, not a wait */
 	if (p->lock.op == OP_SEMOP && !p->wake_ns && out == OUT_WOKEN)
 		goto done;
@@ -270,9 +331,15 @@ static __always_inline int handle_waking(void *ctx, __u32 pid, __u32 tgid)
 {
 	struct task_struct *cur;
 	struct pending *p;
+	struct call *c;
 
 	if (!wanted(pid, tgid))
 		return 0;
+	if (symbols) {
+		c = bpf_map_lookup_elem(&calls, &pid);
+		if (c && c->off_ns && !c->wake_ns)
+			c->wake_ns = bpf_ktime_get_ns();
+	}
 	p = bpf_map_lookup_elem(&pending, &pid);
 	if (!p || p->wake_ns)
 		return 0;
@@ -281,7 +348,7 @@ static __always_inline int handle_waking(void *ctx, __u32 pid, __u32 tgid)
 	p->wpid = cur->pid;
 	p->wtgid = cur->tgid;
 	__builtin_memcpy(p->wcomm, cur->comm, sizeof(p->wcomm));
-	p->wstack = (cur->flags & 0x00200000 /* PF_KTHREAD */) ? 0 : save_user_stack(ctx, 0);
+	p->wstack = (cur->flags & PF_KTHREAD) ? 0 : save_user_stack(ctx, 0);
 	return 0;
 }
 
@@ -295,6 +362,185 @@ SEC("raw_tp/sched_waking")
 int BPF_PROG(sched_waking_raw, struct task_struct *p)
 {
 	return handle_waking(ctx, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
+}
+
+/* ---- --symbol: what a function's wall time is made of ---- */
+
+SEC("uprobe")
+int sym_enter(struct pt_regs *ctx)
+{
+	__u32 pid = (__u32)bpf_get_current_pid_tgid(), sym = (__u32)bpf_get_attach_cookie(ctx), n;
+	struct call *c = bpf_map_lookup_elem(&calls, &pid);
+	__u64 now = bpf_ktime_get_ns();
+	struct sym_val *v;
+	__s64 inside;
+
+	if (!c && !in_window(now))
+		return 0;
+	if (!c) {
+		bpf_map_update_elem(&calls, &pid, &zero_call, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&calls, &pid);
+		if (!c) {
+			count(DROP_CALLS_FULL);
+			return 0;
+		}
+	}
+	for (__u32 i = 0; i < MAX_NEST; i++) {
+		if (i < c->n && c->f[i].sym == sym) {
+			c->f[i].depth++;
+			return 0;
+		}
+	}
+	n = c->n;
+	if (n >= MAX_NEST) {
+		count(DROP_CALLS_FULL);
+		return 0;
+	}
+	__builtin_memset(&c->f[n], 0, sizeof(c->f[n]));
+	c->f[n].enter_ns = now;
+	c->f[n].sym = sym;
+	c->f[n].depth = 1;
+	c->n = n + 1;
+	v = bpf_map_lookup_elem(&sym_stats, &sym);
+	if (v) {
+		inside = __sync_add_and_fetch(&v->inside, 1);
+		if (inside > v->max_inside)
+			v->max_inside = inside; /* racy, as a maximum may be */
+	}
+	return 0;
+}
+
+static __always_inline void flush_frame(const struct call_frame *f, __u64 now)
+{
+	struct sym_val *v = bpf_map_lookup_elem(&sym_stats, &f->sym);
+	__u64 wall = now - f->enter_ns;
+	__u32 slot;
+
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->inside, -1);
+	if (!in_window(now))
+		return;
+	__sync_fetch_and_add(&v->calls, 1);
+	__sync_fetch_and_add(&v->total_ns, wall);
+	__sync_fetch_and_add(&v->locks_ns, f->locks_ns);
+	for (int r = 0; r < REASON_NR; r++)
+		if (f->off_ns[r])
+			__sync_fetch_and_add(&v->off_ns[r], f->off_ns[r]);
+	if (wall > v->max_ns)
+		v->max_ns = wall;
+	slot = hist_fine_slot(wall / 1000);
+	asm volatile("" : "+r"(slot));
+	if (slot < HIST_FINE_SLOTS)
+		__sync_fetch_and_add(&v->slots[slot], 1);
+	count(DROP_NR + CNT_CALLS);
+}
+
+SEC("uretprobe")
+int sym_exit(struct pt_regs *ctx)
+{
+	__u32 pid = (__u32)bpf_get_current_pid_tgid(), sym = (__u32)bpf_get_attach_cookie(ctx);
+	struct call *c = bpf_map_lookup_elem(&calls, &pid);
+	__u32 n;
+
+	if (!c)
+		return 0;
+	/* a switch-in the tracepoint never showed: the thread runs, whatever the record says */
+	c->off_ns = 0;
+	n = c->n;
+	if (n < 1 || n > MAX_NEST)
+		return 0;
+	/* calls end in the reverse order of their start: the innermost open one is this one */
+	if (c->f[n - 1].sym != sym || --c->f[n - 1].depth)
+		return 0;
+	flush_frame(&c->f[n - 1], bpf_ktime_get_ns());
+	c->n = n - 1;
+	if (!c->n)
+		bpf_map_delete_elem(&calls, &pid);
+	return 0;
+}
+
+/* The blocked part of a futex wait goes to its lock, in every open call of the thread. */
+static __always_inline bool add_lock_time(struct call *c, __u32 pid, __u64 blocked)
+{
+	struct pending *p = bpf_map_lookup_elem(&pending, &pid);
+	struct sym_lock_key k = {};
+	__u64 *ns;
+
+	if (!p)
+		return false;
+	k.lock = p->lock;
+	for (__u32 i = 0; i < MAX_NEST; i++) {
+		if (i >= c->n)
+			break;
+		k.sym = c->f[i].sym;
+		ns = bpf_map_lookup_elem(&sym_locks, &k);
+		if (!ns) {
+			bpf_map_update_elem(&sym_locks, &k, &(__u64){0}, BPF_NOEXIST);
+			ns = bpf_map_lookup_elem(&sym_locks, &k);
+		}
+		if (!ns) {
+			count(DROP_SYMLOCKS_FULL);
+			return false;
+		}
+		__sync_fetch_and_add(ns, blocked);
+		c->f[i].locks_ns += blocked;
+	}
+	return true;
+}
+
+static __always_inline void close_call_period(struct call *c, __u32 pid, __u64 now)
+{
+	__u64 blocked, rq;
+	bool locked;
+
+	period_split(c->off_ns, c->wake_ns, now, &blocked, &rq);
+	locked = c->reason == REASON_LOCK && add_lock_time(c, pid, blocked);
+	for (__u32 i = 0; i < MAX_NEST; i++) {
+		if (i >= c->n)
+			break;
+		c->f[i].off_ns[REASON_RUNQUEUE] += rq;
+		if (!locked && c->reason < REASON_NR)
+			c->f[i].off_ns[c->reason] += blocked;
+	}
+	c->off_ns = 0;
+}
+
+static __always_inline int symbol_switch(__u32 prev, __u32 prev_tgid, __u32 next, __u32 next_tgid,
+					 __u32 state)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct task_struct *cur;
+	struct call *c;
+	__u16 syscall;
+
+	if (wanted(prev, prev_tgid) && (c = bpf_map_lookup_elem(&calls, &prev)) && c->n) {
+		/* at sched_switch, prev is the current task */
+		cur = bpf_get_current_task_btf();
+		c->off_ns = now;
+		c->wake_ns = 0;
+		c->reason = classify(cur, (struct pt_regs *)bpf_task_pt_regs(cur), state, &syscall);
+	}
+	if (wanted(next, next_tgid) && (c = bpf_map_lookup_elem(&calls, &next)) && c->off_ns)
+		close_call_period(c, next, now);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 state = has_prev_state ? (__u32)ctx[3] : prev->__state;
+
+	return symbol_switch(prev->pid, prev->tgid, next->pid, next->tgid, state);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 state = has_prev_state ? (__u32)ctx[3] : BPF_CORE_READ(prev, __state);
+
+	return symbol_switch(BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
+			     BPF_CORE_READ(next, pid), BPF_CORE_READ(next, tgid), state);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -4,10 +4,12 @@
 #define WAITSCOPE_SEMLAT_H
 
 #include "hist_slots.h"
+#include "reasons.h"
 #include "stack.h"
 
 #define TASK_COMM_LEN 16
 #define MAX_TARGETS   64
+#define MAX_SYMBOLS   64 /* functions of --symbol, over all targets */
 
 /* Counters of everything the BPF side had to drop, then event counters. */
 enum semlat_drop {
@@ -16,11 +18,14 @@ enum semlat_drop {
 	DROP_STACKS_FULL,   /* stack table full: a wait was kept without its stack */
 	DROP_EDGES_FULL,    /* (lock, waiter stack, releaser) table full: kept without them */
 	DROP_USTACK_FAILED, /* user stack walk failed */
+	DROP_CALLS_FULL,    /* --symbol: in-call table full, a call was not recorded */
+	DROP_SYMLOCKS_FULL, /* --symbol: (function, lock) table full, a lock wait went to "lock" */
 	DROP_NR,
 };
 
 enum semlat_counter {
 	CNT_WAITS, /* futex and semop calls that could block, traced */
+	CNT_CALLS, /* --symbol: outermost calls ended */
 	CNT_NR,
 };
 
@@ -77,6 +82,27 @@ struct edge_val {
 	__u64 wait_ns;
 	char comm[TASK_COMM_LEN];  /* the waiter's */
 	char wcomm[TASK_COMM_LEN]; /* the releaser's */
+};
+
+/*
+ * --symbol: a traced function's outermost calls (its uprobe's cookie is the index). Wall time
+ * = on-CPU + off-CPU; off-CPU is split, as offcpu splits it, at each wakeup: blocked time by
+ * wait reason (REASON_RUNQUEUE: waiting for a CPU), and the blocked time of futex waits
+ * per lock in sym_locks instead of under REASON_LOCK.
+ */
+struct sym_val {
+	__u64 calls, total_ns, max_ns;
+	__u64 off_ns[REASON_NR];
+	__u64 locks_ns; /* the part of the calls' blocked time found in sym_locks */
+	__s64 inside;	/* calls in progress now (concurrency) */
+	__s64 max_inside;
+	__u32 slots[HIST_FINE_SLOTS]; /* the calls' microseconds */
+};
+
+struct sym_lock_key {
+	__u32 sym;
+	__u32 pad;
+	struct lock_key lock;
 };
 
 #endif

@@ -37,6 +37,9 @@ struct unwind_regs {
 	__u64 ip, sp, bp;
 	__u32 tgid;
 	__u32 depth;
+	/* uretprobes (ours with --symbol, or anyone's) replace return addresses by a trampoline */
+	__u64 tramp; /* its address in this process, 0 if none */
+	__u64 ri;    /* the task's next pending return_instance (a kernel pointer) */
 };
 
 /* off the BPF stack, which stays small */
@@ -148,6 +151,28 @@ static __always_inline int cfi_step(struct unwind_regs *u, const struct cfi_row 
 	return 0;
 }
 
+#define MAX_CHAINED 4
+
+/*
+ * A return address that is the uretprobe trampoline stands for the oldest-but-one pending
+ * return: the task's return instances, newest first, hold the real ones (a chain of them,
+ * tail calls of probed functions, shares one trampoline on the stack).
+ */
+static __always_inline void real_return(struct unwind_regs *u)
+{
+	struct return_instance *ri = (struct return_instance *)u->ri;
+	bool chained = true;
+
+	if (!u->tramp || u->ip != u->tramp || !ri)
+		return;
+	u->ip = BPF_CORE_READ(ri, orig_ret_vaddr);
+	for (int i = 0; i < MAX_CHAINED && ri && chained; i++) {
+		chained = BPF_CORE_READ(ri, chained);
+		ri = BPF_CORE_READ(ri, next);
+	}
+	u->ri = (__u64)ri;
+}
+
 /* One frame up: 0, or -1 where the walk ends. */
 static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 {
@@ -178,6 +203,15 @@ static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 	return cfi_step(u, r, task);
 }
 
+static __always_inline int step_up(struct unwind_regs *u, struct task_struct *task)
+{
+	int err = step(u, task);
+
+	if (!err)
+		real_return(u);
+	return err;
+}
+
 #ifndef __arg_trusted
 #define __arg_trusted __attribute__((btf_decl_tag("arg:trusted")))
 #endif
@@ -185,13 +219,13 @@ static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 /* Global functions: each verified once, not at every frame of the walk. */
 __noinline int unwind_step(struct unwind_regs *u)
 {
-	return u ? step(u, NULL) : -1;
+	return u ? step_up(u, NULL) : -1;
 }
 
 /* Another task's frame, from a sleepable program (trusted task arguments: 6.8+). */
 __noinline int unwind_step_task(struct unwind_regs *u, struct task_struct *task __arg_trusted)
 {
-	return u ? step(u, task) : -1;
+	return u ? step_up(u, task) : -1;
 }
 
 /* Frames from u's registers up into st; returns how many. */
@@ -224,10 +258,11 @@ __noinline __u32 unwind_walk_task(struct unwind_regs *u, struct stack *st,
 
 /* The walk's first frame, in a scratch of its own; NULL if the process has no tables. */
 static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct pt_regs *regs,
-						       __u32 tgid)
+						       struct task_struct *task, __u32 tgid)
 {
 	__u32 zero = 0;
 	struct unwind_regs *u = bpf_map_lookup_elem(scratch_map, &zero);
+	struct uprobe_task *ut = BPF_CORE_READ(task, utask);
 
 	if (!u || !bpf_map_lookup_elem(&unwind_procs, &tgid))
 		return NULL;
@@ -236,6 +271,8 @@ static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct
 	u->bp = PT_REGS_FP(regs);
 	u->tgid = tgid;
 	u->depth = 0;
+	u->ri = ut ? (__u64)BPF_CORE_READ(ut, return_instances) : 0;
+	u->tramp = u->ri ? BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr) : 0;
 	return u;
 }
 
@@ -245,7 +282,8 @@ static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct
  */
 static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, struct stack *st)
 {
-	struct unwind_regs *u = first_frame(&unwind_scratch, regs, tgid);
+	struct unwind_regs *u =
+		first_frame(&unwind_scratch, regs, bpf_get_current_task_btf(), tgid);
 
 	if (!u)
 		return false;
@@ -260,7 +298,7 @@ static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, struct
 static __always_inline bool unwind_task(struct task_struct *task, struct pt_regs *regs, __u32 tgid,
 					struct stack *st)
 {
-	struct unwind_regs *u = first_frame(&unwind_iter_scratch, regs, tgid);
+	struct unwind_regs *u = first_frame(&unwind_iter_scratch, regs, task, tgid);
 
 	if (!u)
 		return false;

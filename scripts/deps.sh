@@ -3,7 +3,8 @@
 # it is missing. Runs as root; says exactly what is missing otherwise.
 set -e
 PKGS="make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev
-libcmocka-dev binutils elfutils xz-utils python3 python3-pytest python3-jsonschema libbpf-tools stress-ng
+liblzma-dev libbz2-dev
+libcmocka-dev libc6-dbg man-db binutils elfutils xz-utils python3 python3-pytest python3-jsonschema libbpf-tools stress-ng
 postgresql libpq-dev cppcheck chromium golang-go"
 
 missing=""

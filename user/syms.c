@@ -7,6 +7,8 @@
  */
 #include "syms.h"
 
+#include "procfiles.h"
+
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 
@@ -33,6 +35,8 @@ struct proc {
 	bool tried;	    /* an on-demand snapshot failed: do not retry for every frame */
 	bool dwfl_failed;   /* building the Dwfl failed: do not retry for every frame */
 	uint64_t starttime; /* tells our process from a later one that reuses the pid */
+	int root;	    /* the process's root directory, held (procfiles), or -1 */
+	const struct procfiles *files;
 	char *maps;
 	size_t maps_len;
 	Dwfl *dwfl;
@@ -53,6 +57,7 @@ struct ksym {
 
 struct syms {
 	struct syms_opts opts;
+	struct procfiles *files;
 	char *debuginfo_path; /* our copy: Dwfl_Callbacks keeps a pointer to the pointer */
 	Dwfl_Callbacks cb;
 
@@ -191,6 +196,8 @@ static struct proc *proc_get(struct syms *s, pid_t tgid, uint32_t image)
 			return NULL;
 		(*slot)->tgid = tgid;
 		(*slot)->image = image;
+		(*slot)->root = -1;
+		(*slot)->files = s->files;
 		s->nprocs++;
 	}
 	return *slot;
@@ -352,6 +359,12 @@ int syms_snapshot(struct syms *s, pid_t tgid, uint32_t image)
 	}
 	if (!p->maps)
 		proc_read_comm(p);
+	if (len) {
+		int root = procfiles_hold(s->files, tgid, maps, len);
+
+		if (root >= 0)
+			p->root = root;
+	}
 	return proc_set_maps(p, maps, len, start);
 }
 
@@ -378,18 +391,18 @@ static const char *next_line(const char *line)
 	return nl ? nl + 1 : NULL;
 }
 
-/* The maps line that starts at base gives the name of its /proc/PID/map_files entry. */
-static bool maps_range_at(const char *maps, uint64_t base, uint64_t *end)
+/* The maps line of the mapping that starts at base: the module's file. */
+static const char *maps_line_at(const char *maps, uint64_t base, uint64_t *end)
 {
 	for (const char *line = maps; line; line = next_line(line)) {
 		unsigned long long lo, hi;
 
 		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo == base) {
 			*end = hi;
-			return true;
+			return line;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 /* Only regular files: a mapped device or FIFO could block or act on open. */
@@ -427,7 +440,7 @@ static int open_in_proc(const struct proc *p, const char *modname, Dwarf_Addr ba
 
 	if (!proc_alive(p))
 		return -1;
-	if (maps_range_at(p->maps, base, &end)) {
+	if (maps_line_at(p->maps, base, &end)) {
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 			 (int)p->tgid, (uint64_t)base, end);
 		fd = open_regular(path);
@@ -436,6 +449,23 @@ static int open_in_proc(const struct proc *p, const char *modname, Dwarf_Addr ba
 		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)p->tgid, modname);
 		fd = open_regular(path);
 	}
+	return fd;
+}
+
+/*
+ * The file a module was mapped from: held since a snapshot (exact, outlives the process), else
+ * through the live process, else its path under the process's root (held too).
+ */
+static int open_module(const struct proc *p, const char *modname, Dwarf_Addr base)
+{
+	uint64_t end;
+	const char *line = maps_line_at(p->maps, base, &end);
+	int fd = line ? procfiles_open_mapped(p->files, line) : -1;
+
+	if (fd < 0)
+		fd = open_in_proc(p, modname, base);
+	if (fd < 0 && !ends_with(modname, DELETED))
+		fd = procfiles_open_in_root(p->files, p->root, modname);
 	return fd;
 }
 
@@ -484,7 +514,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	if (modname[0] != '/')
 		return -1;
 	if (p)
-		fd = open_in_proc(p, modname, base);
+		fd = open_module(p, modname, base);
 	if (fd >= 0) {
 		*file_name = debuglink_base(p, modname, fd);
 		return elf_from_fd(fd, elfp);
@@ -497,6 +527,37 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		return -1;
 	*file_name = strdup(modname);
 	return elf_from_fd(fd, elfp);
+}
+
+/*
+ * Debug files by build ID under the process's root, when our own view has none: a target in a
+ * container, or this tool run from a root of its own (a static copy in an empty chroot).
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const struct proc *p = *userdata;
+	char path[sizeof("/usr/lib/debug/.build-id/") + 2 * 64 + sizeof(".debug")];
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int fd, len, n;
+
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					  debuglink_crc, debuginfo_file_name);
+	if (fd >= 0 || !p || p->root < 0)
+		return fd;
+	len = dwfl_module_build_id(mod, &id, &vaddr);
+	if (len < 2 || len > 64)
+		return -1;
+	n = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (int i = 1; i < len; i++)
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "%02x", id[i]);
+	snprintf(path + n, sizeof(path) - (size_t)n, ".debug");
+	fd = procfiles_open_in_root(p->files, p->root, path);
+	if (fd >= 0)
+		*debuginfo_file_name = strdup(path);
+	return fd;
 }
 
 static int set_module_proc(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -1020,7 +1081,13 @@ struct syms *syms_new(const struct syms_opts *opts)
 	}
 	s->opts.debuginfo_path = s->debuginfo_path;
 	s->cb.find_elf = find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = find_debuginfo;
+	s->files = procfiles_new();
+	if (!s->files) {
+		free(s->debuginfo_path);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -1039,6 +1106,7 @@ void syms_free(struct syms *s)
 	free(s->ksyms);
 	free(s->knames);
 	free(s->debuginfo_path);
+	procfiles_free(s->files);
 	free(s);
 }
 

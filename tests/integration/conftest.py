@@ -25,7 +25,11 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 OFFCPU = BUILD / "offcpu"
 SEMLAT = BUILD / "semlat"
+STATIC = BUILD / "static"  # make static: the self-contained tools
 LOCKS = BUILD / "fixtures" / "locks"
+DISPATCH = BUILD / "fixtures" / "dispatch"  # libpq: gate, pool, query
+PG_DSN = "host=127.0.0.1 port=%s user=postgres dbname=postgres" % os.environ.get(
+    "WAITSCOPE_PGPORT", "54329")
 WAITERS = BUILD / "fixtures" / "waiters"
 WAITERS_NOFP = BUILD / "fixtures" / "waiters-nofp"  # -O2 -fomit-frame-pointer
 PINGPONG = BUILD / "fixtures" / "pingpong"
@@ -346,9 +350,10 @@ class Procs:
         return p
 
     def waiters(self, *modes, d=None, x=None, late=None, env=None, exec_after=None,
-                binary=WAITERS):
+                binary=WAITERS, prefix=()):
         """Starts waiters and waits for its "ready". exec_after=S: a shell
-        runs S seconds first, then execs waiters in the same process."""
+        runs S seconds first, then execs waiters in the same process. prefix: a
+        command that execs the rest of its arguments in the same process."""
         cmd = [str(binary)]
         if d is not None:
             cmd += ["-d", str(d)]
@@ -361,6 +366,7 @@ class Procs:
         e.update(env or {})
         argv = cmd if exec_after is None else (
             ["sh", "-c", f'sleep {exec_after}; exec "$0" "$@"'] + cmd)
+        argv = list(prefix) + argv
         p = self._track(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=e,
                                          cwd=self.tmpdir))
         ends = [v + (exec_after or 0) for v in (d, x) if v is not None]

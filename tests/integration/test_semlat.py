@@ -3,7 +3,7 @@
 import subprocess
 import time
 
-from conftest import LOCKS, parse_json, window
+from conftest import DISPATCH, LOCKS, PG_DSN, parse_json, window
 
 # kind, the lock's global (a lock may be several futex words inside it: name+0x28),
 # a function that waits on it, a function that releases it
@@ -86,3 +86,70 @@ def test_target_exits_mid_trace(procs):
     assert r.elapsed < 8, f"semlat took {r.elapsed:.1f} s; the target exited after 1.5 s"
     assert "exited" in r.stdout and "g_mutex" in r.stdout, r.stdout
 
+
+
+def parts_us(fixture, kind, start, end):
+    """(count, wall us, off-CPU us) of the fixture's records of that kind inside the window."""
+    recs = [(s, e, off) for _, k, s, e, off in fixture.records
+            if k == kind and s >= start and e <= end]
+    return len(recs), sum(e - s for s, e, _ in recs) / 1000, sum(o for _, _, o in recs) / 1000
+
+
+def test_symbol_breakdown_matches_the_fixture(procs):
+    """--symbol dispatch on a libpq service (tests/fixtures/dispatch.c, -O2 without frame
+    pointers): calls and wall time as the fixture's own; the breakdown adds up to the wall
+    time, and its gate (semaphore), pool (mutex + condvar) and query (the socket wait) parts
+    are within 10 % of the fixture's timings of those parts. Waiter stacks reach the thread's
+    start through the uretprobe trampoline that --symbol puts on the stack."""
+    svc = procs.fixture(DISPATCH, "-d", 6, PG_DSN, lifetime=6)
+    time.sleep(0.3)
+    r = procs.semlat(["-p", svc.pid, "--symbol", "dispatch", "--json", 3])
+    svc.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    start, end = window(doc)
+    assert not any(doc["lost"].values()), doc["lost"]
+    [sym] = doc["symbols"]
+    assert (sym["name"], sym["object"]) == ("dispatch", "dispatch"), sym
+    calls, wall, off = parts_us(svc, "dispatch", start, end)
+    assert calls > 200, f"the fixture hardly ran: {calls} calls in the window"
+    assert abs(sym["calls"] - calls) <= 0.02 * calls + 2, (sym["calls"], calls)
+    assert abs(sym["total_us"] - wall) <= 0.05 * wall, (sym["total_us"], wall)
+    b = sym["breakdown"]
+    parts = b["oncpu"] + sum(v for k, v in b.items() if k not in ("oncpu", "locks")) + sum(
+        b["locks"].values())
+    assert abs(parts - sym["total_us"]) <= 0.01 * sym["total_us"], (parts, sym)
+    rq = b["runqueue"]
+    gate = sum(v for k, v in b["locks"].items() if k.startswith("g_gate"))
+    pool = sum(v for k, v in b["locks"].items() if k.startswith("g_pool"))
+    query = b.get("poll", 0) + b.get("net", 0)
+    for name, got in (("gate", gate), ("pool", pool), ("query", query)):
+        _, _, truth = parts_us(svc, name, start, end)
+        tol = 0.10 * truth + 2000
+        # the fixture's off-CPU time of a part includes its wait for a CPU: runqueue, apart
+        assert got - tol <= truth <= got + rq + tol, (
+            f"{name}: semlat {got:.0f} us (+ runqueue {rq:.0f} us of all parts), the fixture "
+            f"{truth:.0f} us; breakdown {b}")
+    assert 3 <= sym["concurrency_max"] <= 8, sym["concurrency_max"]
+    # JSON carries one decimal
+    assert abs(sym["concurrency_mean"] - sym["total_us"] / doc["duration_us"]) <= 0.051, sym
+    gate_lock = locks_named(doc, "g_gate")[0]
+    stack = [f.split(" ")[0] for f in gate_lock["waiter_stacks"][0]["frames"]]
+    assert stack[:3] == ["__clone3", "start_thread", "worker_thread"] and "dispatch" in stack, (
+        f"the waiter's stack does not reach the thread's start: {stack}")
+
+
+def test_symbol_bad_input(procs, tmp_path):
+    """No match names the nearest functions; a stripped program says so; exit 2, one line."""
+    lk = procs.fixture(LOCKS, "mutex")
+    stripped = tmp_path / "locks-stripped"
+    subprocess.run(["strip", "--strip-all", "-o", stripped, LOCKS], check=True)
+    st = procs.fixture(stripped, "mutex")
+    for args, says in (
+            (["-p", lk.pid, "--symbol", "mutex_hol"], "nearest: mutex_hold"),
+            (["-p", lk.pid, "--symbol", "nosuch_function_at_all"], "no function"),
+            (["-p", st.pid, "--symbol", "mutex_hold"], "locks-stripped is stripped"),
+            (["-p", lk.pid, "--symbol", ""], "--symbol")):
+        r = procs.semlat(args + ["1"])
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)

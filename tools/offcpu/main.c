@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "offcpu.h"
 #include "offcpu.skel.h"
+#include "version.h"
 #include "maps.h"
 #include "report.h"
 #include "views.h"
@@ -46,7 +47,8 @@ static struct env {
 	struct actor_rules rules;
 } env = {.max_us = UINT64_MAX, .top = 10};
 
-const char *argp_program_version = "offcpu (waitscope) 0.1";
+const char *argp_program_version =
+	"offcpu (waitscope) " WAITSCOPE_VERSION ", commit " WAITSCOPE_COMMIT;
 static const char doc[] =
 	"Show where and why threads are off-CPU: blocked time by stack, thread and wait reason.\n"
 	"\n"

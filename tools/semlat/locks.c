@@ -7,11 +7,13 @@
 #include <string.h>
 #include "locks.h"
 #include "mapread.h"
+#include "symbols.h"
 
 static const char *const lost_names[SL_LOST_NR] = {
 	[SL_LOST_WAITERS_FULL] = "waiters_full",   [SL_LOST_LOCKS_FULL] = "locks_full",
 	[SL_LOST_STACKS_FULL] = "stacks_full",	   [SL_LOST_EDGES_FULL] = "edges_full",
-	[SL_LOST_USTACK_FAILED] = "ustack_failed",
+	[SL_LOST_USTACK_FAILED] = "ustack_failed", [SL_LOST_CALLS_FULL] = "calls_full",
+	[SL_LOST_SYMLOCKS_FULL] = "symlocks_full",
 };
 
 const char *semlat_lost_name(int i)
@@ -117,7 +119,7 @@ static int by_key(const void *a, const void *b)
 }
 
 /* r->locks is sorted by key while the edges are read */
-static struct lock *find_lock(struct semlat_report *r, const struct lock_key *k)
+struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k)
 {
 	struct lock key = {.pid = (int)k->tgid, .addr = k->addr, .op = (int)k->op};
 
@@ -196,7 +198,7 @@ static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++) {
 		struct edge_val v;
-		struct lock *l = find_lock(r, &keys[i].lock);
+		struct lock *l = semlat_find_lock(r, &keys[i].lock);
 
 		if (!l || bpf_map_lookup_elem(m->edges, &keys[i], &v))
 			continue;
@@ -277,6 +279,8 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 		err = read_edges(m, r);
 	for (size_t i = 0; !err && i < r->nlocks; i++)
 		err = symbolize_lock(m, syms, &r->locks[i]);
+	if (!err && r->symbols)
+		err = symbols_read(m, syms, r);
 	qsort(r->locks, r->nlocks, sizeof(*r->locks), lock_by_wait);
 	return err;
 }

@@ -39,6 +39,8 @@ enum semlat_lost {
 	SL_LOST_STACKS_FULL,
 	SL_LOST_EDGES_FULL,
 	SL_LOST_USTACK_FAILED,
+	SL_LOST_CALLS_FULL,
+	SL_LOST_SYMLOCKS_FULL,
 	SL_LOST_NR,
 };
 
@@ -52,13 +54,18 @@ struct semlat_report {
 	size_t nlocks;
 	uint64_t calls; /* calls that could block, traced */
 	uint64_t lost[SL_LOST_NR];
+	struct symbol_table *symbols; /* --symbol, NULL without */
 };
 
 struct semlat_maps {
 	int locks, edges, stacks, counters;
+	int sym_stats, sym_locks; /* --symbol */
 };
 
 int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r);
+/* The lock of that key, once read (semlat_read sorts by key, then by wait at its end). */
+struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k);
+
 void semlat_report_free(struct semlat_report *r);
 const char *semlat_lost_name(int i);
 /* The kind of a lock ("mutex", "condvar", ...) from its op and a waiter's frames, outermost first.

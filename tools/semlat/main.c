@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "semlat.h"
 #include "semlat.skel.h"
+#include "version.h"
 #include "locks.h"
 #include "report.h"
 #include "loader.h"
@@ -17,6 +18,8 @@
 #include "session.h"
 #include "syms.h"
 #include "target.h"
+#include "taxonomy.h"
+#include "symbols.h"
 #include "unwind.h"
 
 #define TOOL "semlat"
@@ -32,29 +35,38 @@ static struct env {
 	int top;
 	const char *btf;
 	double duration;
+	const char *patterns[MAX_PATTERNS];
+	int npatterns;
 } env = {.top = 10};
 
-const char *argp_program_version = "semlat (waitscope) 0.1";
+const char *argp_program_version =
+	"semlat (waitscope) " WAITSCOPE_VERSION ", commit " WAITSCOPE_COMMIT;
 static const char doc[] =
 	"Show which user-space locks and semaphores threads wait on, how long, and who "
 	"releases them.\n"
 	"\n"
-	"USAGE: semlat -p PID[,PID..] [-t TID] [-n N] [--json|-f] [--stack auto|fp] [duration]\n"
+	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [-n N] [--json|-f]\n"
+	"              [--stack auto|fp] [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  semlat -p 1234 10          # process 1234 for 10 s: the most waited-on locks\n"
 	"  semlat -p 1234 --json 5    # one JSON document (docs/semlat.schema.json)\n"
 	"  semlat -p 1234 -f > w.fold # folded waiter stacks, one frame per lock\n"
+	"  semlat -p 1234 --symbol dispatch 10  # dispatch's latency: on-CPU, each lock, I/O\n"
 	"\n"
 	"Every futex wait is seen (glibc mutexes, condvars, semaphores, rwlocks, PI mutexes;\n"
 	"Rust std and parking_lot), and SysV semop; an uncontended lock costs nothing.\n";
 
-enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK };
+enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK, OPT_SYMBOL };
 
 static const struct argp_option opts[] = {
 	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads)", 0},
 	{"tid", 't', "TID", 0, "Trace this thread only", 0},
 	{"top", 'n', "N", 0, "Locks shown (default 10, 0 for all)", 0},
+	{"symbol", OPT_SYMBOL, "[LIB:]GLOB", 0,
+	 "What this function's latency is made of (repeatable; costs two uprobe traps per "
+	 "call)",
+	 0},
 	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
 	{"folded", 'f', NULL, 0, "Folded waiter stacks, ending in the lock (microseconds)", 0},
 	{"stack", OPT_STACK, "auto|fp", 0,
@@ -101,6 +113,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_BTF:
 		env.btf = arg;
 		break;
+	case OPT_SYMBOL:
+		if (env.npatterns == MAX_PATTERNS)
+			usage_error(TOOL, "at most %d --symbol patterns", MAX_PATTERNS);
+		if (!arg[0])
+			usage_error(TOOL, "--symbol needs a name or a glob");
+		env.patterns[env.npatterns++] = arg;
+		break;
 	case OPT_RAW_TP:
 		env.raw_tp = true;
 		break;
@@ -138,6 +157,14 @@ static void set_optional(struct semlat_bpf *s, bool btf)
 	bpf_program__set_autoload(s->progs.futex2_exit, futex2);
 	bpf_program__set_autoload(s->progs.sched_waking_btf, btf);
 	bpf_program__set_autoload(s->progs.sched_waking_raw, !btf);
+	/* --symbol: the functions' probes, and the switches that split their wall time */
+	bpf_program__set_autoload(s->progs.sched_switch_btf, btf && env.npatterns);
+	bpf_program__set_autoload(s->progs.sched_switch_raw, !btf && env.npatterns);
+	bpf_program__set_autoload(s->progs.sym_enter, env.npatterns);
+	bpf_program__set_autoload(s->progs.sym_exit, env.npatterns);
+	s->rodata->symbols = env.npatterns > 0;
+	s->rodata->has_prev_state = loader_tracepoint_args(env.btf, "sched_switch", 4);
+	reasons_fill_syscall_classes((uint8_t *)s->rodata->sys_class, MAX_SYSCALLS);
 }
 
 static void *open_and_load(void *ctx, int i)
@@ -189,6 +216,7 @@ static struct semlat_bpf *load(void)
 
 struct run {
 	struct semlat_bpf *skel;
+	struct symbol_table symbols;
 	struct syms *syms;
 	struct unwind_tables *unwind;
 	bool exited[MAX_TARGETS];
@@ -266,8 +294,13 @@ static int trace(struct run *r)
 		.edges = bpf_map__fd(r->skel->maps.edges),
 		.stacks = bpf_map__fd(r->skel->maps.stacks),
 		.counters = bpf_map__fd(r->skel->maps.counters),
+		.sym_stats = bpf_map__fd(r->skel->maps.sym_stats),
+		.sym_locks = bpf_map__fd(r->skel->maps.sym_locks),
 	};
-	struct semlat_report rep = {.pids = env.pids, .npids = env.npids, .exited = r->exited};
+	struct semlat_report rep = {.pids = env.pids,
+				    .npids = env.npids,
+				    .exited = r->exited,
+				    .symbols = env.npatterns ? &r->symbols : NULL};
 	int err;
 
 	/* the tables first: every stack is whole from the first wait on */
@@ -277,11 +310,16 @@ static int trace(struct run *r)
 			strerror(errno));
 		return EXIT_ENV;
 	}
+	if (symbols_attach(TOOL, &r->symbols, r->skel->progs.sym_enter, r->skel->progs.sym_exit))
+		return EXIT_ENV;
 	/* the window: every program attached (syscall tracepoints take a while each) */
 	rep.start_ns = mono_ns();
+	r->skel->data->window_start_ns = rep.start_ns;
 	session_run(&s);
 	rep.end_ns = mono_ns();
+	r->skel->data->window_end_ns = rep.end_ns;
 	rep.duration = (rep.end_ns - rep.start_ns) / 1e9;
+	symbols_detach(&r->symbols);
 	semlat_bpf__detach(r->skel);
 	err = semlat_read(&m, r->syms, &rep);
 	if (err)
@@ -304,14 +342,21 @@ int main(int argc, char **argv)
 		err = target_resolve_tid(TOOL, env.tid, env.pids, &env.npids);
 	if (!err)
 		err = preflight(TOOL, env.btf);
-	if (err)
+	if (!err)
+		err = symbols_resolve(TOOL, env.patterns, env.npatterns, env.pids, env.npids,
+				      &r.symbols);
+	if (err) {
+		symbols_free(&r.symbols);
 		return err;
+	}
 	loader_log(env.verbose);
 	if (!env.fp_only)
 		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
 	r.skel = load();
-	if (!r.skel)
+	if (!r.skel) {
+		symbols_free(&r.symbols);
 		return EXIT_ENV;
+	}
 	r.syms = syms_new(&so);
 	if (!env.fp_only)
 		r.unwind = unwind_tables_new(bpf_map__fd(r.skel->maps.cfi_rows),
@@ -319,6 +364,7 @@ int main(int argc, char **argv)
 	err = r.syms ? trace(&r) : EXIT_ENV;
 	unwind_tables_free(r.unwind);
 	syms_free(r.syms);
+	symbols_free(&r.symbols);
 	semlat_bpf__destroy(r.skel);
 	return err;
 }

@@ -6,8 +6,13 @@
 #include "json.h"
 #include "report.h"
 #include "units.h"
+#include "symbols.h"
+#include "taxonomy.h"
 
 #define NS_PER_US 1000.0
+
+static void report_symbols_text(FILE *f, const struct semlat_report *r);
+static void report_symbols_json(struct json *j, const struct semlat_report *r);
 
 static uint64_t total_wait(const struct semlat_report *r, uint64_t *waits)
 {
@@ -89,6 +94,7 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		r->npids ? ", " : "", r->duration, fmt_duration(b, sizeof(b), ns), r->nlocks, waits,
 		r->calls);
 	print_lost(f, r);
+	report_symbols_text(f, r);
 	if (!r->nlocks) {
 		fprintf(f, "no thread waited on a lock: no contention\n");
 		return;
@@ -173,8 +179,7 @@ void report_json(FILE *f, const struct semlat_report *r)
 	for (size_t i = 0; i < r->nlocks; i++)
 		json_lock(&j, &r->locks[i]);
 	json_array_end(&j);
-	json_array_begin(&j, "symbols");
-	json_array_end(&j);
+	report_symbols_json(&j, r);
 	json_object_begin(&j, "lost");
 	for (int i = 0; i < SL_LOST_NR; i++)
 		json_u64(&j, semlat_lost_name(i), r->lost[i]);
@@ -207,4 +212,88 @@ void report_folded(FILE *f, const struct semlat_report *r)
 		}
 	}
 	folded_write(&fd, f, 1000);
+}
+
+/* ---- --symbol ---- */
+
+/* Mean concurrency, by Little's law: time spent inside over the window. */
+static double mean_inside(const struct symbol *s, double duration)
+{
+	return duration > 0 ? s->total_ns / 1e9 / duration : 0;
+}
+
+static void print_part(FILE *f, const char *what, const char *name, uint64_t ns, uint64_t total)
+{
+	char b[32];
+
+	if (ns)
+		fprintf(f, "    %-10s %-40.40s %9s %5.1f%%\n", what, name,
+			fmt_duration(b, sizeof(b), ns), total ? 100.0 * ns / total : 0);
+}
+
+static void print_symbol(FILE *f, const struct symbol *s, double duration)
+{
+	char p50[32], p90[32], p99[32], mx[32], tot[32];
+
+	fprintf(f,
+		"\n%s (%s): %" PRIu64 " calls, %s inside; p50 %s p90 %s p99 %s max %s; "
+		"concurrency max %" PRId64 ", mean %.1f\n",
+		s->name, s->obj, s->calls, fmt_duration(tot, sizeof(tot), s->total_ns),
+		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&s->hist, 50) * 1000)),
+		fmt_duration(p90, sizeof(p90), (uint64_t)(hist_percentile_us(&s->hist, 90) * 1000)),
+		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&s->hist, 99) * 1000)),
+		fmt_duration(mx, sizeof(mx), s->max_ns), s->max_inside, mean_inside(s, duration));
+	if (!s->calls)
+		return;
+	print_part(f, "on-CPU", "", symbol_oncpu_ns(s), s->total_ns);
+	for (size_t i = 0; i < s->nlocks; i++)
+		print_part(f, "lock", s->locks[i].name, s->locks[i].ns, s->total_ns);
+	for (int r = 0; r < REASON_NR; r++)
+		if (r != REASON_RUNQUEUE)
+			print_part(f, reason_name(r), "", s->off_ns[r], s->total_ns);
+	print_part(f, "runqueue", "", s->off_ns[REASON_RUNQUEUE], s->total_ns);
+}
+
+static void report_symbols_text(FILE *f, const struct semlat_report *r)
+{
+	if (!r->symbols)
+		return;
+	fprintf(f, "\nFUNCTIONS (wall time of the outermost calls that ended: on-CPU, each lock, "
+		   "other waits, runqueue)\n");
+	for (size_t i = 0; i < r->symbols->n; i++)
+		print_symbol(f, &r->symbols->v[i], r->duration);
+}
+
+static void json_symbol(struct json *j, const struct symbol *s, double duration)
+{
+	json_object_begin(j, NULL);
+	json_string(j, "name", s->name);
+	json_string(j, "object", s->obj);
+	json_u64(j, "calls", s->calls);
+	json_double(j, "total_us", s->total_ns / NS_PER_US);
+	json_double(j, "p50_us", hist_percentile_us(&s->hist, 50));
+	json_double(j, "p90_us", hist_percentile_us(&s->hist, 90));
+	json_double(j, "p99_us", hist_percentile_us(&s->hist, 99));
+	json_double(j, "max_us", s->max_ns / NS_PER_US);
+	json_i64(j, "concurrency_max", s->max_inside);
+	json_double(j, "concurrency_mean", mean_inside(s, duration));
+	json_hist(j, "histogram", &s->hist);
+	json_object_begin(j, "breakdown");
+	json_double(j, "oncpu", symbol_oncpu_ns(s) / NS_PER_US);
+	for (int r = 0; r < REASON_NR; r++)
+		json_double(j, reason_name(r), s->off_ns[r] / NS_PER_US);
+	json_object_begin(j, "locks");
+	for (size_t i = 0; i < s->nlocks; i++)
+		json_double(j, s->locks[i].name, s->locks[i].ns / NS_PER_US);
+	json_object_end(j);
+	json_object_end(j);
+	json_object_end(j);
+}
+
+static void report_symbols_json(struct json *j, const struct semlat_report *r)
+{
+	json_array_begin(j, "symbols");
+	for (size_t i = 0; r->symbols && i < r->symbols->n; i++)
+		json_symbol(j, &r->symbols->v[i], r->duration);
+	json_array_end(j);
 }

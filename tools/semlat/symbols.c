@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "symbols.h"
+#include "locks.h"
+#include "mapread.h"
+#include "target.h"
+
+/* The symbol of (name, obj), added if new; -1 when the table is full. */
+static int symbol_index(struct symbol_table *t, const struct func *f)
+{
+	struct symbol *v;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].name, f->name) && !strcmp(t->v[i].obj, f->obj))
+			return (int)i;
+	if (t->n == MAX_SYMBOLS)
+		return -1;
+	v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	t->v = v;
+	memset(&v[t->n], 0, sizeof(v[t->n]));
+	v[t->n].name = strdup(f->name);
+	v[t->n].obj = strdup(f->obj);
+	return (int)t->n++;
+}
+
+static int resolve_one(const char *tool, const char *pattern, int pid, struct symbol_table *t)
+{
+	char hint[512];
+	size_t from = t->funcs.n;
+	int n = funcs_find(&t->funcs, pid, pattern, hint, sizeof(hint));
+
+	if (n == -ENOENT) {
+		fprintf(stderr, "%s: --symbol %s: no function of PID %d matches%s%s\n", tool,
+			pattern, pid, hint[0] ? "; " : "", hint);
+		return EXIT_USAGE;
+	}
+	if (n == -ENODATA) {
+		fprintf(stderr,
+			"%s: --symbol %s: PID %d's binaries have no symbols to match (stripped)\n",
+			tool, pattern, pid);
+		return EXIT_USAGE;
+	}
+	if (n < 0) {
+		fprintf(stderr, "%s: --symbol %s: cannot read PID %d's binaries: %s\n", tool,
+			pattern, pid, strerror(-n));
+		return EXIT_USAGE;
+	}
+	t->func_pid = realloc(t->func_pid, t->funcs.n * sizeof(*t->func_pid));
+	t->func_sym = realloc(t->func_sym, t->funcs.n * sizeof(*t->func_sym));
+	if (!t->func_pid || !t->func_sym)
+		return EXIT_USAGE;
+	for (size_t i = from; i < t->funcs.n; i++) {
+		int sym = symbol_index(t, &t->funcs.v[i]);
+
+		if (sym < 0) {
+			fprintf(stderr,
+				"%s: --symbol %s: more than %d functions match; narrow it\n", tool,
+				pattern, MAX_SYMBOLS);
+			return EXIT_USAGE;
+		}
+		t->func_pid[i] = pid;
+		t->func_sym[i] = (uint32_t)sym;
+	}
+	return 0;
+}
+
+int symbols_resolve(const char *tool, const char *const *patterns, int npatterns, const int *pids,
+		    int npids, struct symbol_table *t)
+{
+	for (int p = 0; p < npatterns; p++)
+		for (int i = 0; i < npids; i++) {
+			int err = resolve_one(tool, patterns[p], pids[i], t);
+
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
+static struct bpf_link *attach_one(const struct symbol_table *t, size_t i,
+				   const struct bpf_program *prog, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = t->func_sym[i]);
+
+	return bpf_program__attach_uprobe_opts(prog, t->func_pid[i], t->funcs.v[i].path,
+					       t->funcs.v[i].offset, &o);
+}
+
+int symbols_attach(const char *tool, struct symbol_table *t, const struct bpf_program *enter,
+		   const struct bpf_program *exit)
+{
+	t->links = calloc(2 * t->funcs.n + 1, sizeof(*t->links));
+	if (!t->links)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->funcs.n; i++) {
+		/* the return probe first: a call seen entering is then always seen returning */
+		struct bpf_link *r = attach_one(t, i, exit, true),
+				*e = r ? attach_one(t, i, enter, false) : NULL;
+
+		if (!r || !e) {
+			int err = -errno;
+
+			bpf_link__destroy(r);
+			fprintf(stderr, "%s: cannot attach a uprobe to %s (%s): %s\n", tool,
+				t->funcs.v[i].name, t->funcs.v[i].obj, strerror(-err));
+			return err;
+		}
+		t->links[t->nlinks++] = r;
+		t->links[t->nlinks++] = e;
+	}
+	return 0;
+}
+
+void symbols_detach(struct symbol_table *t)
+{
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	t->links = NULL;
+	t->nlinks = 0;
+}
+
+void symbols_free(struct symbol_table *t)
+{
+	symbols_detach(t);
+	for (size_t i = 0; i < t->n; i++) {
+		for (size_t k = 0; k < t->v[i].nlocks; k++)
+			if (t->v[i].locks[k].owned)
+				free((char *)t->v[i].locks[k].name);
+		free(t->v[i].locks);
+		free(t->v[i].name);
+		free(t->v[i].obj);
+	}
+	free(t->v);
+	free(t->func_pid);
+	free(t->func_sym);
+	funcs_free(&t->funcs);
+	memset(t, 0, sizeof(*t));
+}
+
+uint64_t symbol_oncpu_ns(const struct symbol *s)
+{
+	uint64_t off = s->locks_ns;
+
+	for (int r = 0; r < REASON_NR; r++)
+		off += s->off_ns[r];
+	return s->total_ns > off ? s->total_ns - off : 0;
+}
+
+static int add_symbol_lock(struct symbol *s, struct syms *syms, struct semlat_report *r,
+			   const struct sym_lock_key *k, uint64_t ns)
+{
+	const struct lock *l = semlat_find_lock(r, &k->lock);
+	/* no real wait of it ended (a timeout, or one still waiting): named by its address */
+	const char *name =
+		l && l->name ? l->name : syms_data(syms, (int)k->lock.tgid, 0, k->lock.addr);
+	struct symbol_lock *v;
+
+	/* one part per name: a lock waited on two ways, or the same lock in two processes */
+	for (size_t i = 0; i < s->nlocks; i++)
+		if (!strcmp(s->locks[i].name, name)) {
+			s->locks[i].ns += ns;
+			return 0;
+		}
+	v = realloc(s->locks, (s->nlocks + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->locks = v;
+	v = &s->locks[s->nlocks++];
+	v->ns = ns;
+	v->owned = !(l && l->name);
+	v->name = v->owned ? strdup(name) : name;
+	return v->name ? 0 : -ENOMEM;
+}
+
+static int lock_part_by_ns(const void *a, const void *b)
+{
+	uint64_t x = ((const struct symbol_lock *)a)->ns, y = ((const struct symbol_lock *)b)->ns;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int read_symbol_locks(const struct semlat_maps *m, struct syms *syms,
+			     struct semlat_report *r)
+{
+	struct symbol_table *t = r->symbols;
+	size_t n;
+	struct sym_lock_key *keys = map_keys(m->sym_locks, sizeof(*keys), &n);
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t ns;
+
+		if (keys[i].sym < t->n && !bpf_map_lookup_elem(m->sym_locks, &keys[i], &ns))
+			err = add_symbol_lock(&t->v[keys[i].sym], syms, r, &keys[i], ns);
+	}
+	free(keys);
+	for (size_t i = 0; i < t->n; i++)
+		qsort(t->v[i].locks, t->v[i].nlocks, sizeof(*t->v[i].locks), lock_part_by_ns);
+	return err;
+}
+
+int symbols_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r)
+{
+	struct symbol_table *t = r->symbols;
+
+	for (uint32_t i = 0; i < t->n; i++) {
+		struct symbol *s = &t->v[i];
+		struct sym_val v;
+
+		if (bpf_map_lookup_elem(m->sym_stats, &i, &v))
+			return -errno;
+		s->calls = v.calls;
+		s->total_ns = v.total_ns;
+		s->max_ns = v.max_ns;
+		s->locks_ns = v.locks_ns;
+		s->max_inside = v.max_inside;
+		memcpy(s->off_ns, v.off_ns, sizeof(s->off_ns));
+		hist_add_fine(&s->hist, v.slots, HIST_FINE_SLOTS, v.total_ns, v.max_ns);
+	}
+	return read_symbol_locks(m, syms, r);
+}
