@@ -4,6 +4,8 @@
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 OUT := build
 CLANG ?= clang
+# rustup's, where it is, else Debian's (make deps installs it when there is none)
+RUSTC ?= $(shell command -v rustc 2>/dev/null || echo $(HOME)/.cargo/bin/rustc)
 CC ?= cc
 BPFTOOL ?= bpftool
 # Debian's python3 has python3-pytest; a python3 earlier in PATH (pyenv) may not
@@ -40,7 +42,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 # as users' binaries are built: optimized, no frame pointers
-FIXTURES += $(OUT)/fixtures/waiters-nofp
+FIXTURES += $(OUT)/fixtures/waiters-nofp $(OUT)/fixtures/rlocks
 HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
 # each tool's own code: tools/NAME/*.c, its front end in main.c
@@ -117,6 +119,11 @@ $(OUT)/tests/%: tests/unit/%.c $$(call unit_objs,$$*) \
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(if $(call unit_tool,$*),-Itools/$(call unit_tool,$*)) $< \
 		$(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+# Rust std's locks, built as `cargo build --release` builds (no frame pointers, no debug info)
+$(OUT)/fixtures/rlocks: tests/fixtures/rlocks.rs | $(OUT)/fixtures
+	$(call msg,RUSTC,$@)
+	$(Q)MAKEFLAGS= $(RUSTC) --edition 2021 -C opt-level=3 -C strip=debuginfo $< -o $@
 
 # a service on libpq, for semlat --symbol and poolwait
 $(OUT)/fixtures/dispatch: tests/fixtures/dispatch.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures

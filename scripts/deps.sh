@@ -12,6 +12,11 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
+# the Rust fixtures want a rustc: rustup's if there is one, else Debian's
+if ! command -v rustc >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/rustc" ] &&
+	! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q 'install ok installed'; then
+	missing="$missing rustc"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

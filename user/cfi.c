@@ -258,13 +258,21 @@ int cfi_vaddr_of(int fd, uint64_t offset, uint64_t *vaddr)
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
 
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+		/*
+		 * A mapping starts at the page below its segment, which lld packs unaligned in the
+		 * file: that page may also hold the end of the segment before. The executable
+		 * segment is the one an executable mapping shows.
+		 */
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    offset < (ph.p_offset & ~(uint64_t)0xfff) ||
+		    offset >= ph.p_offset + ph.p_filesz)
 			continue;
-		if (offset >= ph.p_offset && offset < ph.p_offset + ph.p_filesz) {
-			*vaddr = ph.p_vaddr + (offset - ph.p_offset);
+		if (err || (ph.p_flags & PF_X)) {
+			*vaddr = ph.p_vaddr - (ph.p_offset - offset);
 			err = 0;
-			break;
 		}
+		if (ph.p_flags & PF_X)
+			break;
 	}
 	elf_end(elf);
 	return err;

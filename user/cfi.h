@@ -27,7 +27,10 @@ void cfi_table_free(struct cfi_table *t);
 
 /* How many functions the file's CFI describes (cheap: a count in a header), or -errno. */
 long cfi_fde_count(int fd);
-/* The address, in the file's own terms, of what lies at file offset offset; 0 or -errno. */
+/*
+ * The address, in the file's own terms, of what an executable mapping at file offset offset
+ * shows there (its executable segment's, where the page is shared); 0 or -errno.
+ */
 int cfi_vaddr_of(int fd, uint64_t offset, uint64_t *vaddr);
 
 /* The row that covers pc, NULL before the first row. */

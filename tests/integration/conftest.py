@@ -27,6 +27,7 @@ OFFCPU = BUILD / "offcpu"
 SEMLAT = BUILD / "semlat"
 STATIC = BUILD / "static"  # make static: the self-contained tools
 LOCKS = BUILD / "fixtures" / "locks"
+RLOCKS = BUILD / "fixtures" / "rlocks"  # Rust std Mutex/RwLock, release build
 DISPATCH = BUILD / "fixtures" / "dispatch"  # libpq: gate, pool, query
 PG_DSN = "host=127.0.0.1 port=%s user=postgres dbname=postgres" % os.environ.get(
     "WAITSCOPE_PGPORT", "54329")
