@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "funcs.h"
 
+#include "procmaps.h"
 #include "syms.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <gelf.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define HINTS	  5
-#define NAME_MAX_ 256
+#define HINTS	    5
+#define NAME_MAX_   256
+#define MAX_OBJECTS 128
 
 struct query {
 	const char *lib; /* NULL: every object */
@@ -300,55 +300,43 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* One executable file mapping: "lo-hi r-xp off maj:min ino path". False for any other line. */
-static bool exec_mapping(char *line, uint64_t *lo, uint64_t *hi, char *id, size_t id_len,
-			 const char **path)
+/* Seen already (an object maps several segments): by its device and inode. */
+static bool seen_before(uint64_t seen[][2], int *nseen, const struct map_line *m)
 {
-	unsigned long long l, h, ino;
-	char perms[8], dev[16];
-	int at = 0;
-
-	if (sscanf(line, "%llx-%llx %7s %*x %15s %llu %n", &l, &h, perms, dev, &ino, &at) < 5 ||
-	    !at || line[at] != '/' || perms[2] != 'x')
-		return false;
-	line[strcspn(line, "\n")] = '\0';
-	snprintf(id, id_len, "%s:%llu", dev, ino);
-	*lo = l;
-	*hi = h;
-	*path = line + at;
-	return true;
+	for (int i = 0; i < *nseen; i++)
+		if (seen[i][0] == m->dev && seen[i][1] == m->ino)
+			return true;
+	if (*nseen == MAX_OBJECTS)
+		return true;
+	seen[*nseen][0] = m->dev;
+	seen[(*nseen)++][1] = m->ino;
+	return false;
 }
 
 /* The first object mapped is the program: whether it is stripped tells why nothing matched. */
 static int scan_maps(FILE *maps, pid_t tgid, const struct query *q, struct funcs *out,
 		     struct hints *h, int *symbols, char *stripped, size_t stripped_len)
 {
-	char line[4096 + 128], seen[128][32], id[32], mapped[96];
+	char line[4096 + 128], mapped[96];
+	uint64_t seen[MAX_OBJECTS][2];
 	int nseen = 0;
 
 	while (fgets(line, sizeof(line), maps)) {
-		const char *path;
-		uint64_t lo, hi;
+		struct map_line m;
 		struct object o;
 		int fd, r;
-		bool dup = false;
 
-		if (!exec_mapping(line, &lo, &hi, id, sizeof(id), &path) ||
-		    !lib_wanted(q, base_name(path)))
+		line[strcspn(line, "\n")] = '\0';
+		if (!procmaps_parse(line, &m) || !m.exec || !procmaps_is_file(&m) ||
+		    !lib_wanted(q, base_name(m.path)) || seen_before(seen, &nseen, &m))
 			continue;
-		for (int i = 0; i < nseen && !dup; i++)
-			dup = !strcmp(seen[i], id);
-		if (dup || nseen == 128)
-			continue;
-		snprintf(seen[nseen++], sizeof(seen[0]), "%s", id);
-		/* the very file mapped, whatever mount namespace or deletion: uprobes take it too
-		 */
-		snprintf(mapped, sizeof(mapped), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-			 (int)tgid, lo, hi);
-		fd = open(mapped, O_RDONLY | O_CLOEXEC);
+		fd = procmaps_open(tgid, m.start, m.end);
 		if (fd < 0)
 			continue;
-		o = (struct object){.obj = base_name(path), .path = mapped, .first = out->n};
+		/* the very file mapped, whatever mount namespace or deletion: uprobes take it too
+		 */
+		procmaps_file_path(tgid, m.start, m.end, mapped, sizeof(mapped));
+		o = (struct object){.obj = base_name(m.path), .path = mapped, .first = out->n};
 		r = scan_object(fd, q, &o, out, h);
 		close(fd);
 		if (r < 0)

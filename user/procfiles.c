@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "procfiles.h"
 
+#include "procmaps.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,47 +94,21 @@ static bool grow(struct procfiles *pf)
 	return true;
 }
 
-/* A maps line: "lo-hi perms offset maj:min inode   path". False for anonymous mappings. */
-static bool parse_line(const char *line, uint64_t *lo, uint64_t *hi, uint64_t *dev, uint64_t *ino)
+/* A file's mapping: its line's numbers. False for anonymous memory. */
+static bool file_line(const char *line, struct map_line *m)
 {
-	unsigned long long l, h, off, in;
-	unsigned int maj, min;
-	char perms[8];
-	int n = 0;
-
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &l, &h, perms, &off, &maj, &min, &in,
-		   &n) < 7 ||
-	    !in || line[n] != '/')
-		return false;
-	*lo = l;
-	*hi = h;
-	*dev = (uint64_t)maj << 32 | min;
-	*ino = in;
-	return true;
-}
-
-/* Only regular files: a mapped device could block or act on open. */
-static int regular_or_close(int fd)
-{
-	struct stat st;
-
-	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return procmaps_parse(line, m) && procmaps_is_file(m);
 }
 
 static void hold_file(struct procfiles *pf, pid_t tgid, const char *line)
 {
-	uint64_t lo, hi, dev, ino;
+	struct map_line m;
 	struct held *h;
-	char path[96];
 	int fd;
 
-	if (!parse_line(line, &lo, &hi, &dev, &ino))
+	if (!file_line(line, &m))
 		return;
-	if (pf->cap && slot(pf->files, pf->cap, dev, ino)->ino)
+	if (pf->cap && slot(pf->files, pf->cap, m.dev, m.ino)->ino)
 		return;
 	if (pf->nfiles >= FILES_MAX) {
 		pf->full++;
@@ -141,12 +116,11 @@ static void hold_file(struct procfiles *pf, pid_t tgid, const char *line)
 	}
 	if ((pf->nfiles + 1) * 2 > pf->cap && !grow(pf))
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)tgid, lo, hi);
-	fd = regular_or_close(open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+	fd = procmaps_open(tgid, m.start, m.end);
 	if (fd < 0)
 		return;
-	h = slot(pf->files, pf->cap, dev, ino);
-	*h = (struct held){.dev = dev, .ino = ino, .fd = fd};
+	h = slot(pf->files, pf->cap, m.dev, m.ino);
+	*h = (struct held){.dev = m.dev, .ino = m.ino, .fd = fd};
 	pf->nfiles++;
 }
 
@@ -191,12 +165,12 @@ int procfiles_hold(struct procfiles *pf, pid_t tgid, const char *maps, size_t le
 
 int procfiles_open_mapped(const struct procfiles *pf, const char *line)
 {
-	uint64_t lo, hi, dev, ino;
+	struct map_line m;
 	const struct held *h;
 
-	if (!pf->cap || !parse_line(line, &lo, &hi, &dev, &ino))
+	if (!pf->cap || !file_line(line, &m))
 		return -1;
-	h = slot(pf->files, pf->cap, dev, ino);
+	h = slot(pf->files, pf->cap, m.dev, m.ino);
 	return h->ino ? fcntl(h->fd, F_DUPFD_CLOEXEC, 0) : -1;
 }
 

@@ -8,6 +8,7 @@
 #include "syms.h"
 
 #include "procfiles.h"
+#include "procmaps.h"
 
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
@@ -30,13 +31,13 @@
 struct proc {
 	pid_t tgid;
 	uint32_t image;
-	char comm[16];	    /* the process's name when its image was first captured */
-	uint32_t gen;	    /* bumped by every snapshot: older cache entries are stale */
-	bool tried;	    /* an on-demand snapshot failed: do not retry for every frame */
-	bool dwfl_failed;   /* building the Dwfl failed: do not retry for every frame */
-	uint64_t starttime; /* tells our process from a later one that reuses the pid */
-	int root;	    /* the process's root directory, held (procfiles), or -1 */
-	const struct procfiles *files;
+	char comm[16];		 /* the process's name when its image was first captured */
+	uint32_t gen;		 /* bumped by every snapshot: older cache entries are stale */
+	bool tried;		 /* an on-demand snapshot failed: do not retry for every frame */
+	bool dwfl_failed;	 /* building the Dwfl failed: do not retry for every frame */
+	uint64_t starttime;	 /* tells our process from a later one that reuses the pid */
+	int root;		 /* the process's root directory, held (procfiles), or -1 */
+	struct procfiles *files; /* the symbolizer's: held files of every process */
 	char *maps;
 	size_t maps_len;
 	Dwfl *dwfl;
@@ -302,6 +303,8 @@ static bool proc_alive(const struct proc *p)
 /* Takes ownership of maps. */
 static int proc_set_maps(struct proc *p, char *maps, size_t len, uint64_t starttime)
 {
+	int root;
+
 	/* a zombie (or an exiting task) has released its mm: its empty maps say nothing new */
 	if (!len && p->maps_len) {
 		free(maps);
@@ -313,6 +316,10 @@ static int proc_set_maps(struct proc *p, char *maps, size_t len, uint64_t startt
 		p->starttime = starttime;
 		return 0;
 	}
+	/* new mappings (or the first): hold their files while the process lives */
+	root = procfiles_hold(p->files, p->tgid, maps, len);
+	if (root >= 0)
+		p->root = root;
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
 	free(p->maps);
@@ -359,12 +366,6 @@ int syms_snapshot(struct syms *s, pid_t tgid, uint32_t image)
 	}
 	if (!p->maps)
 		proc_read_comm(p);
-	if (len) {
-		int root = procfiles_hold(s->files, tgid, maps, len);
-
-		if (root >= 0)
-			p->root = root;
-	}
 	return proc_set_maps(p, maps, len, start);
 }
 
@@ -405,22 +406,6 @@ static const char *maps_line_at(const char *maps, uint64_t base, uint64_t *end)
 	return NULL;
 }
 
-/* Only regular files: a mapped device or FIFO could block or act on open. */
-static int open_regular(const char *path)
-{
-	struct stat st;
-	int fd;
-
-	if (stat(path, &st) || !S_ISREG(st.st_mode))
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 static bool ends_with(const char *str, const char *suffix)
 {
 	size_t n = strlen(str), m = strlen(suffix);
@@ -440,11 +425,8 @@ static int open_in_proc(const struct proc *p, const char *modname, Dwarf_Addr ba
 
 	if (!proc_alive(p))
 		return -1;
-	if (maps_line_at(p->maps, base, &end)) {
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-			 (int)p->tgid, (uint64_t)base, end);
-		fd = open_regular(path);
-	}
+	if (maps_line_at(p->maps, base, &end))
+		fd = procmaps_open(p->tgid, base, end);
 	if (fd < 0 && !ends_with(modname, DELETED)) {
 		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)p->tgid, modname);
 		fd = open_regular(path);

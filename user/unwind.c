@@ -2,12 +2,12 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "procmaps.h"
 #include "unwind.h"
 
 /* Rows per function a table may take at most, as seen on glibc, node and rustc (5-11). */
@@ -41,15 +41,12 @@ struct exec_map {
 
 static bool parse_line(const char *line, struct exec_map *m)
 {
-	unsigned int major, minor;
-	char perms[5];
-	int path = 0;
+	struct map_line l;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n", &m->start,
-		   &m->end, perms, &m->offset, &major, &minor, &m->ino, &path) < 7)
+	if (!procmaps_parse(line, &l) || !l.exec || !procmaps_is_file(&l))
 		return false;
-	m->dev = ((uint64_t)major << 32) | minor;
-	return perms[2] == 'x' && m->ino && path && line[path] == '/';
+	*m = (struct exec_map){l.start, l.end, l.offset, l.dev, l.ino};
+	return true;
 }
 
 /* The executable file mappings of the process, at most max. */
@@ -71,14 +68,9 @@ static int exec_maps(pid_t tgid, struct exec_map *out, int max)
 	return n;
 }
 
-/* map_files holds the very file mapped, whatever mount namespace the process is in. */
 static int open_mapped(pid_t tgid, const struct exec_map *m)
 {
-	char path[96];
-
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)tgid, m->start,
-		 m->end);
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return procmaps_open(tgid, m->start, m->end);
 }
 
 size_t unwind_rows_wanted(const int *tgids, int n)

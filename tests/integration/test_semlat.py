@@ -24,6 +24,21 @@ def funcs(stacks):
     return {f.split(" ")[0] for s in stacks for f in s["frames"]}
 
 
+def assert_lock_waits(doc, fixture, symbol, kind):
+    """The locks named symbol: all of that kind, their waits within 5 % (+2 ms) of the
+    fixture's own timing of its calls of that kind. Returns them."""
+    start, end = window(doc)
+    found = locks_named(doc, symbol)
+    assert found, f"no lock named {symbol}: {[l['name'] for l in doc['locks']]}"
+    assert {l["kind"] for l in found} == {kind}, [(l["name"], l["kind"]) for l in found]
+    got = sum(l["wait_us"] for l in found)
+    want = truth_us(fixture, kind, start, end)
+    assert want > 100000, f"{symbol}: the fixture hardly waited ({want:.0f} us)"
+    assert abs(got - want) <= 0.05 * want + 2000, (
+        f"{symbol}: semlat {got:.0f} us waited on it, the fixture {want:.0f} us")
+    return found
+
+
 def truth_us(fixture, kind, start, end):
     """The fixture's own time in calls of that kind that began and ended inside the window."""
     return sum(e - s for _, k, s, e, _ in fixture.records
@@ -40,17 +55,9 @@ def test_waits_match_the_fixture(procs):
     lk.finish()
     assert r.returncode == 0, r.stderr
     doc = parse_json(r)
-    start, end = window(doc)
     assert doc["lost"] and not any(doc["lost"].values()), doc["lost"]
     for mode, (kind, symbol, waiter, releaser) in LOCKS_OF.items():
-        found = locks_named(doc, symbol)
-        assert found, f"{mode}: no lock named {symbol}: {[l['name'] for l in doc['locks']]}"
-        assert {l["kind"] for l in found} == {kind}, [(l["name"], l["kind"]) for l in found]
-        got = sum(l["wait_us"] for l in found)
-        want = truth_us(lk, kind, start, end)
-        assert want > 100000, f"{mode}: the fixture hardly waited ({want:.0f} us)"
-        assert abs(got - want) <= 0.05 * want + 2000, (
-            f"{mode}: semlat {got:.0f} us waited on {symbol}, the fixture {want:.0f} us")
+        found = assert_lock_waits(doc, lk, symbol, kind)
         if waiter:
             seen = funcs(s for l in found for s in l["waiter_stacks"])
             assert waiter in seen, f"{mode}: no waiter stack with {waiter}: {sorted(seen)}"
@@ -166,18 +173,10 @@ def test_rust_std_locks(procs):
     rl.finish()
     assert r.returncode == 0, r.stderr
     doc = parse_json(r)
-    start, end = window(doc)
     for symbol, kind, waiters in (("rlocks::G_MUTEX", "mutex", {"rlocks::mutex_hold"}),
                                   ("rlocks::G_RWLOCK", "rwlock",
                                    {"rlocks::write_locked", "rlocks::read_locked"})):
-        found = locks_named(doc, symbol)
-        assert found, f"no lock named {symbol}: {[l['name'] for l in doc['locks']]}"
-        assert {l["kind"] for l in found} == {kind}, [(l["name"], l["kind"]) for l in found]
-        got = sum(l["wait_us"] for l in found)
-        want = truth_us(rl, kind, start, end)
-        assert want > 100000, f"{symbol}: the fixture hardly waited ({want:.0f} us)"
-        assert abs(got - want) <= 0.05 * want + 2000, (
-            f"{symbol}: semlat {got:.0f} us, the fixture {want:.0f} us")
+        found = assert_lock_waits(doc, rl, symbol, kind)
         stack = max((s for l in found for s in l["waiter_stacks"]), key=lambda s: s["wait_us"])
         frames = [f.split(" ")[0] for f in stack["frames"]]
         assert frames[:2] == ["__clone3", "start_thread"] and waiters & set(frames), (

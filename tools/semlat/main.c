@@ -163,8 +163,11 @@ static void set_optional(struct semlat_bpf *s, bool btf)
 	bpf_program__set_autoload(s->progs.sym_enter, env.npatterns);
 	bpf_program__set_autoload(s->progs.sym_exit, env.npatterns);
 	s->rodata->symbols = env.npatterns > 0;
-	s->rodata->has_prev_state = loader_tracepoint_args(env.btf, "sched_switch", 4);
-	reasons_fill_syscall_classes((uint8_t *)s->rodata->sys_class, MAX_SYSCALLS);
+	/* the switch-out classifier's knobs: parsing the kernel's BTF is start-up time */
+	if (env.npatterns) {
+		s->rodata->has_prev_state = loader_tracepoint_args(env.btf, "sched_switch", 4);
+		reasons_fill_syscall_classes((uint8_t *)s->rodata->sys_class, MAX_SYSCALLS);
+	}
 }
 
 static void *open_and_load(void *ctx, int i)
