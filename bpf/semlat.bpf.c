@@ -163,21 +163,27 @@ static __always_inline __u32 outcome_of(long ret)
 	return OUT_OTHER;
 }
 
+/* One more duration in a histogram of HIST_FINE_SLOTS microsecond slots. */
+static __always_inline void add_slot(__u32 *slots, __u64 ns)
+{
+	__u32 slot = hist_fine_slot(ns / 1000);
+
+	/* hide the slot's known range from clang so that the verifier sees the check */
+	asm volatile("" : "+r"(slot));
+	if (slot < HIST_FINE_SLOTS)
+		__sync_fetch_and_add(&slots[slot], 1);
+}
+
 static __always_inline void add_wait(struct lock_val *v, const struct pending *p, __u64 wait)
 {
 	__u64 blocked = p->wake_ns > p->enter_ns ? p->wake_ns - p->enter_ns : wait;
-	__u32 slot;
 
 	__sync_fetch_and_add(&v->waits, 1);
 	__sync_fetch_and_add(&v->wait_ns, wait);
 	__sync_fetch_and_add(&v->blocked_ns, blocked < wait ? blocked : wait);
 	if (wait > v->max_ns)
 		v->max_ns = wait; /* racy, as a maximum may be */
-	slot = hist_fine_slot(wait / 1000);
-	/* hide the slot's known range from clang so that the verifier sees the check */
-	asm volatile("" : "+r"(slot));
-	if (slot < HIST_FINE_SLOTS)
-		__sync_fetch_and_add(&v->slots[slot], 1);
+	add_slot(v->slots, wait);
 }
 
 static __always_inline void add_edge(const struct pending *p, __u32 pid, __u64 wait)
@@ -364,6 +370,166 @@ int BPF_PROG(sched_waking_raw, struct task_struct *p)
 	return handle_waking(ctx, BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
 }
 
+/* ---- --hold: how long each lock is held, and by whom ---- */
+
+/* A lock call in progress on a thread: what it takes if it returns 0. */
+struct acquiring {
+	__u64 addr;
+	__u32 kind;
+	__u32 always; /* a condvar wait: has its mutex again however it returns */
+};
+
+struct held_key {
+	__u32 pid; /* first: forget_dead() finds the dead threads' entries by it */
+	__u32 pad;
+	__u64 addr;
+};
+
+struct held_val {
+	__u64 since;
+	__u32 kind;
+	__u32 depth; /* recursive mutexes, read locks taken twice, semaphore permits */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct acquiring);
+} acquiring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct held_key);
+	__type(value, struct held_val);
+} held SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct hold_key);
+	__type(value, struct hold_val);
+} holds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct holder_key);
+	__type(value, struct holder_val);
+} holders SEC(".maps");
+
+static const struct hold_val zero_hold;
+
+static __always_inline void begin_hold(__u32 pid, const struct acquiring *a)
+{
+	struct held_key k = {.pid = pid, .addr = a->addr};
+	struct held_val *h = bpf_map_lookup_elem(&held, &k), v = {};
+
+	if (h) {
+		h->depth++;
+		return;
+	}
+	v.since = bpf_ktime_get_ns();
+	v.kind = a->kind;
+	v.depth = 1;
+	if (in_window(v.since) && bpf_map_update_elem(&held, &k, &v, BPF_NOEXIST))
+		count(DROP_HELD_FULL);
+}
+
+static __always_inline void add_holder(void *ctx, const struct hold_key *lock, __u32 pid, __u64 ns)
+{
+	struct holder_key k = {.lock = *lock, .pid = pid};
+	struct holder_val *v, init = {};
+
+	k.ustack = save_user_stack(ctx, 0);
+	v = bpf_map_lookup_elem(&holders, &k);
+	if (!v) {
+		bpf_get_current_comm(init.comm, sizeof(init.comm));
+		bpf_map_update_elem(&holders, &k, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&holders, &k);
+		if (!v) {
+			count(DROP_HOLDERS_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->hold_ns, ns);
+	if (ns > v->max_ns)
+		v->max_ns = ns;
+}
+
+static __always_inline void end_hold(void *ctx, __u32 pid, __u32 tgid, __u64 addr)
+{
+	struct held_key k = {.pid = pid, .addr = addr};
+	struct held_val *h = bpf_map_lookup_elem(&held, &k);
+	struct hold_key lk = {.tgid = tgid, .addr = addr};
+	struct hold_val *v;
+	__u64 now, ns;
+
+	/* a semaphore posted by a thread that did not take it signals; it was not held */
+	if (!h || --h->depth)
+		return;
+	now = bpf_ktime_get_ns();
+	ns = now - h->since;
+	lk.kind = h->kind;
+	bpf_map_delete_elem(&held, &k);
+	if (!in_window(now))
+		return;
+	v = bpf_map_lookup_elem(&holds, &lk);
+	if (!v) {
+		bpf_map_update_elem(&holds, &lk, &zero_hold, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&holds, &lk);
+		if (!v) {
+			count(DROP_HOLDS_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->holds, 1);
+	__sync_fetch_and_add(&v->hold_ns, ns);
+	if (ns > v->max_ns)
+		v->max_ns = ns;
+	add_slot(v->slots, ns);
+	add_holder(ctx, &lk, pid, ns);
+	count(DROP_NR + CNT_HOLDS);
+}
+
+SEC("uprobe")
+int hold_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
+	__u32 pid = (__u32)id, tgid = id >> 32, fn = cookie >> 8;
+	struct acquiring a = {.addr = PT_REGS_PARM1(ctx), .kind = cookie & 0xff};
+
+	if (!wanted(pid, tgid))
+		return 0;
+	if (fn == FN_UNLOCK) {
+		end_hold(ctx, pid, tgid, a.addr);
+		return 0;
+	}
+	if (fn == FN_COND_WAIT) {
+		a.addr = PT_REGS_PARM2(ctx);
+		a.always = 1;
+		end_hold(ctx, pid, tgid, a.addr);
+	}
+	bpf_map_update_elem(&acquiring, &pid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int hold_return(struct pt_regs *ctx)
+{
+	__u32 pid = (__u32)bpf_get_current_pid_tgid();
+	struct acquiring *a = bpf_map_lookup_elem(&acquiring, &pid);
+
+	if (!a)
+		return 0;
+	if (a->always || (int)PT_REGS_RC(ctx) == 0)
+		begin_hold(pid, a);
+	bpf_map_delete_elem(&acquiring, &pid);
+	return 0;
+}
+
 /* ---- --symbol: what a function's wall time is made of ---- */
 
 SEC("uprobe")
@@ -414,7 +580,6 @@ static __always_inline void flush_frame(const struct call_frame *f, __u64 now)
 {
 	struct sym_val *v = bpf_map_lookup_elem(&sym_stats, &f->sym);
 	__u64 wall = now - f->enter_ns;
-	__u32 slot;
 
 	if (!v)
 		return;
@@ -429,10 +594,7 @@ static __always_inline void flush_frame(const struct call_frame *f, __u64 now)
 			__sync_fetch_and_add(&v->off_ns[r], f->off_ns[r]);
 	if (wall > v->max_ns)
 		v->max_ns = wall;
-	slot = hist_fine_slot(wall / 1000);
-	asm volatile("" : "+r"(slot));
-	if (slot < HIST_FINE_SLOTS)
-		__sync_fetch_and_add(&v->slots[slot], 1);
+	add_slot(v->slots, wall);
 	count(DROP_NR + CNT_CALLS);
 }
 

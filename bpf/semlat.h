@@ -20,12 +20,16 @@ enum semlat_drop {
 	DROP_USTACK_FAILED, /* user stack walk failed */
 	DROP_CALLS_FULL,    /* --symbol: in-call table full, a call was not recorded */
 	DROP_SYMLOCKS_FULL, /* --symbol: (function, lock) table full, a lock wait went to "lock" */
+	DROP_HELD_FULL,	    /* --hold: table of locks held now full, a hold was not recorded */
+	DROP_HOLDS_FULL,    /* --hold: table of locks full, a hold was not recorded */
+	DROP_HOLDERS_FULL,  /* --hold: (lock, holder stack) table full, kept in the lock's totals */
 	DROP_NR,
 };
 
 enum semlat_counter {
 	CNT_WAITS, /* futex and semop calls that could block, traced */
 	CNT_CALLS, /* --symbol: outermost calls ended */
+	CNT_HOLDS, /* --hold: holds ended */
 	CNT_NR,
 };
 
@@ -103,6 +107,51 @@ struct sym_lock_key {
 	__u32 sym;
 	__u32 pad;
 	struct lock_key lock;
+};
+
+/*
+ * --hold: a lock is held from the return of the call that took it to the
+ * entry of the call that gives it back, on the same thread. The uprobes'
+ * cookie is a hold_fn and a hold_kind: what the probed function does.
+ */
+enum hold_kind {
+	HOLD_MUTEX,
+	HOLD_READ,  /* an rwlock, read-locked */
+	HOLD_WRITE, /* an rwlock, write-locked */
+	HOLD_SEM,   /* a semaphore's permit, posted by the thread that took it */
+	HOLD_NR,
+};
+
+enum hold_fn {
+	FN_LOCK,      /* takes arg 1 when it returns 0 */
+	FN_UNLOCK,    /* gives back arg 1 */
+	FN_COND_WAIT, /* gives back the mutex of arg 2, has it again when it returns */
+};
+
+#define HOLD_COOKIE(fn, kind) ((__u64)(fn) << 8 | (kind))
+
+struct hold_key {
+	__u32 tgid;
+	__u32 kind; /* enum hold_kind */
+	__u64 addr;
+};
+
+struct hold_val {
+	__u64 holds, hold_ns, max_ns;
+	__u32 slots[HIST_FINE_SLOTS]; /* the holds' microseconds */
+};
+
+/* Who held a lock: the stack that gave it back (the end of the critical section). */
+struct holder_key {
+	struct hold_key lock;
+	__u64 ustack;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct holder_val {
+	__u64 count, hold_ns, max_ns;
+	char comm[TASK_COMM_LEN];
 };
 
 #endif

@@ -249,6 +249,7 @@ class Waiters:
         self.threads = {}  # name -> tid
         self.names = {}  # tid -> name
         self.records = []  # (tid, reason, start_ns, end_ns, offcpu_ns)
+        self.holds = []  # (tid, kind, start_ns, end_ns): locks held (locks.c)
         self.overflow = {}
         self.roundtrips = None
         self.samples = {}  # tid -> [(mono_ns, thread_cpu_ns)] (hogs)
@@ -273,6 +274,8 @@ class Waiters:
                 elif parts[0] == "wait":
                     self.records.append((int(parts[1]), parts[2], int(parts[3]), int(parts[4]),
                                          int(parts[5])))
+                elif parts[0] == "hold":
+                    self.holds.append((int(parts[1]), parts[2], int(parts[3]), int(parts[4])))
                 elif parts[0] == "overflow":
                     self.overflow[int(parts[1])] = int(parts[2])
                 elif parts[0] == "roundtrips":

@@ -7,13 +7,15 @@
 #include <string.h>
 #include "locks.h"
 #include "mapread.h"
+#include "holds.h"
 #include "symbols.h"
 
 static const char *const lost_names[SL_LOST_NR] = {
 	[SL_LOST_WAITERS_FULL] = "waiters_full",   [SL_LOST_LOCKS_FULL] = "locks_full",
 	[SL_LOST_STACKS_FULL] = "stacks_full",	   [SL_LOST_EDGES_FULL] = "edges_full",
 	[SL_LOST_USTACK_FAILED] = "ustack_failed", [SL_LOST_CALLS_FULL] = "calls_full",
-	[SL_LOST_SYMLOCKS_FULL] = "symlocks_full",
+	[SL_LOST_SYMLOCKS_FULL] = "symlocks_full", [SL_LOST_HELD_FULL] = "held_full",
+	[SL_LOST_HOLDS_FULL] = "holds_full",	   [SL_LOST_HOLDERS_FULL] = "holders_full",
 };
 
 const char *semlat_lost_name(int i)
@@ -86,8 +88,8 @@ static const char *waited_in(const struct lock_stack *s)
 	return NULL;
 }
 
-static const char **symbolize(const struct semlat_maps *m, struct syms *syms, int tgid, __u64 hash,
-			      int *n)
+const char **semlat_frames(const struct semlat_maps *m, struct syms *syms, int tgid, __u64 hash,
+			   bool at_probe, int *n)
 {
 	struct stack st;
 	const char **out;
@@ -100,9 +102,13 @@ static const char **symbolize(const struct semlat_maps *m, struct syms *syms, in
 	out = calloc(st.nr + 1, sizeof(*out));
 	if (!out)
 		return NULL;
-	/* the walk is innermost first; frames are shown outermost first */
+	/*
+	 * The walk is innermost first; frames are shown outermost first. The symbolizer takes
+	 * addresses for return addresses (it looks up addr - 1): a probe's own address, the
+	 * first instruction of the probed function, is passed as the address after it.
+	 */
 	for (__u32 i = 0; i < st.nr; i++)
-		out[st.nr - 1 - i] = syms_user(syms, tgid, 0, st.ips[i]);
+		out[st.nr - 1 - i] = syms_user(syms, tgid, 0, st.ips[i] + (i == 0 && at_probe));
 	*n = st.nr;
 	return out;
 }
@@ -126,9 +132,8 @@ struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k)
 	return r->nlocks ? bsearch(&key, r->locks, r->nlocks, sizeof(key), by_key) : NULL;
 }
 
-/* Adds one edge's waits to the lock's list of stacks, grouped by stack hash and thread name. */
-static int add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgid, int tid,
-		     const char *comm, const struct edge_val *v)
+int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgid, int tid,
+		     const char *comm, uint64_t count, uint64_t ns, uint64_t max_ns)
 {
 	struct lock_stack *s = NULL, *grown;
 
@@ -148,8 +153,10 @@ static int add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgi
 		s->tid = tid;
 		snprintf(s->comm, sizeof(s->comm), "%s", comm);
 	}
-	s->count += v->count;
-	s->wait_ns += v->wait_ns;
+	s->count += count;
+	s->ns += ns;
+	if (max_ns > s->max_ns)
+		s->max_ns = max_ns;
 	return 0;
 }
 
@@ -203,22 +210,27 @@ static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
 		if (!l || bpf_map_lookup_elem(m->edges, &keys[i], &v))
 			continue;
 		v.comm[TASK_COMM_LEN - 1] = v.wcomm[TASK_COMM_LEN - 1] = 0;
-		err = add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid, keys[i].pid,
-				v.comm, &v);
+		err = semlat_add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid,
+				       keys[i].pid, v.comm, v.count, v.wait_ns, 0);
 		if (!err)
-			err = add_stack(&l->wakers, &l->nwakers, keys[i].wstack, keys[i].wtgid,
-					keys[i].wpid, v.wcomm, &v);
+			err = semlat_add_stack(&l->wakers, &l->nwakers, keys[i].wstack,
+					       keys[i].wtgid, keys[i].wpid, v.wcomm, v.count,
+					       v.wait_ns, 0);
 	}
 	free(keys);
 	return err;
 }
 
-static int by_wait(const void *a, const void *b)
+static int by_ns(const void *a, const void *b)
 {
-	uint64_t x = ((const struct lock_stack *)a)->wait_ns,
-		 y = ((const struct lock_stack *)b)->wait_ns;
+	uint64_t x = ((const struct lock_stack *)a)->ns, y = ((const struct lock_stack *)b)->ns;
 
 	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void semlat_sort_stacks(struct lock_stack *s, size_t n)
+{
+	qsort(s, n, sizeof(*s), by_ns);
 }
 
 static int lock_by_wait(const void *a, const void *b)
@@ -228,41 +240,45 @@ static int lock_by_wait(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* A global lock is named by its symbol; one on the heap or a stack also by its user. */
+char *semlat_lock_name(struct syms *syms, int pid, uint64_t addr, const struct lock_stack *s)
+{
+	const char *where = syms_data(syms, pid, 0, addr), *in = NULL;
+	char *name = NULL;
+	int n;
+
+	if (where[0] == '[' && s)
+		in = waited_in(s);
+	if (in)
+		n = asprintf(&name, "%s %#llx in %s", where, (unsigned long long)addr, in);
+	else
+		n = asprintf(&name, "%s", where);
+	return n < 0 ? NULL : name;
+}
+
 static void name_lock(struct syms *syms, struct lock *l)
 {
-	const char *where, *in = NULL;
 	char *name = NULL;
-	int n = 0;
 
 	l->kind = lock_kind(l->op, l->nwaiters ? l->waiters[0].frames : NULL,
 			    l->nwaiters ? l->waiters[0].nframes : 0);
-	if (l->op == OP_SEMOP) {
-		n = asprintf(&name, "semid %llu", (unsigned long long)l->addr);
-	} else {
-		/* a global lock is named by its symbol; one on the heap or a stack also by its user
-		 */
-		where = syms_data(syms, l->pid, 0, l->addr);
-		if (where[0] == '[' && l->nwaiters)
-			in = waited_in(&l->waiters[0]);
-		if (in)
-			n = asprintf(&name, "%s %#llx in %s", where, (unsigned long long)l->addr,
-				     in);
-		else
-			n = asprintf(&name, "%s", where);
-	}
-	l->name = n < 0 ? NULL : name;
+	if (l->op != OP_SEMOP)
+		name = semlat_lock_name(syms, l->pid, l->addr, l->nwaiters ? l->waiters : NULL);
+	else if (asprintf(&name, "semid %llu", (unsigned long long)l->addr) < 0)
+		name = NULL;
+	l->name = name;
 }
 
 static int symbolize_lock(const struct semlat_maps *m, struct syms *syms, struct lock *l)
 {
-	qsort(l->waiters, l->nwaiters, sizeof(*l->waiters), by_wait);
-	qsort(l->wakers, l->nwakers, sizeof(*l->wakers), by_wait);
+	semlat_sort_stacks(l->waiters, l->nwaiters);
+	semlat_sort_stacks(l->wakers, l->nwakers);
 	for (size_t i = 0; i < l->nwaiters; i++)
-		l->waiters[i].frames =
-			symbolize(m, syms, l->pid, l->waiters[i].hash, &l->waiters[i].nframes);
+		l->waiters[i].frames = semlat_frames(m, syms, l->pid, l->waiters[i].hash, false,
+						     &l->waiters[i].nframes);
 	for (size_t i = 0; i < l->nwakers; i++)
-		l->wakers[i].frames = symbolize(m, syms, l->wakers[i].tgid, l->wakers[i].hash,
-						&l->wakers[i].nframes);
+		l->wakers[i].frames = semlat_frames(m, syms, l->wakers[i].tgid, l->wakers[i].hash,
+						    false, &l->wakers[i].nframes);
 	name_lock(syms, l);
 	return 0;
 }
@@ -281,11 +297,13 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 		err = symbolize_lock(m, syms, &r->locks[i]);
 	if (!err && r->symbols)
 		err = symbols_read(m, syms, r);
+	if (!err && r->hold)
+		err = holds_read(m, syms, r);
 	qsort(r->locks, r->nlocks, sizeof(*r->locks), lock_by_wait);
 	return err;
 }
 
-static void free_stacks(struct lock_stack *s, size_t n)
+void semlat_free_stacks(struct lock_stack *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(s[i].frames);
@@ -295,11 +313,12 @@ static void free_stacks(struct lock_stack *s, size_t n)
 void semlat_report_free(struct semlat_report *r)
 {
 	for (size_t i = 0; i < r->nlocks; i++) {
-		free_stacks(r->locks[i].waiters, r->locks[i].nwaiters);
-		free_stacks(r->locks[i].wakers, r->locks[i].nwakers);
+		semlat_free_stacks(r->locks[i].waiters, r->locks[i].nwaiters);
+		semlat_free_stacks(r->locks[i].wakers, r->locks[i].nwakers);
 		free((char *)r->locks[i].name);
 	}
 	free(r->locks);
 	r->locks = NULL;
 	r->nlocks = 0;
+	holds_free(r);
 }

@@ -10,14 +10,27 @@
 #include "hist.h"
 #include "syms.h"
 
-/* Waits of one lock from one stack: the waiters' side or the releasers'. */
+/* Waits of one lock from one stack (the waiters' side or the releasers'), or holds of it. */
 struct lock_stack {
 	const char **frames; /* outermost first */
 	int nframes;
 	char comm[TASK_COMM_LEN]; /* of the first thread seen here */
 	int tgid, tid;		  /* whose stack it is (a releaser may be another process) */
-	uint64_t count, wait_ns;
-	uint64_t hash; /* the stack's, to group by */
+	uint64_t count, ns;	  /* waits and their time, or holds and theirs */
+	uint64_t max_ns;	  /* the longest hold (--hold) */
+	uint64_t hash;		  /* the stack's, to group by */
+};
+
+/* --hold: one lock's holds, from the lock call's return to the unlock. */
+struct hold {
+	int pid;
+	uint64_t addr;
+	int kind; /* enum hold_kind */
+	const char *name;
+	uint64_t holds, hold_ns, max_ns;
+	struct hist hist;
+	struct lock_stack *holders; /* the stacks that gave it back, longest held first */
+	size_t nholders;
 };
 
 struct lock {
@@ -41,6 +54,9 @@ enum semlat_lost {
 	SL_LOST_USTACK_FAILED,
 	SL_LOST_CALLS_FULL,
 	SL_LOST_SYMLOCKS_FULL,
+	SL_LOST_HELD_FULL,
+	SL_LOST_HOLDS_FULL,
+	SL_LOST_HOLDERS_FULL,
 	SL_LOST_NR,
 };
 
@@ -55,11 +71,15 @@ struct semlat_report {
 	uint64_t calls; /* calls that could block, traced */
 	uint64_t lost[SL_LOST_NR];
 	struct symbol_table *symbols; /* --symbol, NULL without */
+	bool hold;		      /* --hold */
+	struct hold *holds;	      /* by total time held, longest first */
+	size_t nholds;
 };
 
 struct semlat_maps {
 	int locks, edges, stacks, counters;
 	int sym_stats, sym_locks; /* --symbol */
+	int holds, holders;	  /* --hold */
 };
 
 int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r);
@@ -67,6 +87,18 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k);
 
 void semlat_report_free(struct semlat_report *r);
+
+/* Shared by the readers of waits and of holds. at_probe: walked from a uprobe at a function entry.
+ */
+const char **semlat_frames(const struct semlat_maps *m, struct syms *syms, int tgid, __u64 hash,
+			   bool at_probe, int *n);
+/* Adds count events of ns (the longest max_ns) to the stack's entry, by hash and thread name. */
+int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgid, int tid,
+		     const char *comm, uint64_t count, uint64_t ns, uint64_t max_ns);
+void semlat_sort_stacks(struct lock_stack *s, size_t n);
+void semlat_free_stacks(struct lock_stack *s, size_t n);
+/* "g_pool+0x28", or "[heap] 0x55d0 in enqueue" (s: a stack that used it, NULL if none). */
+char *semlat_lock_name(struct syms *syms, int pid, uint64_t addr, const struct lock_stack *s);
 const char *semlat_lost_name(int i);
 /* The kind of a lock ("mutex", "condvar", ...) from its op and a waiter's frames, outermost first.
  */

@@ -11,6 +11,7 @@
 #include "semlat.h"
 #include "semlat.skel.h"
 #include "version.h"
+#include "holds.h"
 #include "locks.h"
 #include "report.h"
 #include "loader.h"
@@ -31,7 +32,7 @@ static struct env {
 	int npids;
 	int tid;
 	enum output output;
-	bool verbose, raw_tp, fp_only;
+	bool verbose, raw_tp, fp_only, hold;
 	int top;
 	const char *btf;
 	double duration;
@@ -45,19 +46,21 @@ static const char doc[] =
 	"Show which user-space locks and semaphores threads wait on, how long, and who "
 	"releases them.\n"
 	"\n"
-	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [-n N] [--json|-f]\n"
-	"              [--stack auto|fp] [duration]\n"
+	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [--hold] [-n N]\n"
+	"              [--json|-f] [--stack auto|fp] [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  semlat -p 1234 10          # process 1234 for 10 s: the most waited-on locks\n"
 	"  semlat -p 1234 --json 5    # one JSON document (docs/semlat.schema.json)\n"
 	"  semlat -p 1234 -f > w.fold # folded waiter stacks, one frame per lock\n"
-	"  semlat -p 1234 --symbol dispatch 10  # dispatch's latency: on-CPU, each lock, I/O\n"
+	"  semlat -p 1234 --symbol dispatch 10  # dispatch's latency: locks, I/O, CPU\n"
+	"  semlat -p 1234 --hold 10   # also how long each glibc lock is held, and by whom\n"
 	"\n"
-	"Every futex wait is seen (glibc mutexes, condvars, semaphores, rwlocks, PI mutexes;\n"
-	"Rust std and parking_lot), and SysV semop; an uncontended lock costs nothing.\n";
+	"Every futex wait is seen (glibc mutexes, condvars, semaphores, rwlocks, PI\n"
+	"mutexes; Rust std and parking_lot), and SysV semop; an uncontended lock costs\n"
+	"nothing. --hold and --symbol cost uprobe traps: see --help of each.\n";
 
-enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK, OPT_SYMBOL };
+enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK, OPT_SYMBOL, OPT_HOLD };
 
 static const struct argp_option opts[] = {
 	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads)", 0},
@@ -66,6 +69,10 @@ static const struct argp_option opts[] = {
 	{"symbol", OPT_SYMBOL, "[LIB:]GLOB", 0,
 	 "What this function's latency is made of (repeatable; costs two uprobe traps per "
 	 "call)",
+	 0},
+	{"hold", OPT_HOLD, NULL, 0,
+	 "Also how long glibc's mutexes, rwlocks and semaphores are held, and by which stacks "
+	 "(uprobes: about 3 traps per lock/unlock pair, contended or not)",
 	 0},
 	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
 	{"folded", 'f', NULL, 0, "Folded waiter stacks, ending in the lock (microseconds)", 0},
@@ -123,6 +130,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_RAW_TP:
 		env.raw_tp = true;
 		break;
+	case OPT_HOLD:
+		env.hold = true;
+		break;
 	case 'v':
 		env.verbose = true;
 		break;
@@ -162,6 +172,14 @@ static void set_optional(struct semlat_bpf *s, bool btf)
 	bpf_program__set_autoload(s->progs.sched_switch_raw, !btf && env.npatterns);
 	bpf_program__set_autoload(s->progs.sym_enter, env.npatterns);
 	bpf_program__set_autoload(s->progs.sym_exit, env.npatterns);
+	bpf_program__set_autoload(s->progs.hold_enter, env.hold);
+	bpf_program__set_autoload(s->progs.hold_return, env.hold);
+	if (!env.hold) { /* their memory is taken at load */
+		bpf_map__set_max_entries(s->maps.acquiring, 1);
+		bpf_map__set_max_entries(s->maps.held, 1);
+		bpf_map__set_max_entries(s->maps.holds, 1);
+		bpf_map__set_max_entries(s->maps.holders, 1);
+	}
 	s->rodata->symbols = env.npatterns > 0;
 	/* the switch-out classifier's knobs: parsing the kernel's BTF is start-up time */
 	if (env.npatterns) {
@@ -220,25 +238,31 @@ static struct semlat_bpf *load(void)
 struct run {
 	struct semlat_bpf *skel;
 	struct symbol_table symbols;
+	struct hold_probes hold;
 	struct syms *syms;
 	struct unwind_tables *unwind;
 	bool exited[MAX_TARGETS];
 };
 
-/* A thread that exits inside a futex call leaves its wait behind: forget those of the dead. */
-static void forget_dead_waiters(struct run *r)
+/*
+ * A thread that exits inside a futex call, a lock call or holding a lock leaves an entry behind:
+ * forget those of the dead. The map's keys begin with the thread's id.
+ */
+static void forget_dead(const struct bpf_map *map)
 {
-	int fd = bpf_map__fd(r->skel->maps.pending);
-	size_t n;
-	__u32 *tids = map_keys(fd, sizeof(*tids), &n);
-	char path[32];
+	int fd = bpf_map__fd(map);
+	size_t n, ksz = bpf_map__key_size(map);
+	char *keys = map_keys(fd, ksz, &n), path[32];
 
-	for (size_t i = 0; tids && i < n; i++) {
-		snprintf(path, sizeof(path), "/proc/%u", tids[i]);
+	for (size_t i = 0; keys && i < n; i++) {
+		__u32 tid;
+
+		memcpy(&tid, keys + i * ksz, sizeof(tid));
+		snprintf(path, sizeof(path), "/proc/%u", tid);
 		if (access(path, F_OK))
-			bpf_map_delete_elem(fd, &tids[i]);
+			bpf_map_delete_elem(fd, keys + i * ksz);
 	}
-	free(tids);
+	free(keys);
 }
 
 /* The targets' memory maps and unwind tables, as they are now (dlopen adds libraries). */
@@ -255,7 +279,11 @@ static void on_tick(void *ctx)
 {
 	struct run *r = ctx;
 
-	forget_dead_waiters(r);
+	forget_dead(r->skel->maps.pending);
+	if (env.hold) {
+		forget_dead(r->skel->maps.acquiring);
+		forget_dead(r->skel->maps.held);
+	}
 	refresh_targets(r);
 }
 
@@ -299,11 +327,14 @@ static int trace(struct run *r)
 		.counters = bpf_map__fd(r->skel->maps.counters),
 		.sym_stats = bpf_map__fd(r->skel->maps.sym_stats),
 		.sym_locks = bpf_map__fd(r->skel->maps.sym_locks),
+		.holds = bpf_map__fd(r->skel->maps.holds),
+		.holders = bpf_map__fd(r->skel->maps.holders),
 	};
 	struct semlat_report rep = {.pids = env.pids,
 				    .npids = env.npids,
 				    .exited = r->exited,
-				    .symbols = env.npatterns ? &r->symbols : NULL};
+				    .symbols = env.npatterns ? &r->symbols : NULL,
+				    .hold = env.hold};
 	int err;
 
 	/* the tables first: every stack is whole from the first wait on */
@@ -315,6 +346,9 @@ static int trace(struct run *r)
 	}
 	if (symbols_attach(TOOL, &r->symbols, r->skel->progs.sym_enter, r->skel->progs.sym_exit))
 		return EXIT_ENV;
+	if (env.hold &&
+	    holds_attach(TOOL, &r->hold, r->skel->progs.hold_enter, r->skel->progs.hold_return))
+		return EXIT_ENV;
 	/* the window: every program attached (syscall tracepoints take a while each) */
 	rep.start_ns = mono_ns();
 	r->skel->data->window_start_ns = rep.start_ns;
@@ -323,6 +357,7 @@ static int trace(struct run *r)
 	r->skel->data->window_end_ns = rep.end_ns;
 	rep.duration = (rep.end_ns - rep.start_ns) / 1e9;
 	symbols_detach(&r->symbols);
+	holds_detach(&r->hold);
 	semlat_bpf__detach(r->skel);
 	err = semlat_read(&m, r->syms, &rep);
 	if (err)
@@ -348,8 +383,11 @@ int main(int argc, char **argv)
 	if (!err)
 		err = symbols_resolve(TOOL, env.patterns, env.npatterns, env.pids, env.npids,
 				      &r.symbols);
+	if (!err && env.hold)
+		err = holds_resolve(TOOL, env.pids, env.npids, &r.hold);
 	if (err) {
 		symbols_free(&r.symbols);
+		holds_probes_free(&r.hold);
 		return err;
 	}
 	loader_log(env.verbose);
@@ -358,6 +396,7 @@ int main(int argc, char **argv)
 	r.skel = load();
 	if (!r.skel) {
 		symbols_free(&r.symbols);
+		holds_probes_free(&r.hold);
 		return EXIT_ENV;
 	}
 	r.syms = syms_new(&so);
@@ -368,6 +407,7 @@ int main(int argc, char **argv)
 	unwind_tables_free(r.unwind);
 	syms_free(r.syms);
 	symbols_free(&r.symbols);
+	holds_probes_free(&r.hold);
 	semlat_bpf__destroy(r.skel);
 	return err;
 }

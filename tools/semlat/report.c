@@ -4,6 +4,7 @@
 #include <string.h>
 #include "folded.h"
 #include "json.h"
+#include "holds.h"
 #include "report.h"
 #include "units.h"
 #include "symbols.h"
@@ -13,6 +14,8 @@
 
 static void report_symbols_text(FILE *f, const struct semlat_report *r);
 static void report_symbols_json(struct json *j, const struct semlat_report *r);
+static void report_holds_text(FILE *f, const struct semlat_report *r, const struct report_opts *o);
+static void report_holds_json(struct json *j, const struct semlat_report *r);
 
 static uint64_t total_wait(const struct semlat_report *r, uint64_t *waits)
 {
@@ -41,11 +44,16 @@ static void print_lost(FILE *f, const struct semlat_report *r)
 
 static void print_stack(FILE *f, const struct lock_stack *s, const char *what, int max_frames)
 {
-	char b[32];
+	char b[32], m[32];
 	int from = s->nframes > max_frames ? s->nframes - max_frames : 0;
 
-	fprintf(f, "    %s %s (tid %d): %s in %" PRIu64 " waits\n", what, s->comm, s->tid,
-		fmt_duration(b, sizeof(b), s->wait_ns), s->count);
+	if (s->max_ns) /* holds */
+		fprintf(f, "    %s %s (tid %d): %s in %" PRIu64 " holds, longest %s\n", what,
+			s->comm, s->tid, fmt_duration(b, sizeof(b), s->ns), s->count,
+			fmt_duration(m, sizeof(m), s->max_ns));
+	else
+		fprintf(f, "    %s %s (tid %d): %s in %" PRIu64 " waits\n", what, s->comm, s->tid,
+			fmt_duration(b, sizeof(b), s->ns), s->count);
 	if (!s->nframes)
 		fprintf(f, "        [no stack]\n");
 	/* innermost first, as a person reads a stack */
@@ -78,10 +86,11 @@ static void print_detail(FILE *f, const struct lock *l, const struct report_opts
 	hist_print(f, &l->hist, "    ");
 }
 
+static void report_locks_text(FILE *f, const struct semlat_report *r, const struct report_opts *o);
+
 void report_text(FILE *f, const struct semlat_report *r, const struct report_opts *o)
 {
 	uint64_t waits, ns = total_wait(r, &waits);
-	size_t shown = o->top && (size_t)o->top < r->nlocks ? (size_t)o->top : r->nlocks;
 	char b[32];
 
 	fprintf(f, "semlat: ");
@@ -95,6 +104,14 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		r->calls);
 	print_lost(f, r);
 	report_symbols_text(f, r);
+	report_locks_text(f, r, o);
+	report_holds_text(f, r, o);
+}
+
+static void report_locks_text(FILE *f, const struct semlat_report *r, const struct report_opts *o)
+{
+	size_t shown = o->top && (size_t)o->top < r->nlocks ? (size_t)o->top : r->nlocks;
+
 	if (!r->nlocks) {
 		fprintf(f, "no thread waited on a lock: no contention\n");
 		return;
@@ -107,7 +124,9 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		print_detail(f, &r->locks[i], o);
 }
 
-static void json_stacks(struct json *j, const char *key, const struct lock_stack *s, size_t n)
+/* unit: "wait_us", or "hold_us" for holders (with their longest hold) */
+static void json_stacks(struct json *j, const char *key, const struct lock_stack *s, size_t n,
+			const char *unit)
 {
 	json_array_begin(j, key);
 	for (size_t i = 0; i < n; i++) {
@@ -120,7 +139,9 @@ static void json_stacks(struct json *j, const char *key, const struct lock_stack
 			json_string(j, NULL, s[i].frames[k]);
 		json_array_end(j);
 		json_u64(j, "count", s[i].count);
-		json_double(j, "wait_us", s[i].wait_ns / NS_PER_US);
+		json_double(j, unit, s[i].ns / NS_PER_US);
+		if (s[i].max_ns)
+			json_double(j, "max_us", s[i].max_ns / NS_PER_US);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -149,8 +170,8 @@ static void json_lock(struct json *j, const struct lock *l)
 	json_u64(j, "interrupted", l->outcomes[OUT_INTR]);
 	json_u64(j, "errors", l->outcomes[OUT_OTHER]);
 	json_hist(j, "histogram", &l->hist);
-	json_stacks(j, "waiter_stacks", l->waiters, l->nwaiters);
-	json_stacks(j, "waker_stacks", l->wakers, l->nwakers);
+	json_stacks(j, "waiter_stacks", l->waiters, l->nwaiters, "wait_us");
+	json_stacks(j, "waker_stacks", l->wakers, l->nwakers, "wait_us");
 	json_object_end(j);
 }
 
@@ -180,6 +201,7 @@ void report_json(FILE *f, const struct semlat_report *r)
 		json_lock(&j, &r->locks[i]);
 	json_array_end(&j);
 	report_symbols_json(&j, r);
+	report_holds_json(&j, r);
 	json_object_begin(&j, "lost");
 	for (int i = 0; i < SL_LOST_NR; i++)
 		json_u64(&j, semlat_lost_name(i), r->lost[i]);
@@ -208,7 +230,7 @@ void report_folded(FILE *f, const struct semlat_report *r)
 				frames[n++] = s->frames[x];
 			snprintf(lock, sizeof(lock), "[%s %s]", l->kind, l->name ? l->name : "?");
 			frames[n++] = lock;
-			folded_add(&fd, frames, n, s->wait_ns);
+			folded_add(&fd, frames, n, s->ns);
 		}
 	}
 	folded_write(&fd, f, 1000);
@@ -295,5 +317,76 @@ static void report_symbols_json(struct json *j, const struct semlat_report *r)
 	json_array_begin(j, "symbols");
 	for (size_t i = 0; r->symbols && i < r->symbols->n; i++)
 		json_symbol(j, &r->symbols->v[i], r->duration);
+	json_array_end(j);
+}
+
+/* ---- --hold ---- */
+
+static void print_hold(FILE *f, const struct hold *h)
+{
+	char t[32], m[32], p50[32], p99[32], mx[32];
+
+	fprintf(f, "%-40.40s %-12s %7" PRIu64 " %9s %9s %9s %9s %9s\n", h->name ? h->name : "?",
+		hold_kind_name(h->kind), h->holds, fmt_duration(t, sizeof(t), h->hold_ns),
+		fmt_duration(m, sizeof(m), h->holds ? h->hold_ns / h->holds : 0),
+		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&h->hist, 50) * 1000)),
+		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&h->hist, 99) * 1000)),
+		fmt_duration(mx, sizeof(mx), h->max_ns));
+}
+
+static void report_holds_text(FILE *f, const struct semlat_report *r, const struct report_opts *o)
+{
+	size_t shown = o->top && (size_t)o->top < r->nholds ? (size_t)o->top : r->nholds;
+
+	if (!r->hold)
+		return;
+	fprintf(f, "\nHELD (--hold: from the lock call's return to the unlock, by thread)\n");
+	if (!r->nholds) {
+		fprintf(f, "no glibc lock was taken and given back in the window\n");
+		return;
+	}
+	fprintf(f, "%-40s %-12s %7s %9s %9s %9s %9s %9s\n", "LOCK", "KIND", "HOLDS", "TOTAL",
+		"MEAN", "P50", "P99", "MAX");
+	for (size_t i = 0; i < shown; i++)
+		print_hold(f, &r->holds[i]);
+	for (size_t i = 0; i < shown && i < (size_t)o->detail; i++) {
+		const struct hold *h = &r->holds[i];
+
+		fprintf(f, "\n%s (%s, pid %d, %#" PRIx64 "), held longest by:\n",
+			h->name ? h->name : "?", hold_kind_name(h->kind), h->pid, h->addr);
+		for (size_t k = 0; k < h->nholders && k < (size_t)o->stacks; k++)
+			print_stack(f, &h->holders[k], "held by", o->frames);
+		hist_print(f, &h->hist, "    ");
+	}
+}
+
+static void json_hold(struct json *j, const struct hold *h)
+{
+	char addr[32];
+
+	snprintf(addr, sizeof(addr), "%#" PRIx64, h->addr);
+	json_object_begin(j, NULL);
+	json_string(j, "addr", addr);
+	json_string(j, "name", h->name);
+	json_string(j, "kind", hold_kind_name(h->kind));
+	json_i64(j, "pid", h->pid);
+	json_u64(j, "holds", h->holds);
+	json_double(j, "hold_us", h->hold_ns / NS_PER_US);
+	json_double(j, "max_us", h->max_ns / NS_PER_US);
+	json_double(j, "p50_us", hist_percentile_us(&h->hist, 50));
+	json_double(j, "p90_us", hist_percentile_us(&h->hist, 90));
+	json_double(j, "p99_us", hist_percentile_us(&h->hist, 99));
+	json_hist(j, "histogram", &h->hist);
+	json_stacks(j, "holder_stacks", h->holders, h->nholders, "hold_us");
+	json_object_end(j);
+}
+
+static void report_holds_json(struct json *j, const struct semlat_report *r)
+{
+	if (!r->hold)
+		return;
+	json_array_begin(j, "holds");
+	for (size_t i = 0; i < r->nholds; i++)
+		json_hold(j, &r->holds[i]);
 	json_array_end(j);
 }
