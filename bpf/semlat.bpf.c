@@ -76,6 +76,12 @@ static __always_inline bool in_window(__u64 now)
 	return now >= window_start_ns && now <= window_end_ns;
 }
 
+/* -i: the interval now; user space moves it on, then reads and drops the one before */
+__u16 interval_gen = 0;
+
+/* -m: waits and holds shorter than this are left out (counted in CNT_SHORT) */
+const volatile __u64 min_ns = 0;
+
 /* --symbol: the functions' uprobes and sched_switch run only then */
 const volatile bool symbols = false;
 
@@ -105,10 +111,18 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MAX_SYMBOLS);
+	__uint(max_entries, 2 * MAX_SYMBOLS); /* SYM_SLOT() */
 	__type(key, __u32);
 	__type(value, struct sym_val);
 } sym_stats SEC(".maps");
+
+/* calls of each symbol in progress now, over intervals */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYMBOLS);
+	__type(key, __u32);
+	__type(value, __s64);
+} sym_inside SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -227,6 +241,11 @@ static __always_inline int end_wait(long ret)
 	/* a semop that did not sleep is the fast path, not a wait */
 	if (p->lock.op == OP_SEMOP && !p->wake_ns && out == OUT_WOKEN)
 		goto done;
+	if (out == OUT_WOKEN && wait < min_ns) {
+		count(DROP_NR + CNT_SHORT);
+		goto done;
+	}
+	p->lock.gen = interval_gen;
 	v = bpf_map_lookup_elem(&locks, &p->lock);
 	if (!v) {
 		bpf_map_update_elem(&locks, &p->lock, &zero_lock, BPF_NOEXIST);
@@ -473,9 +492,14 @@ static __always_inline void end_hold(void *ctx, __u32 pid, __u32 tgid, __u64 add
 	now = bpf_ktime_get_ns();
 	ns = now - h->since;
 	lk.kind = h->kind;
+	lk.gen = interval_gen;
 	bpf_map_delete_elem(&held, &k);
 	if (!in_window(now))
 		return;
+	if (ns < min_ns) {
+		count(DROP_NR + CNT_SHORT);
+		return;
+	}
 	v = bpf_map_lookup_elem(&holds, &lk);
 	if (!v) {
 		bpf_map_update_elem(&holds, &lk, &zero_hold, BPF_NOEXIST);
@@ -539,7 +563,8 @@ int sym_enter(struct pt_regs *ctx)
 	struct call *c = bpf_map_lookup_elem(&calls, &pid);
 	__u64 now = bpf_ktime_get_ns();
 	struct sym_val *v;
-	__s64 inside;
+	__s64 inside, *in;
+	__u32 slot;
 
 	if (!c && !in_window(now))
 		return 0;
@@ -567,9 +592,11 @@ int sym_enter(struct pt_regs *ctx)
 	c->f[n].sym = sym;
 	c->f[n].depth = 1;
 	c->n = n + 1;
-	v = bpf_map_lookup_elem(&sym_stats, &sym);
-	if (v) {
-		inside = __sync_add_and_fetch(&v->inside, 1);
+	slot = SYM_SLOT(sym, interval_gen);
+	v = bpf_map_lookup_elem(&sym_stats, &slot);
+	in = bpf_map_lookup_elem(&sym_inside, &sym);
+	if (v && in) {
+		inside = __sync_add_and_fetch(in, 1);
 		if (inside > v->max_inside)
 			v->max_inside = inside; /* racy, as a maximum may be */
 	}
@@ -578,13 +605,14 @@ int sym_enter(struct pt_regs *ctx)
 
 static __always_inline void flush_frame(const struct call_frame *f, __u64 now)
 {
-	struct sym_val *v = bpf_map_lookup_elem(&sym_stats, &f->sym);
+	__u32 slot = SYM_SLOT(f->sym, interval_gen);
+	struct sym_val *v = bpf_map_lookup_elem(&sym_stats, &slot);
+	__s64 *in = bpf_map_lookup_elem(&sym_inside, &f->sym);
 	__u64 wall = now - f->enter_ns;
 
-	if (!v)
-		return;
-	__sync_fetch_and_add(&v->inside, -1);
-	if (!in_window(now))
+	if (in)
+		__sync_fetch_and_add(in, -1);
+	if (!v || !in_window(now))
 		return;
 	__sync_fetch_and_add(&v->calls, 1);
 	__sync_fetch_and_add(&v->total_ns, wall);
@@ -632,6 +660,7 @@ static __always_inline bool add_lock_time(struct call *c, __u32 pid, __u64 block
 	if (!p)
 		return false;
 	k.lock = p->lock;
+	k.lock.gen = interval_gen;
 	for (__u32 i = 0; i < MAX_NEST; i++) {
 		if (i >= c->n)
 			break;

@@ -30,6 +30,7 @@ enum semlat_counter {
 	CNT_WAITS, /* futex and semop calls that could block, traced */
 	CNT_CALLS, /* --symbol: outermost calls ended */
 	CNT_HOLDS, /* --hold: holds ended */
+	CNT_SHORT, /* -m: waits and holds shorter than the minimum, left out */
 	CNT_NR,
 };
 
@@ -57,7 +58,8 @@ enum wait_op {
 /* A lock: a futex word (or SysV semaphore set) of one process. */
 struct lock_key {
 	__u32 tgid;
-	__u32 op; /* enum wait_op: a word waited on two ways is two locks */
+	__u16 op;  /* enum wait_op: a word waited on two ways is two locks */
+	__u16 gen; /* -i: the interval the wait ended in (user space reads and drops the last) */
 	__u64 addr;
 };
 
@@ -97,11 +99,13 @@ struct edge_val {
 struct sym_val {
 	__u64 calls, total_ns, max_ns;
 	__u64 off_ns[REASON_NR];
-	__u64 locks_ns; /* the part of the calls' blocked time found in sym_locks */
-	__s64 inside;	/* calls in progress now (concurrency) */
-	__s64 max_inside;
+	__u64 locks_ns;		      /* the part of the calls' blocked time found in sym_locks */
+	__s64 max_inside;	      /* calls in progress at once (concurrency), at most */
 	__u32 slots[HIST_FINE_SLOTS]; /* the calls' microseconds */
 };
+
+/* sym_stats holds two intervals (-i): the slot of symbol s in interval gen is this */
+#define SYM_SLOT(s, gen) ((s) + ((gen) & 1) * MAX_SYMBOLS)
 
 struct sym_lock_key {
 	__u32 sym;
@@ -132,7 +136,8 @@ enum hold_fn {
 
 struct hold_key {
 	__u32 tgid;
-	__u32 kind; /* enum hold_kind */
+	__u16 kind; /* enum hold_kind */
+	__u16 gen;  /* as lock_key's */
 	__u64 addr;
 };
 

@@ -207,6 +207,18 @@ double parse_seconds(const char *s)
 	return v;
 }
 
+long parse_count(const char *tool, const char *what, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0)
+		usage_error(tool, "invalid %s: %s", what, arg);
+	return v;
+}
+
 void usage_error(const char *tool, const char *fmt, ...)
 {
 	va_list ap;

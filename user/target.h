@@ -42,5 +42,7 @@ int parse_args(const char *tool, const struct argp *argp, int argc, char **argv)
 
 /* Parses a positive number of seconds; returns -1 when it is not one. */
 double parse_seconds(const char *s);
+/* A whole number >= 0 of a flag (what: "MIN_US"); exits with a usage error if it is not. */
+long parse_count(const char *tool, const char *what, const char *arg);
 
 #endif

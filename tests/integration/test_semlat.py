@@ -1,9 +1,13 @@
 """semlat against tests/fixtures/locks.c, whose threads time each lock call themselves."""
 
+import json
 import subprocess
 import time
 
-from conftest import DISPATCH, LOCKS, PG_DSN, RLOCKS, parse_json, window
+from conftest import (DISPATCH, LOCKS, PG_DSN, REPO, RLOCKS, parse_json, validate_json,
+                      window)
+
+FLAME_CHECK = REPO / "tests" / "integration" / "flame_check.py"
 
 # kind, the lock's global (a lock may be several futex words inside it: name+0x28),
 # a function that waits on it, a function that releases it
@@ -78,7 +82,9 @@ def test_no_contention(procs):
 
 def test_bad_input(procs):
     for args, what in (([], "-p PID"), (["-p", "999999999"], "999999999"),
-                       (["-p", "1", "--stack", "x"], "--stack"), (["-p", "1", "abc"], "duration")):
+                       (["-p", "1", "--stack", "x"], "--stack"), (["-p", "1", "abc"], "duration"),
+                       (["-p", "1", "--by", "x"], "--by"), (["-p", "1", "-m", "x"], "MIN_US"),
+                       (["-p", "1", "-i", "0"], "interval"), (["-p", "1", "-i", "1", "-f"], "-i")):
         r = procs.semlat(args)
         assert r.returncode == 2, (args, r.returncode, r.stderr)
         assert what in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
@@ -237,3 +243,94 @@ def test_hold_bad_input(procs, tmp_path):
     r = procs.semlat(["-p", p.pid, "--hold", 1])
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "libc.so.6" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def waits_of(fixture, kind, start, end, min_ns=0):
+    """The fixture's calls of that kind that began and ended inside the window, at least
+    min_ns long: (count, microseconds)."""
+    recs = [e - s for _, k, s, e, _ in fixture.records
+            if k == kind and s >= start and e <= end and e - s >= min_ns]
+    return len(recs), sum(recs) / 1000
+
+
+def test_interval_reports_add_up(procs):
+    """-i 1 --json: one document per interval, windows back to back; each interval holds the
+    waits that ended in it (begun since the trace started), within 5 % (+2 ms) of the
+    fixture's own timing of those."""
+    lk = procs.fixture(LOCKS, "-d", 6, "mutex", lifetime=6)
+    time.sleep(0.3)
+    r = procs.semlat(["-p", lk.pid, "-i", 1, "--json", 3.5])
+    lk.finish()
+    assert r.returncode == 0, r.stderr
+    docs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    assert len(docs) == 4, f"{len(docs)} documents for 3.5 s at -i 1"
+    first = docs[0]["window"]["start_ns"]
+    for a, b in zip(docs, docs[1:]):
+        assert a["window"]["end_ns"] == b["window"]["start_ns"], (a["window"], b["window"])
+    for d in docs:
+        validate_json(d)
+        start, end = window(d)
+        recs = [e - s for _, k, s, e, _ in lk.records
+                if k == "mutex" and s >= first and start < e <= end]
+        want = sum(recs) / 1000
+        got = sum(l["wait_us"] for l in locks_named(d, "g_mutex"))
+        assert want > 50000, f"the fixture hardly waited in {d['window']}"
+        assert abs(got - want) <= 0.05 * want + 2000, (d["window"], got, want)
+
+
+def test_min_leaves_short_waits_out(procs):
+    """-m 20000 on the mutex fixture (waits from 0 to about 40 ms): the waits left are the
+    fixture's of at least 20 ms, within 5 % (waits within 1 ms of the line may fall either
+    side), and the rest are counted as left out."""
+    lk = procs.fixture(LOCKS, "-d", 6, "mutex", lifetime=6)
+    time.sleep(0.3)
+    r = procs.semlat(["-p", lk.pid, "-m", 20000, "--json", 3])
+    lk.finish()
+    assert r.returncode == 0, r.stderr
+    doc = parse_json(r)
+    start, end = window(doc)
+    [l] = locks_named(doc, "g_mutex")
+    n, want = waits_of(lk, "mutex", start, end, 20_000_000)
+    near, near_us = waits_of(lk, "mutex", start, end, 19_000_000)
+    edge = (near - n) + 2
+    assert n > 20 and near_us - want < 0.5 * want, "the fixture's waits are not spread as assumed"
+    assert abs(l["waits"] - n) <= 0.05 * n + edge, (l["waits"], n)
+    assert abs(l["wait_us"] - want) <= 0.05 * want + edge * 21000, (l["wait_us"], want)
+    assert l["p50_us"] >= 19000 and doc["min_us"] == 20000, l
+    total, _ = waits_of(lk, "mutex", start, end)
+    assert abs(doc["short_waits"] - (total - n)) <= 0.05 * total + edge, (doc["short_waits"],
+                                                                          total, n)
+
+
+def test_by_thread_actor_stack_and_svg(procs, tmp_path):
+    """--by thread: each thread's waits within 5 % (+2 ms) of its own timing; --by actor: the
+    four l-mutex-N threads as one l-mutex-* of 4 threads, its waits the sum of theirs; --by
+    stack: the biggest stack is the mutex's, through mutex_hold, in text and JSON; --svg: a
+    flame graph with the lock and the function."""
+    lk = procs.fixture(LOCKS, "-d", 10, "mutex", lifetime=10)
+    time.sleep(0.3)
+    by_thread = procs.semlat(["-p", lk.pid, "--by", "thread", "--json", 2])
+    by_actor = procs.semlat(["-p", lk.pid, "--by", "actor", "--json", 1.5])
+    svg = tmp_path / "locks.svg"
+    by_stack = procs.semlat(["-p", lk.pid, "--by", "stack", "--svg", svg, 1.5])
+    lk.finish()
+    for r in (by_thread, by_actor, by_stack):
+        assert r.returncode == 0, r.stderr
+    doc = parse_json(by_thread)
+    start, end = window(doc)
+    groups = doc["groups"]["groups"]
+    assert doc["groups"]["by"] == "thread" and len(groups) == 4, groups
+    for g in groups:
+        want = sum(e - s for t, k, s, e, _ in lk.records
+                   if t == g["tid"] and s >= start and e <= end) / 1000
+        assert want > 50000 and abs(g["wait_us"] - want) <= 0.05 * want + 2000, (g, want)
+        assert g["label"] == lk.names[g["tid"]] and list(g["locks"]) == ["g_mutex"], g
+    doc = parse_json(by_actor)
+    [g] = doc["groups"]["groups"]
+    assert (g["label"], g["threads"]) == ("l-mutex-*", 4), g
+    assert abs(g["wait_us"] - sum(l["wait_us"] for l in doc["locks"])) <= 1, (g, doc["locks"])
+    first = by_stack.stdout.split("#1 ", 1)[1].split("\n#2", 1)[0]
+    assert "g_mutex (mutex), by 4 threads (l-mutex-*)" in first and "mutex_hold" in first, first
+    c = subprocess.run(["/usr/bin/python3", str(FLAME_CHECK), str(svg), "g_mutex", "mutex_hold"],
+                       capture_output=True, text=True, timeout=300)
+    assert c.returncode == 0, c.stdout + c.stderr

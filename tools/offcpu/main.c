@@ -121,18 +121,6 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-static long parse_number(const char *what, const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || *end || v < 0)
-		usage_error(TOOL, "invalid %s: %s", what, arg);
-	return v;
-}
-
 static int parse_by(const char *arg)
 {
 	if (!strcmp(arg, "stack"))
@@ -165,13 +153,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			exit(EXIT_USAGE);
 		break;
 	case 't':
-		env.tid = parse_number("TID", arg);
+		env.tid = parse_count(TOOL, "TID", arg);
 		break;
 	case 'm':
-		env.min_us = parse_number("MIN_US", arg);
+		env.min_us = parse_count(TOOL, "MIN_US", arg);
 		break;
 	case 'M':
-		env.max_us = parse_number("MAX_US", arg);
+		env.max_us = parse_count(TOOL, "MAX_US", arg);
 		break;
 	case 'u':
 		env.user_threads = true;
@@ -199,9 +187,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			usage_error(TOOL, "invalid --stack: %s (auto, fp or dwarf)", arg);
 		break;
 	case 'n':
-		if (parse_number("N", arg) > 1000000)
+		if (parse_count(TOOL, "N", arg) > 1000000)
 			usage_error(TOOL, "invalid N: %s (at most 1000000; 0 for all)", arg);
-		env.top = parse_number("N", arg);
+		env.top = parse_count(TOOL, "N", arg);
 		break;
 	case OPT_JSON:
 		env.output = OUT_JSON;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,14 +196,15 @@ static int by_time_held(const void *a, const void *b)
 static int read_holds(const struct semlat_maps *m, struct semlat_report *r)
 {
 	size_t n;
-	struct hold_key *keys = map_keys(m->holds, sizeof(*keys), &n);
+	struct hold_key *keys =
+		semlat_keys(m, m->holds, sizeof(*keys), offsetof(struct hold_key, gen), &n);
 
 	r->holds = keys ? calloc(n + 1, sizeof(*r->holds)) : NULL;
 	for (size_t i = 0; r->holds && i < n; i++) {
 		struct hold *h = &r->holds[r->nholds];
 		struct hold_val v;
 
-		if (bpf_map_lookup_elem(m->holds, &keys[i], &v))
+		if (semlat_take(m, m->holds, &keys[i], &v))
 			continue;
 		r->nholds++;
 		h->pid = (int)keys[i].tgid;
@@ -223,7 +225,8 @@ static int read_holds(const struct semlat_maps *m, struct semlat_report *r)
 static int read_holders(const struct semlat_maps *m, struct semlat_report *r)
 {
 	size_t n;
-	struct holder_key *keys = map_keys(m->holders, sizeof(*keys), &n);
+	struct holder_key *keys = semlat_keys(m, m->holders, sizeof(*keys),
+					      offsetof(struct holder_key, lock.gen), &n);
 	int err = keys ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < n && !err; i++) {
@@ -233,7 +236,7 @@ static int read_holders(const struct semlat_maps *m, struct semlat_report *r)
 		struct hold *h = bsearch(&key, r->holds, r->nholds, sizeof(key), by_key);
 		struct holder_val v;
 
-		if (!h || bpf_map_lookup_elem(m->holders, &keys[i], &v))
+		if (semlat_take(m, m->holders, &keys[i], &v) || !h)
 			continue;
 		v.comm[TASK_COMM_LEN - 1] = 0;
 		err = semlat_add_stack(&h->holders, &h->nholders, keys[i].ustack, h->pid,

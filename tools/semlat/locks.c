@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,31 @@ const char **semlat_frames(const struct semlat_maps *m, struct syms *syms, int t
 	return out;
 }
 
+void *semlat_keys(const struct semlat_maps *m, int fd, size_t ksz, size_t gen_off, size_t *n)
+{
+	char *keys = map_keys(fd, ksz, n);
+	size_t kept = 0;
+
+	for (size_t i = 0; keys && i < *n; i++) {
+		__u16 gen;
+
+		memcpy(&gen, keys + i * ksz + gen_off, sizeof(gen));
+		if (gen == m->gen)
+			memmove(keys + kept++ * ksz, keys + i * ksz, ksz);
+	}
+	*n = kept;
+	return keys;
+}
+
+int semlat_take(const struct semlat_maps *m, int fd, const void *key, void *val)
+{
+	if (bpf_map_lookup_elem(fd, key, val))
+		return -errno;
+	if (m->drain)
+		bpf_map_delete_elem(fd, key);
+	return 0;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	const struct lock *x = a, *y = b;
@@ -163,7 +189,8 @@ int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgi
 static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
 {
 	size_t n;
-	struct lock_key *keys = map_keys(m->locks, sizeof(*keys), &n);
+	struct lock_key *keys =
+		semlat_keys(m, m->locks, sizeof(*keys), offsetof(struct lock_key, gen), &n);
 
 	if (!keys)
 		return -ENOMEM;
@@ -176,7 +203,7 @@ static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
 		struct lock_val v;
 		struct lock *l = &r->locks[r->nlocks];
 
-		if (bpf_map_lookup_elem(m->locks, &keys[i], &v))
+		if (semlat_take(m, m->locks, &keys[i], &v))
 			continue;
 		r->nlocks++;
 		l->pid = keys[i].tgid;
@@ -195,10 +222,31 @@ static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
 	return 0;
 }
 
+static int add_row(struct semlat_report *r, size_t index, const struct edge_key *k,
+		   const struct edge_val *v)
+{
+	struct wait_row *rows = realloc(r->rows, (r->nrows + 1) * sizeof(*rows)), *w;
+
+	if (!rows)
+		return -ENOMEM;
+	r->rows = rows;
+	w = &rows[r->nrows++];
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->tgid = (int)k->lock.tgid;
+	w->tid = (int)k->pid;
+	memcpy(w->comm, v->comm, sizeof(w->comm));
+	w->ustack = k->ustack;
+	w->count = v->count;
+	w->ns = v->wait_ns;
+	return 0;
+}
+
 static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
 {
 	size_t n;
-	struct edge_key *keys = map_keys(m->edges, sizeof(*keys), &n);
+	struct edge_key *keys =
+		semlat_keys(m, m->edges, sizeof(*keys), offsetof(struct edge_key, lock.gen), &n);
 	int err = 0;
 
 	if (!keys)
@@ -207,10 +255,12 @@ static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
 		struct edge_val v;
 		struct lock *l = semlat_find_lock(r, &keys[i].lock);
 
-		if (!l || bpf_map_lookup_elem(m->edges, &keys[i], &v))
+		if (semlat_take(m, m->edges, &keys[i], &v) || !l)
 			continue;
 		v.comm[TASK_COMM_LEN - 1] = v.wcomm[TASK_COMM_LEN - 1] = 0;
-		err = semlat_add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid,
+		err = add_row(r, (size_t)(l - r->locks), &keys[i], &v);
+		if (!err)
+			err = semlat_add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid,
 				       keys[i].pid, v.comm, v.count, v.wait_ns, 0);
 		if (!err)
 			err = semlat_add_stack(&l->wakers, &l->nwakers, keys[i].wstack,
@@ -283,18 +333,42 @@ static int symbolize_lock(const struct semlat_maps *m, struct syms *syms, struct
 	return 0;
 }
 
+/* A row takes its lock's name and its stack's frames: they stay where they are as locks move. */
+static void name_row(struct wait_row *w, const struct lock *l)
+{
+	w->lock = l->name;
+	w->kind = l->kind;
+	for (size_t k = 0; k < l->nwaiters; k++)
+		if (l->waiters[k].hash == w->ustack) {
+			w->frames = l->waiters[k].frames;
+			w->nframes = l->waiters[k].nframes;
+			break;
+		}
+}
+
 int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r)
 {
 	int err;
 
-	for (int i = 0; i < SL_LOST_NR; i++)
-		r->lost[i] = map_percpu_sum(m->counters, i);
-	r->calls = map_percpu_sum(m->counters, DROP_NR + CNT_WAITS);
+	uint64_t c[DROP_NR + CNT_NR];
+
+	for (int i = 0; i < DROP_NR + CNT_NR; i++) {
+		uint64_t now = map_percpu_sum(m->counters, i);
+
+		c[i] = m->since ? now - m->since[i] : now;
+		if (m->since)
+			m->since[i] = now;
+	}
+	memcpy(r->lost, c, sizeof(r->lost));
+	r->calls = c[DROP_NR + CNT_WAITS];
+	r->short_waits = c[DROP_NR + CNT_SHORT];
 	err = read_locks(m, r);
 	if (!err)
 		err = read_edges(m, r);
 	for (size_t i = 0; !err && i < r->nlocks; i++)
 		err = symbolize_lock(m, syms, &r->locks[i]);
+	for (size_t i = 0; !err && i < r->nrows; i++)
+		name_row(&r->rows[i], &r->locks[r->rows[i].index]);
 	if (!err && r->symbols)
 		err = symbols_read(m, syms, r);
 	if (!err && r->hold)
@@ -320,5 +394,8 @@ void semlat_report_free(struct semlat_report *r)
 	free(r->locks);
 	r->locks = NULL;
 	r->nlocks = 0;
+	free(r->rows);
+	r->rows = NULL;
+	r->nrows = 0;
 	holds_free(r);
 }

@@ -21,6 +21,17 @@ struct lock_stack {
 	uint64_t hash;		  /* the stack's, to group by */
 };
 
+/* The waits of one thread on one lock from one stack: what --by thread|actor|stack group. */
+struct wait_row {
+	const char *lock, *kind; /* the lock's name and kind (owned by the lock) */
+	size_t index;		 /* the lock's, while the locks are sorted by key */
+	int tgid, tid;
+	char comm[TASK_COMM_LEN];
+	uint64_t ustack, count, ns;
+	const char *const *frames; /* the waiter stack's (owned by the lock), outermost first */
+	int nframes;
+};
+
 /* --hold: one lock's holds, from the lock call's return to the unlock. */
 struct hold {
 	int pid;
@@ -68,7 +79,11 @@ struct semlat_report {
 	const bool *exited;
 	struct lock *locks; /* by total wait, biggest first */
 	size_t nlocks;
-	uint64_t calls; /* calls that could block, traced */
+	struct wait_row *rows; /* every (lock, thread, waiter stack) */
+	size_t nrows;
+	uint64_t calls;	      /* calls that could block, traced */
+	uint64_t min_ns;      /* -m */
+	uint64_t short_waits; /* -m: waits and holds shorter, left out */
 	uint64_t lost[SL_LOST_NR];
 	struct symbol_table *symbols; /* --symbol, NULL without */
 	bool hold;		      /* --hold */
@@ -80,6 +95,9 @@ struct semlat_maps {
 	int locks, edges, stacks, counters;
 	int sym_stats, sym_locks; /* --symbol */
 	int holds, holders;	  /* --hold */
+	__u16 gen;		  /* the interval to read */
+	bool drain;		  /* -i: drop what was read, its interval is over */
+	uint64_t *since;	  /* -i: the counters at the last read (DROP_NR + CNT_NR), or NULL */
 };
 
 int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r);
@@ -87,6 +105,11 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k);
 
 void semlat_report_free(struct semlat_report *r);
+
+/* The map's keys of interval m->gen (the __u16 at gen_off in each key), malloc'ed; NULL: ENOMEM. */
+void *semlat_keys(const struct semlat_maps *m, int fd, size_t ksz, size_t gen_off, size_t *n);
+/* The key's value; with -i the entry is dropped (its interval is over). 0 or -errno. */
+int semlat_take(const struct semlat_maps *m, int fd, const void *key, void *val);
 
 /* Shared by the readers of waits and of holds. at_probe: walked from a uprobe at a function entry.
  */

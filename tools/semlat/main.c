@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "semlat.h"
 #include "semlat.skel.h"
@@ -22,6 +23,7 @@
 #include "taxonomy.h"
 #include "symbols.h"
 #include "unwind.h"
+#include "views.h"
 
 #define TOOL "semlat"
 
@@ -34,8 +36,10 @@ static struct env {
 	enum output output;
 	bool verbose, raw_tp, fp_only, hold;
 	int top;
-	const char *btf;
-	double duration;
+	const char *btf, *svg;
+	double duration, interval;
+	uint64_t min_us;
+	enum semlat_by by;
 	const char *patterns[MAX_PATTERNS];
 	int npatterns;
 } env = {.top = 10};
@@ -46,13 +50,16 @@ static const char doc[] =
 	"Show which user-space locks and semaphores threads wait on, how long, and who "
 	"releases them.\n"
 	"\n"
-	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [--hold] [-n N]\n"
-	"              [--json|-f] [--stack auto|fp] [duration]\n"
+	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [--hold]\n"
+	"              [--by lock|thread|actor|stack] [-m MIN_US] [-n N]\n"
+	"              [--json|-f|--svg FILE] [-i SECONDS] [--stack auto|fp] [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  semlat -p 1234 10          # process 1234 for 10 s: the most waited-on locks\n"
 	"  semlat -p 1234 --json 5    # one JSON document (docs/semlat.schema.json)\n"
 	"  semlat -p 1234 -f > w.fold # folded waiter stacks, one frame per lock\n"
+	"  semlat -p 1234 --by thread # who waits: per thread, the locks it waited on\n"
+	"  semlat -p 1234 -i 1        # a report every second, each afresh\n"
 	"  semlat -p 1234 --symbol dispatch 10  # dispatch's latency: locks, I/O, CPU\n"
 	"  semlat -p 1234 --hold 10   # also how long each glibc lock is held, and by whom\n"
 	"\n"
@@ -60,7 +67,7 @@ static const char doc[] =
 	"mutexes; Rust std and parking_lot), and SysV semop; an uncontended lock costs\n"
 	"nothing. --hold and --symbol cost uprobe traps: see --help of each.\n";
 
-enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK, OPT_SYMBOL, OPT_HOLD };
+enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK, OPT_SYMBOL, OPT_HOLD, OPT_BY, OPT_SVG };
 
 static const struct argp_option opts[] = {
 	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads)", 0},
@@ -74,7 +81,13 @@ static const struct argp_option opts[] = {
 	 "Also how long glibc's mutexes, rwlocks and semaphores are held, and by which stacks "
 	 "(uprobes: about 3 traps per lock/unlock pair, contended or not)",
 	 0},
-	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
+	{"by", OPT_BY, "lock|thread|actor|stack", 0,
+	 "Group the waits by lock (default), waiting thread, thread role, or waiter stack", 0},
+	{"min", 'm', "MIN_US", 0, "Only waits (and holds) of at least MIN_US microseconds", 0},
+	{"interval", 'i', "SECONDS", 0, "A report every SECONDS (each one starts afresh)", 0},
+	{"json", OPT_JSON, NULL, 0, "One JSON document (one per interval with -i)", 0},
+	{"svg", OPT_SVG, "FILE", 0, "Also write a flame graph of the waiter stacks (SVG) to FILE",
+	 0},
 	{"folded", 'f', NULL, 0, "Folded waiter stacks, ending in the lock (microseconds)", 0},
 	{"stack", OPT_STACK, "auto|fp", 0,
 	 "User stacks by the binaries' CFI where present (auto), or frame pointers only", 0},
@@ -83,6 +96,17 @@ static const struct argp_option opts[] = {
 	{"verbose", 'v', NULL, 0, "Show libbpf's log", 0},
 	{},
 };
+
+static enum semlat_by parse_by(const char *arg)
+{
+	static const char *const names[] = {"lock", "thread", "actor", "stack"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(arg, names[i]))
+			return (enum semlat_by)i;
+	usage_error(TOOL, "--by takes lock, thread, actor or stack, not %s", arg);
+	return BY_LOCK;
+}
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -95,16 +119,29 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			exit(EXIT_USAGE);
 		break;
 	case 't':
-		n = strtol(arg, NULL, 10);
-		if (n <= 0)
+		env.tid = parse_count(TOOL, "TID", arg);
+		if (!env.tid)
 			usage_error(TOOL, "invalid TID: %s", arg);
-		env.tid = n;
 		break;
 	case 'n':
-		n = strtol(arg, NULL, 10);
-		if (n < 0 || n > 1000000)
+		n = parse_count(TOOL, "N", arg);
+		if (n > 1000000)
 			usage_error(TOOL, "invalid N: %s (0 to 1000000)", arg);
 		env.top = n;
+		break;
+	case 'm':
+		env.min_us = parse_count(TOOL, "MIN_US", arg);
+		break;
+	case 'i':
+		env.interval = parse_seconds(arg);
+		if (env.interval <= 0)
+			usage_error(TOOL, "invalid interval: %s", arg);
+		break;
+	case OPT_BY:
+		env.by = parse_by(arg);
+		break;
+	case OPT_SVG:
+		env.svg = arg;
 		break;
 	case OPT_JSON:
 		env.output = OUT_JSON;
@@ -146,6 +183,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!env.npids && !env.tid)
 			usage_error(TOOL, "-p PID or -t TID is needed: locks are per process");
+		if (env.interval && (env.output == OUT_FOLDED || env.svg))
+			usage_error(TOOL, "-i takes no -f or --svg: one flame graph covers one trace");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -203,6 +242,7 @@ static void *open_and_load(void *ctx, int i)
 	s->rodata->targ_tid = env.tid;
 	s->rodata->self_tgid = getpid();
 	s->rodata->cfi_unwind = !env.fp_only;
+	s->rodata->min_ns = env.min_us * 1000;
 	bpf_map__set_max_entries(s->maps.cfi_rows, cfi_rows_size);
 	set_optional(s, i == 0);
 	err = semlat_bpf__load(s);
@@ -237,6 +277,9 @@ static struct semlat_bpf *load(void)
 
 struct run {
 	struct semlat_bpf *skel;
+	struct semlat_maps maps;
+	uint64_t since[DROP_NR + CNT_NR]; /* -i: the counters at the last report */
+	uint64_t start_ns;		  /* of the trace, or of the interval */
 	struct symbol_table symbols;
 	struct hold_probes hold;
 	struct syms *syms;
@@ -295,17 +338,90 @@ static void on_status(void *ctx, char *buf, size_t n)
 	snprintf(buf, n, "%llu calls that could block", (unsigned long long)calls);
 }
 
+static void write_svg(const struct semlat_report *rep)
+{
+	FILE *f = fopen(env.svg, "we");
+	int err = f ? report_svg(f, rep) : -errno;
+
+	if (f && fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, "%s: cannot write the flame graph to %s: %s\n", TOOL, env.svg,
+			strerror(-err));
+}
+
 static void render(struct semlat_report *rep)
 {
-	struct report_opts o = {.top = env.top, .detail = 3, .stacks = 3, .frames = 12};
+	struct report_opts o = {
+		.by = env.by, .top = env.top, .detail = 3, .stacks = 3, .frames = 12};
 
 	if (env.output == OUT_JSON)
-		report_json(stdout, rep);
+		report_json(stdout, rep, env.by);
 	else if (env.output == OUT_FOLDED)
 		report_folded(stdout, rep);
 	else
 		report_text(stdout, rep, &o);
-	finish_stdout();
+	if (env.svg)
+		write_svg(rep);
+	fflush(stdout);
+}
+
+/* Reads the interval (or the whole trace) that ends now, and prints it. */
+static int report(struct run *r, uint64_t end_ns, __u16 gen)
+{
+	struct semlat_report rep = {.pids = env.pids,
+				    .npids = env.npids,
+				    .exited = r->exited,
+				    .symbols = env.npatterns ? &r->symbols : NULL,
+				    .hold = env.hold,
+				    .min_ns = env.min_us * 1000,
+				    .start_ns = r->start_ns,
+				    .end_ns = end_ns};
+	int err;
+
+	rep.duration = (rep.end_ns - rep.start_ns) / 1e9;
+	r->maps.gen = gen;
+	err = semlat_read(&r->maps, r->syms, &rep);
+	if (err)
+		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
+	else
+		render(&rep);
+	semlat_report_free(&rep);
+	r->start_ns = end_ns;
+	return err;
+}
+
+/*
+ * -i: the waits that end from now on count in the next interval; this one's are read once the
+ * programs that were running as it ended have finished, then dropped from the maps.
+ */
+static void on_interval(void *ctx)
+{
+	struct run *r = ctx;
+	uint64_t now = mono_ns();
+	struct timespec grace = {0, 2000000};
+
+	__u16 gen = r->skel->bss->interval_gen++;
+
+	nanosleep(&grace, NULL);
+	report(r, now, gen);
+	if (env.output != OUT_JSON)
+		printf("\n");
+}
+
+static int attach(struct run *r)
+{
+	if (semlat_bpf__attach(r->skel)) {
+		fprintf(stderr, "%s: cannot attach to the futex tracepoints: %s\n", TOOL,
+			strerror(errno));
+		return EXIT_ENV;
+	}
+	if (symbols_attach(TOOL, &r->symbols, r->skel->progs.sym_enter, r->skel->progs.sym_exit))
+		return EXIT_ENV;
+	if (env.hold &&
+	    holds_attach(TOOL, &r->hold, r->skel->progs.hold_enter, r->skel->progs.hold_return))
+		return EXIT_ENV;
+	return 0;
 }
 
 static int trace(struct run *r)
@@ -318,9 +434,14 @@ static int trace(struct run *r)
 		.exited = r->exited,
 		.tick = on_tick,
 		.status = on_status,
+		.interval = env.interval,
+		.on_interval = on_interval,
 		.ctx = r,
 	};
-	struct semlat_maps m = {
+	uint64_t end_ns;
+	int err;
+
+	r->maps = (struct semlat_maps){
 		.locks = bpf_map__fd(r->skel->maps.locks),
 		.edges = bpf_map__fd(r->skel->maps.edges),
 		.stacks = bpf_map__fd(r->skel->maps.stacks),
@@ -329,42 +450,25 @@ static int trace(struct run *r)
 		.sym_locks = bpf_map__fd(r->skel->maps.sym_locks),
 		.holds = bpf_map__fd(r->skel->maps.holds),
 		.holders = bpf_map__fd(r->skel->maps.holders),
+		.drain = env.interval > 0,
+		.since = env.interval > 0 ? r->since : NULL,
 	};
-	struct semlat_report rep = {.pids = env.pids,
-				    .npids = env.npids,
-				    .exited = r->exited,
-				    .symbols = env.npatterns ? &r->symbols : NULL,
-				    .hold = env.hold};
-	int err;
-
 	/* the tables first: every stack is whole from the first wait on */
 	refresh_targets(r);
-	if (semlat_bpf__attach(r->skel)) {
-		fprintf(stderr, "%s: cannot attach to the futex tracepoints: %s\n", TOOL,
-			strerror(errno));
-		return EXIT_ENV;
-	}
-	if (symbols_attach(TOOL, &r->symbols, r->skel->progs.sym_enter, r->skel->progs.sym_exit))
-		return EXIT_ENV;
-	if (env.hold &&
-	    holds_attach(TOOL, &r->hold, r->skel->progs.hold_enter, r->skel->progs.hold_return))
-		return EXIT_ENV;
+	err = attach(r);
+	if (err)
+		return err;
 	/* the window: every program attached (syscall tracepoints take a while each) */
-	rep.start_ns = mono_ns();
-	r->skel->data->window_start_ns = rep.start_ns;
+	r->start_ns = mono_ns();
+	r->skel->data->window_start_ns = r->start_ns;
 	session_run(&s);
-	rep.end_ns = mono_ns();
-	r->skel->data->window_end_ns = rep.end_ns;
-	rep.duration = (rep.end_ns - rep.start_ns) / 1e9;
+	end_ns = mono_ns();
+	r->skel->data->window_end_ns = end_ns;
 	symbols_detach(&r->symbols);
 	holds_detach(&r->hold);
 	semlat_bpf__detach(r->skel);
-	err = semlat_read(&m, r->syms, &rep);
-	if (err)
-		fprintf(stderr, "%s: cannot read the results: %s\n", TOOL, strerror(-err));
-	else
-		render(&rep);
-	semlat_report_free(&rep);
+	err = report(r, end_ns, r->skel->bss->interval_gen);
+	finish_stdout();
 	return err ? EXIT_ENV : 0;
 }
 

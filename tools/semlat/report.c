@@ -2,6 +2,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "flame.h"
 #include "folded.h"
 #include "json.h"
 #include "holds.h"
@@ -102,9 +105,15 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		" calls that could block)\n",
 		r->npids ? ", " : "", r->duration, fmt_duration(b, sizeof(b), ns), r->nlocks, waits,
 		r->calls);
+	if (r->min_ns)
+		fprintf(f, "-m: %" PRIu64 " waits and holds shorter than %s left out\n",
+			r->short_waits, fmt_duration(b, sizeof(b), r->min_ns));
 	print_lost(f, r);
 	report_symbols_text(f, r);
-	report_locks_text(f, r, o);
+	if (o->by == BY_LOCK || !r->nlocks)
+		report_locks_text(f, r, o);
+	else
+		views_text(f, r, o->by, o->top, o->frames);
 	report_holds_text(f, r, o);
 }
 
@@ -175,7 +184,7 @@ static void json_lock(struct json *j, const struct lock *l)
 	json_object_end(j);
 }
 
-void report_json(FILE *f, const struct semlat_report *r)
+void report_json(FILE *f, const struct semlat_report *r, enum semlat_by by)
 {
 	struct json j;
 
@@ -196,12 +205,15 @@ void report_json(FILE *f, const struct semlat_report *r)
 	}
 	json_array_end(&j);
 	json_u64(&j, "calls", r->calls);
+	json_double(&j, "min_us", r->min_ns / NS_PER_US);
+	json_u64(&j, "short_waits", r->short_waits);
 	json_array_begin(&j, "locks");
 	for (size_t i = 0; i < r->nlocks; i++)
 		json_lock(&j, &r->locks[i]);
 	json_array_end(&j);
 	report_symbols_json(&j, r);
 	report_holds_json(&j, r);
+	views_json(&j, r, by);
 	json_object_begin(&j, "lost");
 	for (int i = 0; i < SL_LOST_NR; i++)
 		json_u64(&j, semlat_lost_name(i), r->lost[i]);
@@ -210,30 +222,92 @@ void report_json(FILE *f, const struct semlat_report *r)
 	json_end(&j);
 }
 
-/* One line per waiter stack, under the lock's name and kind: what a flame graph wants. */
-void report_folded(FILE *f, const struct semlat_report *r)
+/*
+ * One row per waiter stack: the thread's name, its frames, then the lock's kind and name as the
+ * last frame: what a flame graph wants. Calls add(ctx, frames, n, ns) for each; stops at an error.
+ */
+static int each_waiter_stack(const struct semlat_report *r,
+			     int (*add)(void *ctx, const char *const *frames, int n, uint64_t ns),
+			     void *ctx)
 {
-	struct folded fd;
+	int err = 0;
 
-	folded_init(&fd);
-	for (size_t i = 0; i < r->nlocks; i++) {
+	for (size_t i = 0; i < r->nlocks && !err; i++) {
 		const struct lock *l = &r->locks[i];
+		char lock[160];
 
-		for (size_t k = 0; k < l->nwaiters; k++) {
+		snprintf(lock, sizeof(lock), "[%s %s]", l->kind, l->name ? l->name : "?");
+		for (size_t k = 0; k < l->nwaiters && !err; k++) {
 			const struct lock_stack *s = &l->waiters[k];
 			const char *frames[MAX_STACK_DEPTH + 3];
-			char lock[160];
 			int n = 0;
 
 			frames[n++] = s->comm;
 			for (int x = 0; x < s->nframes && n < MAX_STACK_DEPTH + 1; x++)
 				frames[n++] = s->frames[x];
-			snprintf(lock, sizeof(lock), "[%s %s]", l->kind, l->name ? l->name : "?");
 			frames[n++] = lock;
-			folded_add(&fd, frames, n, s->ns);
+			err = add(ctx, frames, n, s->ns);
 		}
 	}
+	return err;
+}
+
+static int add_folded(void *ctx, const char *const *frames, int n, uint64_t ns)
+{
+	return folded_add(ctx, frames, n, ns);
+}
+
+void report_folded(FILE *f, const struct semlat_report *r)
+{
+	struct folded fd;
+
+	folded_init(&fd);
+	each_waiter_stack(r, add_folded, &fd);
 	folded_write(&fd, f, 1000);
+}
+
+struct flame_rows {
+	struct flame_row *v;
+	size_t n;
+	const char **names; /* the frames' arrays, kept until the graph is drawn */
+};
+
+static int add_flame(void *ctx, const char *const *frames, int n, uint64_t ns)
+{
+	struct flame_rows *fr = ctx;
+	struct flame_row *v = realloc(fr->v, (fr->n + 1) * sizeof(*v));
+	const char **copy = malloc((n + 1) * sizeof(*copy));
+
+	if (v)
+		fr->v = v;
+	if (!v || !copy) {
+		free(copy);
+		return -ENOMEM;
+	}
+	memcpy(copy, frames, n * sizeof(*copy));
+	/* the lock frame is the caller's buffer: it goes as the row's own */
+	copy[n - 1] = strdup(frames[n - 1]);
+	copy[n] = NULL;
+	v[fr->n++] = (struct flame_row){.frames = copy, .nframes = n, .value = ns, .kind = "lock"};
+	return copy[n - 1] ? 0 : -ENOMEM;
+}
+
+int report_svg(FILE *f, const struct semlat_report *r)
+{
+	struct flame_rows fr = {0};
+	char title[128];
+	int err = each_waiter_stack(r, add_flame, &fr);
+
+	snprintf(title, sizeof(title), "semlat: lock waits, PID %d%s, %.1f s",
+		 r->npids ? r->pids[0] : 0, r->npids > 1 ? " and others" : "", r->duration);
+	if (!err)
+		err = flame_svg(f, title, fr.v, fr.n);
+	for (size_t i = 0; i < fr.n; i++) {
+		free((char *)fr.v[i].frames[fr.v[i].nframes - 1]);
+		free((void *)fr.v[i].frames);
+	}
+	free(fr.v);
+	return err;
 }
 
 /* ---- --symbol ---- */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,14 +127,25 @@ void symbols_detach(struct symbol_table *t)
 	t->nlinks = 0;
 }
 
+/* The last interval's figures go; the function's names stay. */
+static void forget_figures(struct symbol *s)
+{
+	char *name = s->name, *obj = s->obj;
+
+	for (size_t k = 0; k < s->nlocks; k++)
+		if (s->locks[k].owned)
+			free((char *)s->locks[k].name);
+	free(s->locks);
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->obj = obj;
+}
+
 void symbols_free(struct symbol_table *t)
 {
 	symbols_detach(t);
 	for (size_t i = 0; i < t->n; i++) {
-		for (size_t k = 0; k < t->v[i].nlocks; k++)
-			if (t->v[i].locks[k].owned)
-				free((char *)t->v[i].locks[k].name);
-		free(t->v[i].locks);
+		forget_figures(&t->v[i]);
 		free(t->v[i].name);
 		free(t->v[i].obj);
 	}
@@ -191,7 +203,8 @@ static int read_symbol_locks(const struct semlat_maps *m, struct syms *syms,
 {
 	struct symbol_table *t = r->symbols;
 	size_t n;
-	struct sym_lock_key *keys = map_keys(m->sym_locks, sizeof(*keys), &n);
+	struct sym_lock_key *keys = semlat_keys(m, m->sym_locks, sizeof(*keys),
+						offsetof(struct sym_lock_key, lock.gen), &n);
 	int err = 0;
 
 	if (!keys)
@@ -199,7 +212,7 @@ static int read_symbol_locks(const struct semlat_maps *m, struct syms *syms,
 	for (size_t i = 0; i < n && !err; i++) {
 		uint64_t ns;
 
-		if (keys[i].sym < t->n && !bpf_map_lookup_elem(m->sym_locks, &keys[i], &ns))
+		if (!semlat_take(m, m->sym_locks, &keys[i], &ns) && keys[i].sym < t->n)
 			err = add_symbol_lock(&t->v[keys[i].sym], syms, r, &keys[i], ns);
 	}
 	free(keys);
@@ -212,12 +225,18 @@ int symbols_read(const struct semlat_maps *m, struct syms *syms, struct semlat_r
 {
 	struct symbol_table *t = r->symbols;
 
+	static const struct sym_val zero;
+
 	for (uint32_t i = 0; i < t->n; i++) {
 		struct symbol *s = &t->v[i];
+		uint32_t slot = SYM_SLOT(i, m->gen);
 		struct sym_val v;
 
-		if (bpf_map_lookup_elem(m->sym_stats, &i, &v))
+		forget_figures(s);
+		if (bpf_map_lookup_elem(m->sym_stats, &slot, &v))
 			return -errno;
+		if (m->drain)
+			bpf_map_update_elem(m->sym_stats, &slot, &zero, BPF_ANY);
 		s->calls = v.calls;
 		s->total_ns = v.total_ns;
 		s->max_ns = v.max_ns;
