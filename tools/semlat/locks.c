@@ -158,6 +158,21 @@ struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k)
 	return r->nlocks ? bsearch(&key, r->locks, r->nlocks, sizeof(key), by_key) : NULL;
 }
 
+static int add_tid(struct lock_stack *s, int tid)
+{
+	int *t;
+
+	for (size_t i = 0; i < s->ntids; i++)
+		if (s->tids[i] == tid)
+			return 0;
+	t = realloc(s->tids, (s->ntids + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	s->tids = t;
+	s->tids[s->ntids++] = tid;
+	return 0;
+}
+
 int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgid, int tid,
 		     const char *comm, uint64_t count, uint64_t ns, uint64_t max_ns)
 {
@@ -179,6 +194,8 @@ int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgi
 		s->tid = tid;
 		snprintf(s->comm, sizeof(s->comm), "%s", comm);
 	}
+	if (add_tid(s, tid))
+		return -ENOMEM;
 	s->count += count;
 	s->ns += ns;
 	if (max_ns > s->max_ns)
@@ -379,8 +396,10 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 
 void semlat_free_stacks(struct lock_stack *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(s[i].frames);
+		free(s[i].tids);
+	}
 	free(s);
 }
 

@@ -16,6 +16,8 @@ struct lock_stack {
 	int nframes;
 	char comm[TASK_COMM_LEN]; /* of the first thread seen here */
 	int tgid, tid;		  /* whose stack it is (a releaser may be another process) */
+	int *tids;		  /* every thread of that name seen here, tid first */
+	size_t ntids;
 	uint64_t count, ns;	  /* waits and their time, or holds and theirs */
 	uint64_t max_ns;	  /* the longest hold (--hold) */
 	uint64_t hash;		  /* the stack's, to group by */

@@ -47,15 +47,19 @@ static void print_lost(FILE *f, const struct semlat_report *r)
 
 static void print_stack(FILE *f, const struct lock_stack *s, const char *what, int max_frames)
 {
-	char b[32], m[32];
+	char b[32], m[32], who[32];
 	int from = s->nframes > max_frames ? s->nframes - max_frames : 0;
 
+	if (s->ntids > 1)
+		snprintf(who, sizeof(who), "%zu threads", s->ntids);
+	else
+		snprintf(who, sizeof(who), "tid %d", s->tid);
 	if (s->max_ns) /* holds */
-		fprintf(f, "    %s %s (tid %d): %s in %" PRIu64 " holds, longest %s\n", what,
-			s->comm, s->tid, fmt_duration(b, sizeof(b), s->ns), s->count,
+		fprintf(f, "    %s %s (%s): %s in %" PRIu64 " holds, longest %s\n", what, s->comm,
+			who, fmt_duration(b, sizeof(b), s->ns), s->count,
 			fmt_duration(m, sizeof(m), s->max_ns));
 	else
-		fprintf(f, "    %s %s (tid %d): %s in %" PRIu64 " waits\n", what, s->comm, s->tid,
+		fprintf(f, "    %s %s (%s): %s in %" PRIu64 " waits\n", what, s->comm, who,
 			fmt_duration(b, sizeof(b), s->ns), s->count);
 	if (!s->nframes)
 		fprintf(f, "        [no stack]\n");
@@ -142,6 +146,7 @@ static void json_stacks(struct json *j, const char *key, const struct lock_stack
 		json_object_begin(j, NULL);
 		json_i64(j, "pid", s[i].tgid);
 		json_i64(j, "tid", s[i].tid);
+		json_u64(j, "threads", s[i].ntids);
 		json_string(j, "comm", s[i].comm);
 		json_array_begin(j, "frames");
 		for (int k = 0; k < s[i].nframes; k++)
