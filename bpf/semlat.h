@@ -105,7 +105,7 @@ struct sym_val {
 };
 
 /* sym_stats holds two intervals (-i): the slot of symbol s in interval gen is this */
-#define SYM_SLOT(s, gen) ((s) + ((gen) & 1) * MAX_SYMBOLS)
+#define SYM_SLOT(s, gen) ((s) + ((gen)&1) * MAX_SYMBOLS)
 
 struct sym_lock_key {
 	__u32 sym;

@@ -278,7 +278,7 @@ static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
 		err = add_row(r, (size_t)(l - r->locks), &keys[i], &v);
 		if (!err)
 			err = semlat_add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid,
-				       keys[i].pid, v.comm, v.count, v.wait_ns, 0);
+					       keys[i].pid, v.comm, v.count, v.wait_ns, 0);
 		if (!err)
 			err = semlat_add_stack(&l->wakers, &l->nwakers, keys[i].wstack,
 					       keys[i].wtgid, keys[i].wpid, v.wcomm, v.count,

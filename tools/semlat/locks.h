@@ -18,9 +18,9 @@ struct lock_stack {
 	int tgid, tid;		  /* whose stack it is (a releaser may be another process) */
 	int *tids;		  /* every thread of that name seen here, tid first */
 	size_t ntids;
-	uint64_t count, ns;	  /* waits and their time, or holds and theirs */
-	uint64_t max_ns;	  /* the longest hold (--hold) */
-	uint64_t hash;		  /* the stack's, to group by */
+	uint64_t count, ns; /* waits and their time, or holds and theirs */
+	uint64_t max_ns;    /* the longest hold (--hold) */
+	uint64_t hash;	    /* the stack's, to group by */
 };
 
 /* The waits of one thread on one lock from one stack: what --by thread|actor|stack group. */
@@ -99,7 +99,7 @@ struct semlat_maps {
 	int holds, holders;	  /* --hold */
 	__u16 gen;		  /* the interval to read */
 	bool drain;		  /* -i: drop what was read, its interval is over */
-	uint64_t *since;	  /* -i: the counters at the last read (DROP_NR + CNT_NR), or NULL */
+	uint64_t *since; /* -i: the counters at the last read (DROP_NR + CNT_NR), or NULL */
 };
 
 int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r);

@@ -184,7 +184,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!env.npids && !env.tid)
 			usage_error(TOOL, "-p PID or -t TID is needed: locks are per process");
 		if (env.interval && (env.output == OUT_FOLDED || env.svg))
-			usage_error(TOOL, "-i takes no -f or --svg: one flame graph covers one trace");
+			usage_error(TOOL,
+				    "-i takes no -f or --svg: one flame graph covers one trace");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
