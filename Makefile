@@ -6,6 +6,7 @@ OUT := build
 CLANG ?= clang
 # rustup's, where it is, else Debian's (make deps installs it when there is none)
 RUSTC ?= $(shell command -v rustc 2>/dev/null || echo $(HOME)/.cargo/bin/rustc)
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 CC ?= cc
 BPFTOOL ?= bpftool
 # Debian's python3 has python3-pytest; a python3 earlier in PATH (pyenv) may not
@@ -120,10 +121,14 @@ $(OUT)/tests/%: tests/unit/%.c $$(call unit_objs,$$*) \
 	$(Q)$(CC) $(CFLAGS) $(if $(call unit_tool,$*),-Itools/$(call unit_tool,$*)) $< \
 		$(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
 
-# Rust std's locks, built as `cargo build --release` builds (no frame pointers, no debug info)
-$(OUT)/fixtures/rlocks: tests/fixtures/rlocks.rs | $(OUT)/fixtures
-	$(call msg,RUSTC,$@)
-	$(Q)MAKEFLAGS= $(RUSTC) --edition 2021 -C opt-level=3 -C strip=debuginfo $< -o $@
+# Rust std's and parking_lot's locks, `cargo build --release` (no frame pointers, no debug
+# info), offline from Debian's crates (tests/fixtures/rlocks/.cargo/config.toml)
+$(OUT)/fixtures/rlocks: tests/fixtures/rlocks/Cargo.toml $(wildcard tests/fixtures/rlocks/src/*.rs) \
+		| $(OUT)/fixtures
+	$(call msg,CARGO,$@)
+	$(Q)cd tests/fixtures/rlocks && MAKEFLAGS= RUSTC=$(RUSTC) $(CARGO) build -q --release --frozen \
+		--target-dir $(abspath $(OUT))/cargo
+	$(Q)cp $(OUT)/cargo/release/rlocks $@
 
 # a service on libpq, for semlat --symbol and poolwait
 $(OUT)/fixtures/dispatch: tests/fixtures/dispatch.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures

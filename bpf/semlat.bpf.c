@@ -142,14 +142,29 @@ static __always_inline bool wanted(__u32 pid, __u32 tgid)
 	return tgid && tgid != self_tgid;
 }
 
+/*
+ * parking_lot parks each thread on a futex word of its own: the lock is the one whose slow path
+ * the thread is in, as its uprobe saw it (user space attaches them where parking_lot is).
+ */
+const volatile bool parking_lot = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} parking SEC(".maps");
+
 static __always_inline int begin_wait(void *ctx, __u32 op, __u64 addr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), *lock;
 	__u32 pid = (__u32)id, tgid = id >> 32;
 	struct pending p = {};
 
 	if (!wanted(pid, tgid))
 		return 0;
+	if (parking_lot && (lock = bpf_map_lookup_elem(&parking, &pid)))
+		addr = *lock;
 	p.lock.tgid = tgid;
 	p.lock.op = op;
 	p.lock.addr = addr;
@@ -349,6 +364,27 @@ SEC("tracepoint/syscalls/sys_exit_semtimedop")
 int semtimedop_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return end_wait(ctx->ret);
+}
+
+/* parking_lot's slow paths: the lock (or condvar) is their first argument, &self */
+SEC("uprobe")
+int parking_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), lock = PT_REGS_PARM1(ctx);
+	__u32 pid = (__u32)id;
+
+	if (wanted(pid, id >> 32))
+		bpf_map_update_elem(&parking, &pid, &lock, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int parking_exit(struct pt_regs *ctx)
+{
+	__u32 pid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&parking, &pid);
+	return 0;
 }
 
 /* A waiter is woken: the current task released it. */

@@ -5,17 +5,17 @@ set -e
 PKGS="make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev
 liblzma-dev libbz2-dev
 libcmocka-dev libc6-dbg man-db binutils elfutils xz-utils python3 python3-pytest python3-jsonschema libbpf-tools stress-ng
-postgresql libpq-dev cppcheck chromium golang-go"
+postgresql libpq-dev cppcheck chromium golang-go librust-parking-lot-dev"
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
-# the Rust fixtures want a rustc: rustup's if there is one, else Debian's
-if ! command -v rustc >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/rustc" ] &&
-	! dpkg-query -W -f='${Status}' rustc 2>/dev/null | grep -q 'install ok installed'; then
-	missing="$missing rustc"
+# the Rust fixtures want cargo and rustc: rustup's if there are, else Debian's
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ] &&
+	! dpkg-query -W -f='${Status}' cargo 2>/dev/null | grep -q 'install ok installed'; then
+	missing="$missing rustc cargo"
 fi
 [ -z "$missing" ] && exit 0
 

@@ -53,42 +53,22 @@ const char *hold_kind_name(int kind)
 	return kind >= 0 && kind < HOLD_NR ? kind_names[kind] : "?";
 }
 
-/* An alias of a function already found (one address, two names) is probed once. */
-static bool seen(const struct funcs *f, size_t upto, const struct func *x)
-{
-	for (size_t i = 0; i < upto; i++)
-		if (f->v[i].offset == x->offset && !strcmp(f->v[i].path, x->path))
-			return true;
-	return false;
-}
-
-static int resolve_pid(const char *tool, int pid, struct hold_probes *h)
+static int resolve_pid(const char *tool, int pid, struct probes *p)
 {
 	char pattern[64], hint[256];
-	size_t found = 0;
+	int found = 0;
 
 	for (size_t k = 0; k < NFNS; k++) {
-		size_t from = h->funcs.n;
-		int n;
+		int fn = lock_fns[k].fn, n;
 
 		snprintf(pattern, sizeof(pattern), "libc.so.6:%s", lock_fns[k].name);
-		n = funcs_find(&h->funcs, pid, pattern, hint, sizeof(hint));
-		if (n == -ESRCH) {
-			fprintf(stderr, "%s: --hold: PID %d is gone\n", tool, pid);
-			return EXIT_USAGE;
+		n = probes_find(p, pid, pattern, HOLD_COOKIE(fn, lock_fns[k].kind), fn != FN_UNLOCK,
+				hint, sizeof(hint));
+		if (n == -ESRCH || n == -ENOMEM) {
+			fprintf(stderr, "%s: --hold: PID %d: %s\n", tool, pid, strerror(-n));
+			return n == -ESRCH ? EXIT_USAGE : EXIT_ENV;
 		}
-		h->func_pid = realloc(h->func_pid, h->funcs.n * sizeof(*h->func_pid));
-		h->cookie = realloc(h->cookie, h->funcs.n * sizeof(*h->cookie));
-		if (h->funcs.n && (!h->func_pid || !h->cookie))
-			return EXIT_ENV;
-		for (size_t i = from; i < h->funcs.n; i++) {
-			h->func_pid[i] = pid;
-			h->cookie[i] = HOLD_COOKIE(lock_fns[k].fn, lock_fns[k].kind);
-			/* an alias: the function of this name is the one already probed */
-			if (seen(&h->funcs, from, &h->funcs.v[i]))
-				h->cookie[i] = UINT64_MAX;
-		}
-		found += n > 0 ? (size_t)n : 0;
+		found += n > 0 ? n : 0;
 	}
 	if (!found) {
 		fprintf(stderr,
@@ -100,79 +80,15 @@ static int resolve_pid(const char *tool, int pid, struct hold_probes *h)
 	return 0;
 }
 
-int holds_resolve(const char *tool, const int *pids, int npids, struct hold_probes *h)
+int holds_resolve(const char *tool, const int *pids, int npids, struct probes *p)
 {
 	for (int i = 0; i < npids; i++) {
-		int err = resolve_pid(tool, pids[i], h);
+		int err = resolve_pid(tool, pids[i], p);
 
 		if (err)
 			return err;
 	}
 	return 0;
-}
-
-static struct bpf_link *attach_one(const struct hold_probes *h, size_t i,
-				   const struct bpf_program *prog, bool ret)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = h->cookie[i]);
-
-	return bpf_program__attach_uprobe_opts(prog, h->func_pid[i], h->funcs.v[i].path,
-					       h->funcs.v[i].offset, &o);
-}
-
-/* An entry probe, and a return probe for the functions that take a lock. */
-static int attach_fn(struct hold_probes *h, size_t i, const struct bpf_program *enter,
-		     const struct bpf_program *ret)
-{
-	bool takes = (h->cookie[i] >> 8) != FN_UNLOCK;
-	/* the return probe first: a lock seen taken is then seen returning */
-	struct bpf_link *r = takes ? attach_one(h, i, ret, true) : NULL;
-	struct bpf_link *e = !takes || r ? attach_one(h, i, enter, false) : NULL;
-
-	if (!e) {
-		bpf_link__destroy(r);
-		return -errno;
-	}
-	if (r)
-		h->links[h->nlinks++] = r;
-	h->links[h->nlinks++] = e;
-	return 0;
-}
-
-int holds_attach(const char *tool, struct hold_probes *h, const struct bpf_program *enter,
-		 const struct bpf_program *ret)
-{
-	h->links = calloc(2 * h->funcs.n + 1, sizeof(*h->links));
-	if (!h->links)
-		return -ENOMEM;
-	for (size_t i = 0; i < h->funcs.n; i++) {
-		int err = h->cookie[i] == UINT64_MAX ? 0 : attach_fn(h, i, enter, ret);
-
-		if (err) {
-			fprintf(stderr, "%s: --hold: cannot attach a uprobe to %s (%s): %s\n", tool,
-				h->funcs.v[i].name, h->funcs.v[i].obj, strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-void holds_detach(struct hold_probes *h)
-{
-	for (size_t i = 0; i < h->nlinks; i++)
-		bpf_link__destroy(h->links[i]);
-	free(h->links);
-	h->links = NULL;
-	h->nlinks = 0;
-}
-
-void holds_probes_free(struct hold_probes *h)
-{
-	holds_detach(h);
-	funcs_free(&h->funcs);
-	free(h->func_pid);
-	free(h->cookie);
-	memset(h, 0, sizeof(*h));
 }
 
 static int by_key(const void *a, const void *b)

@@ -9,6 +9,7 @@
 #include "locks.h"
 #include "mapread.h"
 #include "holds.h"
+#include "probes.h"
 #include "symbols.h"
 
 static const char *const lost_names[SL_LOST_NR] = {
@@ -62,6 +63,31 @@ const char *lock_kind(int op, const char *const *frames, int n)
 			return k;
 	}
 	return "futex";
+}
+
+/*
+ * parking_lot's slow paths (taken only when a lock is contended), whose first argument is the
+ * lock: a thread parked there waits on that lock, not on the futex word it sleeps on.
+ */
+static const char *const parking_fns[] = {
+	"parking_lot::raw_mutex::RawMutex::lock_slow",
+	"parking_lot::raw_rwlock::RawRwLock::lock_shared_slow",
+	"parking_lot::raw_rwlock::RawRwLock::lock_exclusive_slow",
+	"parking_lot::raw_rwlock::RawRwLock::lock_upgradable_slow",
+	"parking_lot::raw_rwlock::RawRwLock::upgrade_slow",
+	"parking_lot::condvar::Condvar::wait_until_internal",
+};
+
+int parking_resolve(const int *pids, int npids, struct probes *p)
+{
+	char hint[8];
+
+	for (int i = 0; i < npids; i++)
+		for (size_t k = 0; k < sizeof(parking_fns) / sizeof(parking_fns[0]); k++)
+			if (probes_find(p, pids[i], parking_fns[k], 0, true, hint, sizeof(hint)) ==
+			    -ENOMEM)
+				return -ENOMEM;
+	return 0;
 }
 
 /* Frames that only take or wait for the lock: skipped to find who waited. */

@@ -129,4 +129,8 @@ const char *semlat_lost_name(int i);
  */
 const char *lock_kind(int op, const char *const *frames, int n);
 
+/* parking_lot's slow paths in the targets, where there are (none is no error); 0 or -ENOMEM. */
+struct probes;
+int parking_resolve(const int *pids, int npids, struct probes *p);
+
 #endif

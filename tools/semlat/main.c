@@ -193,10 +193,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+struct run {
+	struct semlat_bpf *skel;
+	struct semlat_maps maps;
+	uint64_t since[DROP_NR + CNT_NR]; /* -i: the counters at the last report */
+	uint64_t start_ns;		  /* of the trace, or of the interval */
+	struct symbol_table symbols;
+	struct probes hold, parking; /* --hold's, parking_lot's */
+	struct syms *syms;
+	struct unwind_tables *unwind;
+	bool exited[MAX_TARGETS];
+};
+
 static size_t cfi_rows_size = 1;
 
 /* Tracepoints that older kernels lack (futex_waitv 5.16, futex_wait 6.7) are left out. */
-static void set_optional(struct semlat_bpf *s, bool btf)
+static void set_optional(struct semlat_bpf *s, bool btf, bool parking)
 {
 	bool waitv = loader_has_tracepoint("syscalls", "sys_enter_futex_waitv");
 	bool futex2 = loader_has_tracepoint("syscalls", "sys_enter_futex_wait");
@@ -214,6 +226,9 @@ static void set_optional(struct semlat_bpf *s, bool btf)
 	bpf_program__set_autoload(s->progs.sym_exit, env.npatterns);
 	bpf_program__set_autoload(s->progs.hold_enter, env.hold);
 	bpf_program__set_autoload(s->progs.hold_return, env.hold);
+	bpf_program__set_autoload(s->progs.parking_enter, parking);
+	bpf_program__set_autoload(s->progs.parking_exit, parking);
+	s->rodata->parking_lot = parking;
 	if (!env.hold) { /* their memory is taken at load */
 		bpf_map__set_max_entries(s->maps.acquiring, 1);
 		bpf_map__set_max_entries(s->maps.held, 1);
@@ -230,11 +245,11 @@ static void set_optional(struct semlat_bpf *s, bool btf)
 
 static void *open_and_load(void *ctx, int i)
 {
+	const struct run *r = ctx;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = env.btf);
 	struct semlat_bpf *s = semlat_bpf__open_opts(&oo);
 	int err;
 
-	(void)ctx;
 	if (!s)
 		return NULL;
 	for (int k = 0; k < env.npids; k++)
@@ -245,7 +260,7 @@ static void *open_and_load(void *ctx, int i)
 	s->rodata->cfi_unwind = !env.fp_only;
 	s->rodata->min_ns = env.min_us * 1000;
 	bpf_map__set_max_entries(s->maps.cfi_rows, cfi_rows_size);
-	set_optional(s, i == 0);
+	set_optional(s, i == 0, r->parking.funcs.n > 0);
 	err = semlat_bpf__load(s);
 	if (!err)
 		return s;
@@ -260,10 +275,11 @@ static bool allowed(void *ctx, int i)
 	return !(env.raw_tp && i == 0);
 }
 
-static struct semlat_bpf *load(void)
+static struct semlat_bpf *load(struct run *r)
 {
 	struct loader l = {
 		.tool = TOOL,
+		.ctx = r,
 		.verbose = env.verbose,
 		.nflavours = 2, /* tp_btf, then raw_tp */
 		.allowed = allowed,
@@ -275,18 +291,6 @@ static struct semlat_bpf *load(void)
 		return NULL;
 	return loader_load(&l, &i);
 }
-
-struct run {
-	struct semlat_bpf *skel;
-	struct semlat_maps maps;
-	uint64_t since[DROP_NR + CNT_NR]; /* -i: the counters at the last report */
-	uint64_t start_ns;		  /* of the trace, or of the interval */
-	struct symbol_table symbols;
-	struct hold_probes hold;
-	struct syms *syms;
-	struct unwind_tables *unwind;
-	bool exited[MAX_TARGETS];
-};
 
 /*
  * A thread that exits inside a futex call, a lock call or holding a lock leaves an entry behind:
@@ -417,10 +421,13 @@ static int attach(struct run *r)
 			strerror(errno));
 		return EXIT_ENV;
 	}
-	if (symbols_attach(TOOL, &r->symbols, r->skel->progs.sym_enter, r->skel->progs.sym_exit))
+	if (probes_attach(TOOL, &r->symbols.probes, r->skel->progs.sym_enter,
+			  r->skel->progs.sym_exit))
 		return EXIT_ENV;
-	if (env.hold &&
-	    holds_attach(TOOL, &r->hold, r->skel->progs.hold_enter, r->skel->progs.hold_return))
+	if (probes_attach(TOOL, &r->hold, r->skel->progs.hold_enter, r->skel->progs.hold_return))
+		return EXIT_ENV;
+	if (probes_attach(TOOL, &r->parking, r->skel->progs.parking_enter,
+			  r->skel->progs.parking_exit))
 		return EXIT_ENV;
 	return 0;
 }
@@ -465,8 +472,9 @@ static int trace(struct run *r)
 	session_run(&s);
 	end_ns = mono_ns();
 	r->skel->data->window_end_ns = end_ns;
-	symbols_detach(&r->symbols);
-	holds_detach(&r->hold);
+	probes_detach(&r->symbols.probes);
+	probes_detach(&r->hold);
+	probes_detach(&r->parking);
 	semlat_bpf__detach(r->skel);
 	err = report(r, end_ns, r->skel->bss->interval_gen);
 	finish_stdout();
@@ -490,18 +498,22 @@ int main(int argc, char **argv)
 				      &r.symbols);
 	if (!err && env.hold)
 		err = holds_resolve(TOOL, env.pids, env.npids, &r.hold);
+	if (!err && parking_resolve(env.pids, env.npids, &r.parking))
+		err = EXIT_ENV;
 	if (err) {
 		symbols_free(&r.symbols);
-		holds_probes_free(&r.hold);
+		probes_free(&r.hold);
+		probes_free(&r.parking);
 		return err;
 	}
 	loader_log(env.verbose);
 	if (!env.fp_only)
 		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
-	r.skel = load();
+	r.skel = load(&r);
 	if (!r.skel) {
 		symbols_free(&r.symbols);
-		holds_probes_free(&r.hold);
+		probes_free(&r.hold);
+		probes_free(&r.parking);
 		return EXIT_ENV;
 	}
 	r.syms = syms_new(&so);
@@ -512,7 +524,8 @@ int main(int argc, char **argv)
 	unwind_tables_free(r.unwind);
 	syms_free(r.syms);
 	symbols_free(&r.symbols);
-	holds_probes_free(&r.hold);
+	probes_free(&r.hold);
+	probes_free(&r.parking);
 	semlat_bpf__destroy(r.skel);
 	return err;
 }

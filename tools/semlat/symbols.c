@@ -32,9 +32,10 @@ static int symbol_index(struct symbol_table *t, const struct func *f)
 
 static int resolve_one(const char *tool, const char *pattern, int pid, struct symbol_table *t)
 {
+	struct probes *p = &t->probes;
 	char hint[512];
-	size_t from = t->funcs.n;
-	int n = funcs_find(&t->funcs, pid, pattern, hint, sizeof(hint));
+	size_t from = p->funcs.n;
+	int n = probes_find(p, pid, pattern, 0, true, hint, sizeof(hint));
 
 	if (n == -ENOENT) {
 		fprintf(stderr, "%s: --symbol %s: no function of PID %d matches%s%s\n", tool,
@@ -52,12 +53,8 @@ static int resolve_one(const char *tool, const char *pattern, int pid, struct sy
 			pattern, pid, strerror(-n));
 		return EXIT_USAGE;
 	}
-	t->func_pid = realloc(t->func_pid, t->funcs.n * sizeof(*t->func_pid));
-	t->func_sym = realloc(t->func_sym, t->funcs.n * sizeof(*t->func_sym));
-	if (!t->func_pid || !t->func_sym)
-		return EXIT_USAGE;
-	for (size_t i = from; i < t->funcs.n; i++) {
-		int sym = symbol_index(t, &t->funcs.v[i]);
+	for (size_t i = from; i < p->funcs.n; i++) {
+		int sym = symbol_index(t, &p->funcs.v[i]);
 
 		if (sym < 0) {
 			fprintf(stderr,
@@ -65,8 +62,7 @@ static int resolve_one(const char *tool, const char *pattern, int pid, struct sy
 				pattern, MAX_SYMBOLS);
 			return EXIT_USAGE;
 		}
-		t->func_pid[i] = pid;
-		t->func_sym[i] = (uint32_t)sym;
+		p->cookie[i] = (uint64_t)sym;
 	}
 	return 0;
 }
@@ -82,49 +78,6 @@ int symbols_resolve(const char *tool, const char *const *patterns, int npatterns
 				return err;
 		}
 	return 0;
-}
-
-static struct bpf_link *attach_one(const struct symbol_table *t, size_t i,
-				   const struct bpf_program *prog, bool ret)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = t->func_sym[i]);
-
-	return bpf_program__attach_uprobe_opts(prog, t->func_pid[i], t->funcs.v[i].path,
-					       t->funcs.v[i].offset, &o);
-}
-
-int symbols_attach(const char *tool, struct symbol_table *t, const struct bpf_program *enter,
-		   const struct bpf_program *exit)
-{
-	t->links = calloc(2 * t->funcs.n + 1, sizeof(*t->links));
-	if (!t->links)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->funcs.n; i++) {
-		/* the return probe first: a call seen entering is then always seen returning */
-		struct bpf_link *r = attach_one(t, i, exit, true),
-				*e = r ? attach_one(t, i, enter, false) : NULL;
-
-		if (!r || !e) {
-			int err = -errno;
-
-			bpf_link__destroy(r);
-			fprintf(stderr, "%s: cannot attach a uprobe to %s (%s): %s\n", tool,
-				t->funcs.v[i].name, t->funcs.v[i].obj, strerror(-err));
-			return err;
-		}
-		t->links[t->nlinks++] = r;
-		t->links[t->nlinks++] = e;
-	}
-	return 0;
-}
-
-void symbols_detach(struct symbol_table *t)
-{
-	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
-	t->links = NULL;
-	t->nlinks = 0;
 }
 
 /* The last interval's figures go; the function's names stay. */
@@ -143,16 +96,13 @@ static void forget_figures(struct symbol *s)
 
 void symbols_free(struct symbol_table *t)
 {
-	symbols_detach(t);
+	probes_free(&t->probes);
 	for (size_t i = 0; i < t->n; i++) {
 		forget_figures(&t->v[i]);
 		free(t->v[i].name);
 		free(t->v[i].obj);
 	}
 	free(t->v);
-	free(t->func_pid);
-	free(t->func_sym);
-	funcs_free(&t->funcs);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <bpf/libbpf.h>
 #include "funcs.h"
+#include "probes.h"
 #include "hist.h"
 #include "locks.h"
 #include "semlat.h"
@@ -34,11 +35,7 @@ struct symbol {
 struct symbol_table {
 	struct symbol *v;
 	size_t n;
-	struct funcs funcs; /* where the uprobes go */
-	int *func_pid;	    /* the process of each of funcs */
-	uint32_t *func_sym; /* the symbol of each of funcs */
-	struct bpf_link **links;
-	size_t nlinks;
+	struct probes probes; /* the functions' uprobes; each one's cookie is its symbol */
 };
 
 /*
@@ -48,10 +45,6 @@ struct symbol_table {
  */
 int symbols_resolve(const char *tool, const char *const *patterns, int npatterns, const int *pids,
 		    int npids, struct symbol_table *t);
-/* An entry and a return probe per function and target process; the cookie is the symbol. */
-int symbols_attach(const char *tool, struct symbol_table *t, const struct bpf_program *enter,
-		   const struct bpf_program *exit);
-void symbols_detach(struct symbol_table *t);
 void symbols_free(struct symbol_table *t);
 
 /* Each function's calls and breakdown, its locks named as the report names them. */

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probes.h"
+
+#define GROW(a, n) realloc((a), (n) * sizeof(*(a)))
+
+static bool is_alias(const struct funcs *f, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (f->v[k].offset == f->v[i].offset && !strcmp(f->v[k].path, f->v[i].path))
+			return true;
+	return false;
+}
+
+int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie, bool ret,
+		char *hint, size_t hint_len)
+{
+	size_t from = p->funcs.n;
+	int n = funcs_find(&p->funcs, pid, pattern, hint, hint_len);
+	int *pids;
+	uint64_t *cookies;
+	bool *rets, *aliases;
+
+	if (n <= 0)
+		return n;
+	pids = GROW(p->pid, p->funcs.n);
+	if (pids)
+		p->pid = pids;
+	cookies = GROW(p->cookie, p->funcs.n);
+	if (cookies)
+		p->cookie = cookies;
+	rets = GROW(p->ret, p->funcs.n);
+	if (rets)
+		p->ret = rets;
+	aliases = GROW(p->alias, p->funcs.n);
+	if (aliases)
+		p->alias = aliases;
+	if (!pids || !cookies || !rets || !aliases)
+		return -ENOMEM;
+	for (size_t i = from; i < p->funcs.n; i++) {
+		p->pid[i] = pid;
+		p->cookie[i] = cookie;
+		p->ret[i] = ret;
+		p->alias[i] = is_alias(&p->funcs, i);
+	}
+	return n;
+}
+
+static struct bpf_link *attach_one(const struct probes *p, size_t i, const struct bpf_program *prog,
+				   bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = p->cookie[i]);
+
+	return bpf_program__attach_uprobe_opts(prog, p->pid[i], p->funcs.v[i].path,
+					       p->funcs.v[i].offset, &o);
+}
+
+static int attach_fn(struct probes *p, size_t i, const struct bpf_program *enter,
+		     const struct bpf_program *ret)
+{
+	struct bpf_link *r = p->ret[i] ? attach_one(p, i, ret, true) : NULL;
+	struct bpf_link *e = !p->ret[i] || r ? attach_one(p, i, enter, false) : NULL;
+
+	if (!e) {
+		int err = -errno;
+
+		bpf_link__destroy(r);
+		return err;
+	}
+	if (r)
+		p->links[p->nlinks++] = r;
+	p->links[p->nlinks++] = e;
+	return 0;
+}
+
+int probes_attach(const char *tool, struct probes *p, const struct bpf_program *enter,
+		  const struct bpf_program *ret)
+{
+	p->links = calloc(2 * p->funcs.n + 1, sizeof(*p->links));
+	if (!p->links)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->funcs.n; i++) {
+		int err = p->alias[i] ? 0 : attach_fn(p, i, enter, ret);
+
+		if (err) {
+			fprintf(stderr, "%s: cannot attach a uprobe to %s (%s): %s\n", tool,
+				p->funcs.v[i].name, p->funcs.v[i].obj, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+void probes_detach(struct probes *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	free(p->links);
+	p->links = NULL;
+	p->nlinks = 0;
+}
+
+void probes_free(struct probes *p)
+{
+	probes_detach(p);
+	funcs_free(&p->funcs);
+	free(p->pid);
+	free(p->cookie);
+	free(p->ret);
+	free(p->alias);
+	memset(p, 0, sizeof(*p));
+}

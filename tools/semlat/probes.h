@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Sets of uprobes on functions found by name in the targets' objects, each with a
+ * cookie for the BPF program: --symbol's functions, --hold's lock functions, and
+ * parking_lot's slow paths.
+ */
+#ifndef SEMLAT_PROBES_H
+#define SEMLAT_PROBES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <bpf/libbpf.h>
+#include "funcs.h"
+
+struct probes {
+	struct funcs funcs; /* where they go */
+	int *pid;	    /* the process of each function */
+	uint64_t *cookie;   /* what each function is, to the BPF program */
+	bool *ret;	    /* a return probe too */
+	bool *alias;	    /* the same entry as an earlier function: not probed twice */
+	struct bpf_link **links;
+	size_t nlinks;
+};
+
+/*
+ * Adds pid's functions that pattern matches (funcs.h), each with cookie and, if ret, a
+ * return probe. Returns how many, or -errno as funcs_find (the hint says why).
+ */
+int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie, bool ret,
+		char *hint, size_t hint_len);
+/*
+ * Attaches them all (a return probe before its entry probe, so that a call seen entering is
+ * seen returning). 0, or -errno after a one-line message naming the function.
+ */
+int probes_attach(const char *tool, struct probes *p, const struct bpf_program *enter,
+		  const struct bpf_program *ret);
+void probes_detach(struct probes *p);
+void probes_free(struct probes *p);
+
+#endif
