@@ -219,6 +219,15 @@ long parse_count(const char *tool, const char *what, const char *arg)
 	return v;
 }
 
+double parse_interval(const char *tool, const char *arg)
+{
+	double v = parse_seconds(arg);
+
+	if (v <= 0)
+		usage_error(tool, "invalid interval: %s", arg);
+	return v;
+}
+
 void usage_error(const char *tool, const char *fmt, ...)
 {
 	va_list ap;

@@ -44,5 +44,7 @@ int parse_args(const char *tool, const struct argp *argp, int argc, char **argv)
 double parse_seconds(const char *s);
 /* A whole number >= 0 of a flag (what: "MIN_US"); exits with a usage error if it is not. */
 long parse_count(const char *tool, const char *what, const char *arg);
+/* -i SECONDS: seconds > 0; exits with a usage error if not. */
+double parse_interval(const char *tool, const char *arg);
 
 #endif

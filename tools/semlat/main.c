@@ -133,9 +133,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.min_us = parse_count(TOOL, "MIN_US", arg);
 		break;
 	case 'i':
-		env.interval = parse_seconds(arg);
-		if (env.interval <= 0)
-			usage_error(TOOL, "invalid interval: %s", arg);
+		env.interval = parse_interval(TOOL, arg);
 		break;
 	case OPT_BY:
 		env.by = parse_by(arg);

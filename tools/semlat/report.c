@@ -161,22 +161,34 @@ static void json_stacks(struct json *j, const char *key, const struct lock_stack
 	json_array_end(j);
 }
 
+static void json_percentiles(struct json *j, const struct hist *h)
+{
+	json_double(j, "p50_us", hist_percentile_us(h, 50));
+	json_double(j, "p90_us", hist_percentile_us(h, 90));
+	json_double(j, "p99_us", hist_percentile_us(h, 99));
+}
+
+/* Opens a lock's object: what locks and holds begin with. */
+static void json_lock_begin(struct json *j, uint64_t addr, const char *name, const char *kind,
+			    int pid)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "%#" PRIx64, addr);
+	json_object_begin(j, NULL);
+	json_string(j, "addr", a);
+	json_string(j, "name", name);
+	json_string(j, "kind", kind);
+	json_i64(j, "pid", pid);
+}
+
 static void json_lock(struct json *j, const struct lock *l)
 {
-	char addr[32];
-
-	snprintf(addr, sizeof(addr), "%#" PRIx64, l->addr);
-	json_object_begin(j, NULL);
-	json_string(j, "addr", addr);
-	json_string(j, "name", l->name);
-	json_string(j, "kind", l->kind);
-	json_i64(j, "pid", l->pid);
+	json_lock_begin(j, l->addr, l->name, l->kind, l->pid);
 	json_u64(j, "waits", l->waits);
 	json_double(j, "wait_us", l->wait_ns / NS_PER_US);
 	json_double(j, "max_us", l->max_ns / NS_PER_US);
-	json_double(j, "p50_us", hist_percentile_us(&l->hist, 50));
-	json_double(j, "p90_us", hist_percentile_us(&l->hist, 90));
-	json_double(j, "p99_us", hist_percentile_us(&l->hist, 99));
+	json_percentiles(j, &l->hist);
 	json_double(j, "blocked_us", l->blocked_ns / NS_PER_US);
 	json_double(j, "runqueue_us", (l->wait_ns - l->blocked_ns) / NS_PER_US);
 	json_u64(j, "near_misses", l->outcomes[OUT_AGAIN]);
@@ -372,9 +384,7 @@ static void json_symbol(struct json *j, const struct symbol *s, double duration)
 	json_string(j, "object", s->obj);
 	json_u64(j, "calls", s->calls);
 	json_double(j, "total_us", s->total_ns / NS_PER_US);
-	json_double(j, "p50_us", hist_percentile_us(&s->hist, 50));
-	json_double(j, "p90_us", hist_percentile_us(&s->hist, 90));
-	json_double(j, "p99_us", hist_percentile_us(&s->hist, 99));
+	json_percentiles(j, &s->hist);
 	json_double(j, "max_us", s->max_ns / NS_PER_US);
 	json_i64(j, "concurrency_max", s->max_inside);
 	json_double(j, "concurrency_mean", mean_inside(s, duration));
@@ -441,20 +451,11 @@ static void report_holds_text(FILE *f, const struct semlat_report *r, const stru
 
 static void json_hold(struct json *j, const struct hold *h)
 {
-	char addr[32];
-
-	snprintf(addr, sizeof(addr), "%#" PRIx64, h->addr);
-	json_object_begin(j, NULL);
-	json_string(j, "addr", addr);
-	json_string(j, "name", h->name);
-	json_string(j, "kind", hold_kind_name(h->kind));
-	json_i64(j, "pid", h->pid);
+	json_lock_begin(j, h->addr, h->name, hold_kind_name(h->kind), h->pid);
 	json_u64(j, "holds", h->holds);
 	json_double(j, "hold_us", h->hold_ns / NS_PER_US);
 	json_double(j, "max_us", h->max_ns / NS_PER_US);
-	json_double(j, "p50_us", hist_percentile_us(&h->hist, 50));
-	json_double(j, "p90_us", hist_percentile_us(&h->hist, 90));
-	json_double(j, "p99_us", hist_percentile_us(&h->hist, 99));
+	json_percentiles(j, &h->hist);
 	json_hist(j, "histogram", &h->hist);
 	json_stacks(j, "holder_stacks", h->holders, h->nholders, "hold_us");
 	json_object_end(j);
