@@ -43,7 +43,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 # as users' binaries are built: optimized, no frame pointers
-FIXTURES += $(OUT)/fixtures/waiters-nofp $(OUT)/fixtures/rlocks
+RUST_FIXTURES := $(OUT)/fixtures/rlocks $(OUT)/fixtures/tokiosvc
+FIXTURES += $(OUT)/fixtures/waiters-nofp $(RUST_FIXTURES)
 HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
 # each tool's own code: tools/NAME/*.c, its front end in main.c
@@ -121,14 +122,15 @@ $(OUT)/tests/%: tests/unit/%.c $$(call unit_objs,$$*) \
 	$(Q)$(CC) $(CFLAGS) $(if $(call unit_tool,$*),-Itools/$(call unit_tool,$*)) $< \
 		$(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka -o $@
 
-# Rust std's and parking_lot's locks, `cargo build --release` (no frame pointers, no debug
-# info), offline from Debian's crates (tests/fixtures/rlocks/.cargo/config.toml)
-$(OUT)/fixtures/rlocks: tests/fixtures/rlocks/Cargo.toml $(wildcard tests/fixtures/rlocks/src/*.rs) \
+# Rust std's, parking_lot's and tokio's locks, `cargo build --release` (no frame pointers, no
+# debug info), offline from Debian's crates (tests/fixtures/rlocks/.cargo/config.toml)
+$(RUST_FIXTURES) &: tests/fixtures/rlocks/Cargo.toml tests/fixtures/rlocks/Cargo.lock \
+		$(wildcard tests/fixtures/rlocks/src/*.rs tests/fixtures/rlocks/src/bin/*.rs) \
 		| $(OUT)/fixtures
-	$(call msg,CARGO,$@)
-	$(Q)cd tests/fixtures/rlocks && MAKEFLAGS= RUSTC=$(RUSTC) $(CARGO) build -q --release --frozen \
-		--target-dir $(abspath $(OUT))/cargo
-	$(Q)cp $(OUT)/cargo/release/rlocks $@
+	$(call msg,CARGO,$(RUST_FIXTURES))
+	$(Q)cd tests/fixtures/rlocks && MAKEFLAGS= RUSTC=$(RUSTC) $(CARGO) build -q --release \
+		--frozen --target-dir $(abspath $(OUT))/cargo
+	$(Q)cp $(OUT)/cargo/release/rlocks $(OUT)/cargo/release/tokiosvc $(OUT)/fixtures/
 
 # a service on libpq, for semlat --symbol and poolwait
 $(OUT)/fixtures/dispatch: tests/fixtures/dispatch.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures

@@ -203,9 +203,8 @@ static __always_inline void add_slot(__u32 *slots, __u64 ns)
 		__sync_fetch_and_add(&slots[slot], 1);
 }
 
-static __always_inline void add_wait(struct lock_val *v, const struct pending *p, __u64 wait)
+static __always_inline void add_wait(struct lock_val *v, __u64 blocked, __u64 wait)
 {
-	__u64 blocked = p->wake_ns > p->enter_ns ? p->wake_ns - p->enter_ns : wait;
 
 	__sync_fetch_and_add(&v->waits, 1);
 	__sync_fetch_and_add(&v->wait_ns, wait);
@@ -241,6 +240,20 @@ static __always_inline void add_edge(const struct pending *p, __u32 pid, __u64 w
 	__sync_fetch_and_add(&v->wait_ns, wait);
 }
 
+/* The lock's figures, a new entry if it has none. */
+static __always_inline struct lock_val *lock_of(const struct lock_key *k)
+{
+	struct lock_val *v = bpf_map_lookup_elem(&locks, k);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(&locks, k, &zero_lock, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(&locks, k);
+	if (!v)
+		count(DROP_LOCKS_FULL);
+	return v;
+}
+
 static __always_inline int end_wait(long ret)
 {
 	__u32 pid = (__u32)bpf_get_current_pid_tgid(), out = outcome_of(ret);
@@ -261,18 +274,12 @@ static __always_inline int end_wait(long ret)
 		goto done;
 	}
 	p->lock.gen = interval_gen;
-	v = bpf_map_lookup_elem(&locks, &p->lock);
-	if (!v) {
-		bpf_map_update_elem(&locks, &p->lock, &zero_lock, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&locks, &p->lock);
-		if (!v) {
-			count(DROP_LOCKS_FULL);
-			goto done;
-		}
-	}
+	v = lock_of(&p->lock);
+	if (!v)
+		goto done;
 	__sync_fetch_and_add(&v->outcomes[out], 1);
 	if (out == OUT_WOKEN) {
-		add_wait(v, p, wait);
+		add_wait(v, p->wake_ns > p->enter_ns ? p->wake_ns - p->enter_ns : wait, wait);
 		add_edge(p, pid, wait);
 	} else {
 		__sync_fetch_and_add(&v->other_ns, wait);
@@ -364,6 +371,166 @@ SEC("tracepoint/syscalls/sys_exit_semtimedop")
 int semtimedop_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return end_wait(ctx->ret);
+}
+
+/*
+ * ---- tokio: a task waiting for a batch_semaphore (Semaphore, Mutex, RwLock, bounded mpsc) ----
+ * A wait runs from the Acquire future's first poll that returns Pending to the poll that returns
+ * Ready, or to its drop (cancelled). No thread blocks: these are seen only here.
+ */
+#define POLL_PENDING 2 /* Poll<Result<(), AcquireError>> in al: 0 Ready(Ok), 1 Ready(Err) */
+
+/* where the &Semaphore lies in an Acquire future (user space reads it from the poll's code) */
+const volatile __u32 acquire_sem_off = 0;
+
+struct acquire_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 future; /* the Acquire future: pinned while it waits */
+};
+
+struct async_wait {
+	struct pending p; /* as a futex wait's: its lock (the semaphore), start, stack */
+	__u32 pid;
+};
+
+struct poll_call {
+	__u64 future, enter_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct acquire_key);
+	__type(value, struct async_wait);
+} acquires SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct poll_call);
+} polls SEC(".maps");
+
+/* acquires queued on each semaphore now (lock_key with gen 0) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct lock_key);
+	__type(value, __s64);
+} queued SEC(".maps");
+
+static __always_inline void requeue(const struct lock_key *sem, __s64 by, struct lock_val *v)
+{
+	struct lock_key k = *sem;
+	__s64 *n, now;
+
+	k.gen = 0;
+	n = bpf_map_lookup_elem(&queued, &k);
+	if (!n) {
+		bpf_map_update_elem(&queued, &k, &(__s64){0}, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&queued, &k);
+	}
+	if (!n)
+		return;
+	now = __sync_add_and_fetch(n, by);
+	if (v && now > v->max_queued)
+		v->max_queued = now; /* racy, as a maximum may be */
+}
+
+/* A first Pending: the wait begins, at the poll's entry. */
+static __always_inline void begin_async(void *ctx, const struct acquire_key *k,
+					const struct poll_call *c, __u32 pid)
+{
+	struct async_wait w = {.pid = pid};
+	__u64 sem = 0;
+
+	bpf_probe_read_user(&sem, sizeof(sem), (void *)(c->future + acquire_sem_off));
+	w.p.lock.tgid = k->tgid;
+	w.p.lock.op = OP_ASYNC;
+	w.p.lock.addr = sem;
+	w.p.enter_ns = c->enter_ns;
+	w.p.ustack = save_user_stack(ctx, 0);
+	if (bpf_map_update_elem(&acquires, k, &w, BPF_NOEXIST)) {
+		count(DROP_ACQUIRES_FULL);
+		return;
+	}
+	count(DROP_NR + CNT_ASYNC);
+	requeue(&w.p.lock, 1, lock_of(&w.p.lock));
+}
+
+/* Ready, or dropped: the wait ends. */
+static __always_inline void end_async(const struct acquire_key *k, struct async_wait *w, __u32 out)
+{
+	__u64 now = bpf_ktime_get_ns(), wait = now - w->p.enter_ns;
+	struct lock_val *v;
+
+	requeue(&w->p.lock, -1, NULL);
+	if (!in_window(now))
+		goto done;
+	if (out == OUT_WOKEN && wait < min_ns) {
+		count(DROP_NR + CNT_SHORT);
+		goto done;
+	}
+	w->p.lock.gen = interval_gen;
+	v = lock_of(&w->p.lock);
+	if (!v)
+		goto done;
+	__sync_fetch_and_add(&v->outcomes[out], 1);
+	if (out == OUT_WOKEN) {
+		add_wait(v, wait, wait);
+		add_edge(&w->p, w->pid, wait);
+	} else {
+		__sync_fetch_and_add(&v->other_ns, wait);
+	}
+done:
+	bpf_map_delete_elem(&acquires, k);
+}
+
+SEC("uretprobe")
+int acquire_poll_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = (__u32)id;
+	struct poll_call *c = bpf_map_lookup_elem(&polls, &pid);
+	struct acquire_key k = {.tgid = id >> 32};
+	struct async_wait *w;
+
+	if (!c)
+		return 0;
+	k.future = c->future;
+	w = bpf_map_lookup_elem(&acquires, &k);
+	if ((PT_REGS_RC(ctx) & 0xff) == POLL_PENDING) {
+		if (!w)
+			begin_async(ctx, &k, c, pid);
+	} else if (w) {
+		end_async(&k, w, OUT_WOKEN);
+	}
+	bpf_map_delete_elem(&polls, &pid);
+	return 0;
+}
+
+/* Acquire::poll's entry (cookie TOKIO_POLL), or its drop's queued path (TOKIO_DROP) */
+SEC("uprobe")
+int acquire_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = (__u32)id;
+	struct poll_call c = {.future = PT_REGS_PARM1(ctx), .enter_ns = bpf_ktime_get_ns()};
+	struct acquire_key k = {.tgid = id >> 32, .future = c.future};
+	struct async_wait *w;
+
+	if (!wanted(pid, k.tgid))
+		return 0;
+	if (bpf_get_attach_cookie(ctx) == TOKIO_POLL) {
+		if (in_window(c.enter_ns))
+			bpf_map_update_elem(&polls, &pid, &c, BPF_ANY);
+		return 0;
+	}
+	w = bpf_map_lookup_elem(&acquires, &k);
+	if (w)
+		end_async(&k, w, OUT_CANCELLED);
+	return 0;
 }
 
 /* parking_lot's slow paths: the lock (or condvar) is their first argument, &self */

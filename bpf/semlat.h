@@ -23,6 +23,7 @@ enum semlat_drop {
 	DROP_HELD_FULL,	    /* --hold: table of locks held now full, a hold was not recorded */
 	DROP_HOLDS_FULL,    /* --hold: table of locks full, a hold was not recorded */
 	DROP_HOLDERS_FULL,  /* --hold: (lock, holder stack) table full, kept in the lock's totals */
+	DROP_ACQUIRES_FULL, /* tokio: table of async acquires waiting now full, a wait not recorded */
 	DROP_NR,
 };
 
@@ -31,6 +32,7 @@ enum semlat_counter {
 	CNT_CALLS, /* --symbol: outermost calls ended */
 	CNT_HOLDS, /* --hold: holds ended */
 	CNT_SHORT, /* -m: waits and holds shorter than the minimum, left out */
+	CNT_ASYNC, /* tokio: acquires that had to queue, traced */
 	CNT_NR,
 };
 
@@ -41,6 +43,7 @@ enum wait_outcome {
 	OUT_TIMEOUT, /* ETIMEDOUT */
 	OUT_INTR,    /* EINTR, or restarted */
 	OUT_OTHER,   /* any other error */
+	OUT_CANCELLED, /* an async acquire dropped while it waited */
 	OUT_NR,
 };
 
@@ -52,6 +55,7 @@ enum wait_op {
 	OP_WAIT_REQUEUE, /* a condvar wait that requeues to a PI mutex */
 	OP_WAITV,	 /* futex_waitv: the first futex named */
 	OP_SEMOP,	 /* SysV semop/semtimedop: the semaphore set's id */
+	OP_ASYNC,	 /* tokio's batch_semaphore: a task's acquire queued, no thread blocked */
 	OP_NR,
 };
 
@@ -69,6 +73,7 @@ struct lock_val {
 	__u64 blocked_ns; /* entry to wakeup, of the real waits */
 	__u64 outcomes[OUT_NR];
 	__u64 other_ns;		      /* time in the calls that were no real wait */
+	__s64 max_queued;	      /* tokio: acquires queued at once on it, at most */
 	__u32 slots[HIST_FINE_SLOTS]; /* the real waits' microseconds */
 };
 
@@ -131,6 +136,9 @@ enum hold_fn {
 	FN_UNLOCK,    /* gives back arg 1 */
 	FN_COND_WAIT, /* gives back the mutex of arg 2, has it again when it returns */
 };
+
+/* tokio's probes' cookies */
+enum { TOKIO_POLL, TOKIO_DROP };
 
 #define HOLD_COOKIE(fn, kind) ((__u64)(fn) << 8 | (kind))
 

@@ -31,13 +31,18 @@ struct hints {
 	int n;
 };
 
+void funcs_truncate(struct funcs *f, size_t n)
+{
+	for (; f->n > n; f->n--) {
+		free(f->v[f->n - 1].name);
+		free(f->v[f->n - 1].obj);
+		free(f->v[f->n - 1].path);
+	}
+}
+
 void funcs_free(struct funcs *f)
 {
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->v[i].name);
-		free(f->v[i].obj);
-		free(f->v[i].path);
-	}
+	funcs_truncate(f, 0);
 	free(f->v);
 	f->v = NULL;
 	f->n = 0;

@@ -37,6 +37,8 @@ struct funcs {
  * stripped program; "" if nothing helps.
  */
 int funcs_find(struct funcs *out, pid_t tgid, const char *pattern, char *hint, size_t hint_len);
+/* Forgets the functions from the n-th on. */
+void funcs_truncate(struct funcs *f, size_t n);
 void funcs_free(struct funcs *f);
 
 /* The name without parameters and, for a bare word's test, its last `::` component. */

@@ -28,6 +28,7 @@ SEMLAT = BUILD / "semlat"
 STATIC = BUILD / "static"  # make static: the self-contained tools
 LOCKS = BUILD / "fixtures" / "locks"
 RLOCKS = BUILD / "fixtures" / "rlocks"  # Rust std Mutex/RwLock, release build
+TOKIOSVC = BUILD / "fixtures" / "tokiosvc"  # tokio semaphores, Mutex, RwLock, mpsc; release
 DISPATCH = BUILD / "fixtures" / "dispatch"  # libpq: gate, pool, query
 PG_DSN = "host=127.0.0.1 port=%s user=postgres dbname=postgres" % os.environ.get(
     "WAITSCOPE_PGPORT", "54329")

@@ -18,6 +18,7 @@ static const char *const lost_names[SL_LOST_NR] = {
 	[SL_LOST_USTACK_FAILED] = "ustack_failed", [SL_LOST_CALLS_FULL] = "calls_full",
 	[SL_LOST_SYMLOCKS_FULL] = "symlocks_full", [SL_LOST_HELD_FULL] = "held_full",
 	[SL_LOST_HOLDS_FULL] = "holds_full",	   [SL_LOST_HOLDERS_FULL] = "holders_full",
+	[SL_LOST_ACQUIRES_FULL] = "acquires_full",
 };
 
 const char *semlat_lost_name(int i)
@@ -48,8 +49,28 @@ static const char *kind_of_frame(const char *frame)
 	return NULL;
 }
 
+/* tokio's locks over its batch_semaphore, by the frames that awaited one */
+static const struct {
+	const char *glob, *kind;
+} async_code[] = {
+	{"tokio::sync::mutex::*", "async-mutex"},
+	{"tokio::sync::rwlock::*", "async-rwlock"},
+	{"tokio::sync::mpsc::*", "async-channel"},
+};
+
+static const char *async_kind(const char *const *frames, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+		for (size_t k = 0; k < sizeof(async_code) / sizeof(async_code[0]); k++)
+			if (!fnmatch(async_code[k].glob, frames[i], 0))
+				return async_code[k].kind;
+	return "async-semaphore";
+}
+
 const char *lock_kind(int op, const char *const *frames, int n)
 {
+	if (op == OP_ASYNC)
+		return async_kind(frames, n);
 	if (op == OP_LOCK_PI)
 		return "pi-mutex";
 	if (op == OP_WAIT_REQUEUE)
@@ -94,8 +115,9 @@ int parking_resolve(const int *pids, int npids, struct probes *p)
 static bool lock_library(const char *frame)
 {
 	static const char *const globs[] = {
-		"*lll_*",	 "*pthread_*",	 "*futex*",	 "syscall",	"*sem_*wait*",
-		"*sys::sync::*", "parking_lot*", "std::sync::*", "*[unknown]*",
+		"*lll_*",	   "*pthread_*",     "*futex*",		"syscall",
+		"*sem_*wait*",	   "*sys::sync::*",  "parking_lot*",	"std::sync::*",
+		"*\\[unknown\\]*", "tokio::sync::*", "<tokio::sync::*",
 	};
 
 	if (kind_of_frame(frame))
@@ -257,6 +279,7 @@ static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
 		l->max_ns = v.max_ns;
 		l->blocked_ns = v.blocked_ns;
 		l->other_ns = v.other_ns;
+		l->max_queued = v.max_queued;
 		memcpy(l->outcomes, v.outcomes, sizeof(l->outcomes));
 		hist_add_fine(&l->hist, v.slots, HIST_FINE_SLOTS, v.wait_ns, v.max_ns);
 	}
@@ -305,7 +328,8 @@ static int read_edges(const struct semlat_maps *m, struct semlat_report *r)
 		if (!err)
 			err = semlat_add_stack(&l->waiters, &l->nwaiters, keys[i].ustack, l->pid,
 					       keys[i].pid, v.comm, v.count, v.wait_ns, 0);
-		if (!err)
+		/* a wakeup not seen (an async wait's, or one before the trace) names no releaser */
+		if (!err && keys[i].wpid)
 			err = semlat_add_stack(&l->wakers, &l->nwakers, keys[i].wstack,
 					       keys[i].wtgid, keys[i].wpid, v.wcomm, v.count,
 					       v.wait_ns, 0);
@@ -405,6 +429,7 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 	memcpy(r->lost, c, sizeof(r->lost));
 	r->calls = c[DROP_NR + CNT_WAITS];
 	r->short_waits = c[DROP_NR + CNT_SHORT];
+	r->async_waits = c[DROP_NR + CNT_ASYNC];
 	err = read_locks(m, r);
 	if (!err)
 		err = read_edges(m, r);

@@ -54,6 +54,7 @@ struct lock {
 	uint64_t waits, wait_ns, max_ns, blocked_ns;
 	uint64_t outcomes[OUT_NR];
 	uint64_t other_ns;
+	int64_t max_queued; /* tokio: acquires queued on it at once, at most */
 	struct hist hist;
 	struct lock_stack *waiters, *wakers; /* biggest first */
 	size_t nwaiters, nwakers;
@@ -70,6 +71,7 @@ enum semlat_lost {
 	SL_LOST_HELD_FULL,
 	SL_LOST_HOLDS_FULL,
 	SL_LOST_HOLDERS_FULL,
+	SL_LOST_ACQUIRES_FULL,
 	SL_LOST_NR,
 };
 
@@ -83,9 +85,12 @@ struct semlat_report {
 	size_t nlocks;
 	struct wait_row *rows; /* every (lock, thread, waiter stack) */
 	size_t nrows;
-	uint64_t calls;	      /* calls that could block, traced */
-	uint64_t min_ns;      /* -m */
-	uint64_t short_waits; /* -m: waits and holds shorter, left out */
+	uint64_t calls;		/* calls that could block, traced */
+	uint64_t min_ns;	/* -m */
+	const char *async_obj;	/* tokio's, where its async waits are traced; else NULL and: */
+	const char *async_note; /* why they are not */
+	uint64_t short_waits;	/* -m: waits and holds shorter, left out */
+	uint64_t async_waits;	/* tokio: acquires that queued */
 	uint64_t lost[SL_LOST_NR];
 	struct symbol_table *symbols; /* --symbol, NULL without */
 	bool hold;		      /* --hold */

@@ -22,6 +22,7 @@
 #include "target.h"
 #include "taxonomy.h"
 #include "symbols.h"
+#include "tokio.h"
 #include "unwind.h"
 #include "views.h"
 
@@ -198,6 +199,7 @@ struct run {
 	uint64_t start_ns;		  /* of the trace, or of the interval */
 	struct symbol_table symbols;
 	struct probes hold, parking; /* --hold's, parking_lot's */
+	struct tokio tokio;
 	struct syms *syms;
 	struct unwind_tables *unwind;
 	bool exited[MAX_TARGETS];
@@ -206,8 +208,17 @@ struct run {
 static size_t cfi_rows_size = 1;
 
 /* Tracepoints that older kernels lack (futex_waitv 5.16, futex_wait 6.7) are left out. */
-static void set_optional(struct semlat_bpf *s, bool btf, bool parking)
+/* The maps of what is not traced take no memory. */
+static void shrink(struct bpf_map *const *maps, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		bpf_map__set_max_entries(maps[i], 1);
+}
+
+static void set_optional(struct semlat_bpf *s, bool btf, const struct run *r)
+{
+	bool parking = r->parking.funcs.n > 0, tokio = r->tokio.probes.funcs.n > 0;
+
 	bool waitv = loader_has_tracepoint("syscalls", "sys_enter_futex_waitv");
 	bool futex2 = loader_has_tracepoint("syscalls", "sys_enter_futex_wait");
 
@@ -227,12 +238,16 @@ static void set_optional(struct semlat_bpf *s, bool btf, bool parking)
 	bpf_program__set_autoload(s->progs.parking_enter, parking);
 	bpf_program__set_autoload(s->progs.parking_exit, parking);
 	s->rodata->parking_lot = parking;
-	if (!env.hold) { /* their memory is taken at load */
-		bpf_map__set_max_entries(s->maps.acquiring, 1);
-		bpf_map__set_max_entries(s->maps.held, 1);
-		bpf_map__set_max_entries(s->maps.holds, 1);
-		bpf_map__set_max_entries(s->maps.holders, 1);
-	}
+	bpf_program__set_autoload(s->progs.acquire_enter, tokio);
+	bpf_program__set_autoload(s->progs.acquire_poll_return, tokio);
+	s->rodata->acquire_sem_off = r->tokio.sem_off;
+	if (!env.hold)
+		shrink((struct bpf_map *const[]){s->maps.acquiring, s->maps.held, s->maps.holds,
+						 s->maps.holders},
+		       4);
+	if (!tokio)
+		shrink((struct bpf_map *const[]){s->maps.acquires, s->maps.polls, s->maps.queued},
+		       3);
 	s->rodata->symbols = env.npatterns > 0;
 	/* the switch-out classifier's knobs: parsing the kernel's BTF is start-up time */
 	if (env.npatterns) {
@@ -258,7 +273,7 @@ static void *open_and_load(void *ctx, int i)
 	s->rodata->cfi_unwind = !env.fp_only;
 	s->rodata->min_ns = env.min_us * 1000;
 	bpf_map__set_max_entries(s->maps.cfi_rows, cfi_rows_size);
-	set_optional(s, i == 0, r->parking.funcs.n > 0);
+	set_optional(s, i == 0, r);
 	err = semlat_bpf__load(s);
 	if (!err)
 		return s;
@@ -378,6 +393,8 @@ static int report(struct run *r, uint64_t end_ns, __u16 gen)
 				    .symbols = env.npatterns ? &r->symbols : NULL,
 				    .hold = env.hold,
 				    .min_ns = env.min_us * 1000,
+				    .async_note = r->tokio.why[0] ? r->tokio.why : NULL,
+				    .async_obj = r->tokio.obj,
 				    .start_ns = r->start_ns,
 				    .end_ns = end_ns};
 	int err;
@@ -427,6 +444,9 @@ static int attach(struct run *r)
 	if (probes_attach(TOOL, &r->parking, r->skel->progs.parking_enter,
 			  r->skel->progs.parking_exit))
 		return EXIT_ENV;
+	if (probes_attach(TOOL, &r->tokio.probes, r->skel->progs.acquire_enter,
+			  r->skel->progs.acquire_poll_return))
+		return EXIT_ENV;
 	return 0;
 }
 
@@ -473,6 +493,7 @@ static int trace(struct run *r)
 	probes_detach(&r->symbols.probes);
 	probes_detach(&r->hold);
 	probes_detach(&r->parking);
+	probes_detach(&r->tokio.probes);
 	semlat_bpf__detach(r->skel);
 	err = report(r, end_ns, r->skel->bss->interval_gen);
 	finish_stdout();
@@ -498,10 +519,13 @@ int main(int argc, char **argv)
 		err = holds_resolve(TOOL, env.pids, env.npids, &r.hold);
 	if (!err && parking_resolve(env.pids, env.npids, &r.parking))
 		err = EXIT_ENV;
+	if (!err)
+		tokio_resolve(env.pids, env.npids, &r.tokio);
 	if (err) {
 		symbols_free(&r.symbols);
 		probes_free(&r.hold);
 		probes_free(&r.parking);
+		tokio_free(&r.tokio);
 		return err;
 	}
 	loader_log(env.verbose);
@@ -512,6 +536,7 @@ int main(int argc, char **argv)
 		symbols_free(&r.symbols);
 		probes_free(&r.hold);
 		probes_free(&r.parking);
+		tokio_free(&r.tokio);
 		return EXIT_ENV;
 	}
 	r.syms = syms_new(&so);
@@ -524,6 +549,7 @@ int main(int argc, char **argv)
 	symbols_free(&r.symbols);
 	probes_free(&r.hold);
 	probes_free(&r.parking);
+	tokio_free(&r.tokio);
 	semlat_bpf__destroy(r.skel);
 	return err;
 }

@@ -109,6 +109,11 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		" calls that could block)\n",
 		r->npids ? ", " : "", r->duration, fmt_duration(b, sizeof(b), ns), r->nlocks, waits,
 		r->calls);
+	if (r->async_obj)
+		fprintf(f, "tokio: async waits traced (%s), %" PRIu64 " acquires queued\n",
+			r->async_obj, r->async_waits);
+	else if (r->async_note)
+		fprintf(f, "tokio: %s\n", r->async_note);
 	if (r->min_ns)
 		fprintf(f, "-m: %" PRIu64 " waits and holds shorter than %s left out\n",
 			r->short_waits, fmt_duration(b, sizeof(b), r->min_ns));
@@ -194,6 +199,9 @@ static void json_lock(struct json *j, const struct lock *l)
 	json_u64(j, "near_misses", l->outcomes[OUT_AGAIN]);
 	json_u64(j, "timeouts", l->outcomes[OUT_TIMEOUT]);
 	json_u64(j, "interrupted", l->outcomes[OUT_INTR]);
+	json_u64(j, "cancelled", l->outcomes[OUT_CANCELLED]);
+	if (l->op == OP_ASYNC)
+		json_i64(j, "max_queued", l->max_queued);
 	json_u64(j, "errors", l->outcomes[OUT_OTHER]);
 	json_hist(j, "histogram", &l->hist);
 	json_stacks(j, "waiter_stacks", l->waiters, l->nwaiters, "wait_us");
@@ -224,6 +232,12 @@ void report_json(FILE *f, const struct semlat_report *r, enum semlat_by by)
 	json_u64(&j, "calls", r->calls);
 	json_double(&j, "min_us", r->min_ns / NS_PER_US);
 	json_u64(&j, "short_waits", r->short_waits);
+	json_object_begin(&j, "async");
+	json_string(&j, "runtime", r->async_obj ? "tokio" : NULL);
+	json_string(&j, "object", r->async_obj);
+	json_string(&j, "note", r->async_note);
+	json_u64(&j, "queued", r->async_waits);
+	json_object_end(&j);
 	json_array_begin(&j, "locks");
 	for (size_t i = 0; i < r->nlocks; i++)
 		json_lock(&j, &r->locks[i]);

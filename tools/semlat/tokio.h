@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tokio's async locks (Semaphore, Mutex, RwLock, bounded mpsc senders) all wait through
+ * tokio::sync::batch_semaphore: uprobes on its Acquire future's poll (entry and return) and
+ * on the part of its drop that only a queued acquire runs. Found in the targets by symbol,
+ * without being asked; the places inside the functions come from their machine code.
+ */
+#ifndef SEMLAT_TOKIO_H
+#define SEMLAT_TOKIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "probes.h"
+#include "semlat.h"
+
+struct tokio {
+	struct probes probes;
+	uint32_t sem_off; /* where the &Semaphore lies in an Acquire future */
+	char why[160];	  /* when no target's tokio can be traced: why, for the report */
+	const char *obj;  /* the object the probes are in */
+};
+
+/* Finds tokio in the targets; none (t->probes empty, t->why says so) is no error. */
+void tokio_resolve(const int *pids, int npids, struct tokio *t);
+void tokio_free(struct tokio *t);
+
+/*
+ * The shape of Acquire's drop: the offset of the first instruction after its "not queued:
+ * return" test, and the offset of the &Semaphore in the future. Exposed for the unit test.
+ * 0, or -1 when the code is not a shape known.
+ */
+int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off);
+
+#endif
