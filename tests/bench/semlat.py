@@ -321,6 +321,11 @@ def report(path, doc_path):
                 "work. LOCKLOOP: `build/fixtures/lockloop`." % workload["call"]), "",
            call_table, ""]
     notes = []
+    if "call-symbol" in call and "call-floor" in call:
+        notes.append("Of a `--symbol` call's %s, an empty uprobe + uretprobe already costs %s here: the "
+                     "kernel's uprobe machinery (the traps), not semlat's programs (%s of BPF per call), is "
+                     "most of the cost." % (ns(call["call-symbol"]["cost"]), ns(call["call-floor"]["cost"]),
+                                            ns(call["call-symbol"]["uprobe_op"])))
     if "call-symbol" in call and call["call-symbol"]["syms"] is not None:
         notes.append("`semlat --symbol` counted %.4f of the calls lockloop counted itself (median; 1 when it "
                      "was attached for the whole run and missed none)." % call["call-symbol"]["syms"])
