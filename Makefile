@@ -188,7 +188,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory integration
 
 bench: deps all
-	$(Q)scripts/bench.sh
+	$(Q)OUT=$(OUT) scripts/bench.sh
 
 format:
 	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*/*.[ch] \

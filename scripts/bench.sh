@@ -11,6 +11,8 @@
 #      throughput untraced, under offcpu and under offcputime (whole system)
 #   4. start-up: exec to attached for offcpu -p and offcputime -p on a
 #      sleeping process, and exec to exit of offcpu --stuck -p
+#   5. semlat's cost on the process it traces: scripts/bench-semlat.sh, its
+#      own section of the doc; BENCH_SEMLAT_ONLY=1 runs that part alone
 #
 # Each pingpong run is one window: pingpong is held at exec behind a FIFO, the tracer
 # (if any) is started on its PID and given ATTACH_WAIT seconds to attach (and
@@ -56,7 +58,8 @@
 # (54329), BENCH_STARTUP_REPS (5; 0 skips the section), ATTACH_WAIT (1.5),
 # QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5), BENCH_RETRIES (3),
 # OFFCPUTIME (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON
-# (python3).
+# (python3), OUT (build: where `make` put the tools); BENCH_SEMLAT_* (see
+# scripts/bench-semlat.sh).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -67,6 +70,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (BPF programs, kernel.bpf_stats_enabled); try: sudo make bench"
+[ "${BENCH_SEMLAT_ONLY:-0}" = 0 ] || exec scripts/bench-semlat.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 REPS=${BENCH_REPS:-3}
@@ -88,8 +92,9 @@ NOISY_PCT=${NOISY_PCT:-5}
 RETRIES=${BENCH_RETRIES:-3}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 PYTHON=${PYTHON:-python3}
-OFFCPU=build/offcpu
-PINGPONG=build/fixtures/pingpong
+OUT=${OUT:-build}
+OFFCPU=$OUT/offcpu
+PINGPONG=$OUT/fixtures/pingpong
 OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
 # shellcheck disable=SC2015
 [ -n "$OFFCPUTIME" ] && [ -x "$OFFCPUTIME" ] ||
@@ -125,7 +130,7 @@ fi
 TRACER_SECONDS=$((SECONDS_PER_RUN + 60))
 
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-WORK=build/bench
+WORK=$OUT/bench
 mkdir -p "$WORK"
 # one benchmark at a time: two would share these files and each other's CPUs
 exec 9>"$WORK/lock"
@@ -703,3 +708,7 @@ BENCH_DATE=$START_DATE \
 	BENCH_STARTUP_TSV=$STARTUP_TSV \
 	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
 echo "bench: wrote $DOC (raw data: $RESULTS, $PG_TSV, $STARTUP_TSV, $INTERVAL_TSV; pingpong runs done again: $DISCARDED)"
+
+# --- semlat: a section of its own, which report.py keeps; the same knobs from
+# the environment, and our lock (fd 9, inherited)
+OUT=$OUT scripts/bench-semlat.sh

@@ -5,13 +5,16 @@ docs/benchmarks.md and prints the goals, the summary tables and the targets.
 usage: report.py RESULTS.tsv OUT.md [DISCARDED.tsv]
 (machine facts come in BENCH_* variables; DISCARDED holds the pingpong runs
 done again because the rest of the machine was busy; the other sections'
-data come in BENCH_INTERVAL_TSV, BENCH_PG_TSV and BENCH_STARTUP_TSV)
+data come in BENCH_INTERVAL_TSV, BENCH_PG_TSV and BENCH_STARTUP_TSV; the
+section that scripts/bench-semlat.sh wrote into OUT.md is kept as it is)
 """
 import csv
 import os
 import statistics
 import sys
 import textwrap
+
+import semlat  # its section of the document is kept when this one rewrites the rest
 
 FILTERED_TARGET_NS = 40.0  # target: cost per event of a filtered-out task
 COST_RATIO_GOAL = 0.5  # goal: offcpu's cost at most this share of offcputime's
@@ -647,7 +650,9 @@ Knobs: `BENCH_SECONDS`, `BENCH_REPS`, `BENCH_SHAPES` (`BENCH_PAIRS` if it is
 unset), `BENCH_LONG_SECONDS`, `BENCH_PG_SECONDS` (0 skips pgbench),
 `WAITSCOPE_PGPORT`, `BENCH_STARTUP_REPS` (0 skips start-up), `ATTACH_WAIT`,
 `QUIET_BUDGET`, `QUIET_PCT`, `NOISY_PCT`, `BENCH_RETRIES`, `OFFCPUTIME`,
-`BENCH_DOC` (see the head of `scripts/bench.sh`). Raw data:
+`BENCH_DOC` (see the head of `scripts/bench.sh`). semlat's section has a
+Method of its own: `scripts/bench-semlat.sh` writes it after these, and
+`BENCH_SEMLAT_ONLY=1 make bench` runs it alone. Raw data:
 `build/bench/results.tsv` (pingpong), `build/bench/pgbench.tsv`,
 `build/bench/startup.tsv`, `build/bench/interval.tsv`.
 
@@ -660,8 +665,12 @@ the hypervisor did not give this machine's CPUs.
 
 {raw}
 {pg[3] if pg else ""}"""
+    old = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            old = f.read()
     with open(out, "w") as f:
-        f.write(doc)
+        f.write(semlat.carry_over(old, doc))
     print("goals:")
     print(gtable)
     print()
