@@ -43,6 +43,17 @@ def assert_lock_waits(doc, fixture, symbol, kind):
     return found
 
 
+def traced(procs, fixture, *args, semlat=(), seconds=3, settle=0.3):
+    """Runs the fixture (6 s by itself), traces it with semlat --json for seconds once it
+    has settled, collects its records: (fixture, document)."""
+    fx = procs.fixture(fixture, *args, lifetime=6)
+    time.sleep(settle)
+    r = procs.semlat(["-p", fx.pid, *semlat, "--json", seconds])
+    fx.finish()
+    assert r.returncode == 0, r.stderr
+    return fx, parse_json(r)
+
+
 def truth_us(fixture, kind, start, end):
     """The fixture's own time in calls of that kind that began and ended inside the window."""
     return sum(e - s for _, k, s, e, _ in fixture.records
@@ -53,12 +64,7 @@ def test_waits_match_the_fixture(procs):
     """Per lock: total wait within 5 % (+2 ms) of the fixture's own timing of its lock calls;
     kind and name right (globals by symbol); waiter stacks show the waiting function and
     releaser stacks the releasing one, through glibc without frame pointers."""
-    lk = procs.fixture(LOCKS, "-d", 6, *LOCKS_OF, lifetime=6)
-    time.sleep(0.3)
-    r = procs.semlat(["-p", lk.pid, "--json", 3])
-    lk.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    lk, doc = traced(procs, LOCKS, "-d", 6, *LOCKS_OF)
     assert doc["lost"] and not any(doc["lost"].values()), doc["lost"]
     for mode, (kind, symbol, waiter, releaser) in LOCKS_OF.items():
         found = assert_lock_waits(doc, lk, symbol, kind)
@@ -114,12 +120,7 @@ def test_symbol_breakdown_matches_the_fixture(procs):
     time, and its gate (semaphore), pool (mutex + condvar) and query (the socket wait) parts
     are within 10 % of the fixture's timings of those parts. Waiter stacks reach the thread's
     start through the uretprobe trampoline that --symbol puts on the stack."""
-    svc = procs.fixture(DISPATCH, "-d", 6, PG_DSN, lifetime=6)
-    time.sleep(0.3)
-    r = procs.semlat(["-p", svc.pid, "--symbol", "dispatch", "--json", 3])
-    svc.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    svc, doc = traced(procs, DISPATCH, "-d", 6, PG_DSN, semlat=("--symbol", "dispatch"))
     start, end = window(doc)
     assert not any(doc["lost"].values()), doc["lost"]
     [sym] = doc["symbols"]
@@ -189,12 +190,7 @@ def test_parking_lot_locks(procs):
 
 
 def assert_rust_locks(procs, mode, expected):
-    rl = procs.fixture(RLOCKS, 6, mode, lifetime=6)
-    time.sleep(0.3)
-    r = procs.semlat(["-p", rl.pid, "--json", 3])
-    rl.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    rl, doc = traced(procs, RLOCKS, 6, mode)
     for symbol, kind, waiters in expected:
         found = assert_lock_waits(doc, rl, symbol, kind)
         stack = max((s for l in found for s in l["waiter_stacks"]), key=lambda s: s["wait_us"])
@@ -216,12 +212,8 @@ def test_hold_times_match_the_fixture(procs):
     within 5 % of the holders' own timing (clock_gettime after the lock call returns and before
     the unlock); the holder stacks end in the unlock call and contain the holding function;
     a condvar's mutex shows held while the condvar wait has it."""
-    lk = procs.fixture(LOCKS, "-d", 6, "mutex", "sem", "rwlock", "condvar", lifetime=6)
-    time.sleep(0.3)
-    r = procs.semlat(["-p", lk.pid, "--hold", "--json", 3])
-    lk.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    lk, doc = traced(procs, LOCKS, "-d", 6, "mutex", "sem", "rwlock", "condvar",
+                     semlat=("--hold",))
     start, end = window(doc)
     assert not any(doc["lost"].values()), doc["lost"]
     assert doc["locks"], "--hold lost the contention report"
@@ -297,12 +289,7 @@ def test_min_leaves_short_waits_out(procs):
     """-m 20000 on the mutex fixture (waits from 0 to about 40 ms): the waits left are the
     fixture's of at least 20 ms, within 5 % (waits within 1 ms of the line may fall either
     side), and the rest are counted as left out."""
-    lk = procs.fixture(LOCKS, "-d", 6, "mutex", lifetime=6)
-    time.sleep(0.3)
-    r = procs.semlat(["-p", lk.pid, "-m", 20000, "--json", 3])
-    lk.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    lk, doc = traced(procs, LOCKS, "-d", 6, "mutex", semlat=("-m", 20000))
     start, end = window(doc)
     [l] = locks_named(doc, "g_mutex")
     n, want = waits_of(lk, "mutex", start, end, 20_000_000)
@@ -362,12 +349,7 @@ def test_tokio_semaphores(procs):
     no thread blocks, and semlat finds tokio by itself. Each semaphore's waits within 10 % of
     the tasks' own timing of their acquires, named by its static, kind async-semaphore, the
     acquires queued at once at most the tasks beyond its permits."""
-    svc = procs.fixture(TOKIOSVC, 6, "dispatch", PG_DSN, lifetime=6)
-    time.sleep(0.5)
-    r = procs.semlat(["-p", svc.pid, "--json", 3])
-    svc.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    svc, doc = traced(procs, TOKIOSVC, 6, "dispatch", PG_DSN, settle=0.5)
     start, end = window(doc)
     assert doc["async"]["runtime"] == "tokio" and doc["async"]["queued"] > 100, doc["async"]
     assert not any(doc["lost"].values()), doc["lost"]
@@ -387,12 +369,7 @@ def test_tokio_locks_and_channel(procs):
     """tokio's Mutex, RwLock (a slow writer) and a bounded mpsc channel whose consumer is
     slower than its producers: each a row of its own, waits within 10 % of the tasks' own
     timing (the channel's senders waiting for room)."""
-    svc = procs.fixture(TOKIOSVC, 6, "locks", lifetime=6)
-    time.sleep(0.5)
-    r = procs.semlat(["-p", svc.pid, "--json", 3])
-    svc.finish()
-    assert r.returncode == 0, r.stderr
-    doc = parse_json(r)
+    svc, doc = traced(procs, TOKIOSVC, 6, "locks", settle=0.5)
     start, end = window(doc)
     async_locks = [l for l in doc["locks"] if l["kind"].startswith("async-")]
     for symbol, part in (("tokiosvc::MUTEX", "mutex"), ("tokiosvc::RWLOCK", "rwlock")):

@@ -18,60 +18,47 @@ static const uint8_t rustc_195[] = {0x41, 0x57, 0x41, 0x56, 0x53, 0x80, 0x7f, 0x
 				    0x0f, 0x85, 0xa5, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x17,
 				    0xb9, 0x01, 0x00, 0x00, 0x00, 0x31, 0xc0, 0x90, 0x90};
 
-static void test_queued_path_of_rustc_195(void **state)
-{
-	uint32_t at, off;
-
-	(void)state;
-	assert_int_equal(tokio_drop_shape(rustc_195, sizeof(rustc_195), &at, &off), 0);
-	assert_int_equal(at, 15); /* the mov after the jne */
-	assert_int_equal(off, 0);
-}
-
-/* cmpb $0, 0x30(%rdi); je +2 (skips the queued path); mov 0x8(%rdi), %rax */
-static void test_compared_with_zero(void **state)
-{
-	static const uint8_t code[] = {0x53, 0x80, 0x7f, 0x30, 0x00, 0x74, 0x05, 0x48,
-				       0x8b, 0x47, 0x08, 0x5b, 0xc3, 0x90, 0x90, 0x90};
-	uint32_t at, off;
-
-	(void)state;
-	assert_int_equal(tokio_drop_shape(code, sizeof(code), &at, &off), 0);
-	assert_int_equal(at, 7);
-	assert_int_equal(off, 8);
-}
-
+/* cmpb $0, 0x30(%rdi); je +5 (skips the queued path); mov 0x8(%rdi), %rax */
+static const uint8_t cmp_zero[] = {0x53, 0x80, 0x7f, 0x30, 0x00, 0x74, 0x05, 0x48,
+				   0x8b, 0x47, 0x08, 0x5b, 0xc3, 0x90, 0x90, 0x90};
 /* cmpb $1, 0x30(%rdi); je +1 to the queued path: there, mov 0x10(%rdi), %rcx */
-static void test_queued_path_taken_by_the_jump(void **state)
+static const uint8_t jump_queued[] = {0x80, 0x7f, 0x30, 0x01, 0x74, 0x01, 0xc3, 0x48,
+				      0x8b, 0x4f, 0x10, 0x90, 0x90, 0x90, 0x90, 0x90};
+/* testb $1, 0x34(%rdi): not a shape known */
+static const uint8_t testb[] = {0xf6, 0x47, 0x34, 0x01, 0x75, 0x02, 0xc3, 0x90,
+				0x48, 0x8b, 0x17, 0x90, 0x90, 0x90, 0x90, 0x90};
+
+static const struct {
+	const uint8_t *code;
+	size_t n;
+	int rc;
+	uint32_t at, off; /* the queued path's first instruction, the &Semaphore's offset */
+} shapes[] = {
+	{rustc_195, sizeof(rustc_195), 0, 15, 0},
+	{cmp_zero, sizeof(cmp_zero), 0, 7, 8},
+	{jump_queued, sizeof(jump_queued), 0, 7, 16},
+	{testb, sizeof(testb), -1, 0, 0},
+};
+
+static void test_drop_shapes(void **state)
 {
-	static const uint8_t code[] = {0x80, 0x7f, 0x30, 0x01, 0x74, 0x01, 0xc3, 0x48,
-				       0x8b, 0x4f, 0x10, 0x90, 0x90, 0x90, 0x90, 0x90};
-	uint32_t at, off;
-
 	(void)state;
-	assert_int_equal(tokio_drop_shape(code, sizeof(code), &at, &off), 0);
-	assert_int_equal(at, 7);
-	assert_int_equal(off, 16);
-}
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		uint32_t at = 0, off = 0;
 
-static void test_unknown_shape(void **state)
-{
-	/* testb $1, 0x34(%rdi): not a shape known */
-	static const uint8_t code[] = {0xf6, 0x47, 0x34, 0x01, 0x75, 0x02, 0xc3, 0x90,
-				       0x48, 0x8b, 0x17, 0x90, 0x90, 0x90, 0x90, 0x90};
-	uint32_t at, off;
-
-	(void)state;
-	assert_int_equal(tokio_drop_shape(code, sizeof(code), &at, &off), -1);
+		assert_int_equal(tokio_drop_shape(shapes[i].code, shapes[i].n, &at, &off),
+				 shapes[i].rc);
+		if (!shapes[i].rc) {
+			assert_int_equal(at, shapes[i].at);
+			assert_int_equal(off, shapes[i].off);
+		}
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_queued_path_of_rustc_195),
-		cmocka_unit_test(test_compared_with_zero),
-		cmocka_unit_test(test_queued_path_taken_by_the_jump),
-		cmocka_unit_test(test_unknown_shape),
+		cmocka_unit_test(test_drop_shapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

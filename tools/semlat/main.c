@@ -35,7 +35,7 @@ static struct env {
 	int npids;
 	int tid;
 	enum output output;
-	bool verbose, raw_tp, fp_only, hold;
+	bool verbose, raw_tp, fp_only, hold, no_async;
 	int top;
 	const char *btf, *svg;
 	double duration, interval;
@@ -68,7 +68,17 @@ static const char doc[] =
 	"mutexes; Rust std and parking_lot), and SysV semop; an uncontended lock costs\n"
 	"nothing. --hold and --symbol cost uprobe traps: see --help of each.\n";
 
-enum { OPT_JSON = 0x100, OPT_BTF, OPT_RAW_TP, OPT_STACK, OPT_SYMBOL, OPT_HOLD, OPT_BY, OPT_SVG };
+enum {
+	OPT_JSON = 0x100,
+	OPT_BTF,
+	OPT_RAW_TP,
+	OPT_STACK,
+	OPT_SYMBOL,
+	OPT_HOLD,
+	OPT_BY,
+	OPT_SVG,
+	OPT_NO_ASYNC,
+};
 
 static const struct argp_option opts[] = {
 	{"pid", 'p', "PID[,PID..]", 0, "Trace these processes (all their threads)", 0},
@@ -86,6 +96,8 @@ static const struct argp_option opts[] = {
 	 "Group the waits by lock (default), waiting thread, thread role, or waiter stack", 0},
 	{"min", 'm', "MIN_US", 0, "Only waits (and holds) of at least MIN_US microseconds", 0},
 	{"interval", 'i', "SECONDS", 0, "A report every SECONDS (each one starts afresh)", 0},
+	{"no-async", OPT_NO_ASYNC, NULL, 0,
+	 "Leave tokio's async locks out (their probes trap on every acquire, contended or not)", 0},
 	{"json", OPT_JSON, NULL, 0, "One JSON document (one per interval with -i)", 0},
 	{"svg", OPT_SVG, "FILE", 0, "Also write a flame graph of the waiter stacks (SVG) to FILE",
 	 0},
@@ -168,6 +180,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_HOLD:
 		env.hold = true;
+		break;
+	case OPT_NO_ASYNC:
+		env.no_async = true;
 		break;
 	case 'v':
 		env.verbose = true;
@@ -519,8 +534,10 @@ int main(int argc, char **argv)
 		err = holds_resolve(TOOL, env.pids, env.npids, &r.hold);
 	if (!err && parking_resolve(env.pids, env.npids, &r.parking))
 		err = EXIT_ENV;
-	if (!err)
+	if (!err && !env.no_async)
 		tokio_resolve(env.pids, env.npids, &r.tokio);
+	else if (!err)
+		snprintf(r.tokio.why, sizeof(r.tokio.why), "not traced (--no-async)");
 	if (err) {
 		symbols_free(&r.symbols);
 		probes_free(&r.hold);
