@@ -374,6 +374,192 @@ int semtimedop_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
+ * ---- --symbol on an async fn: one call is one future, from its first poll to its drop ----
+ * (`.await` drops a future as soon as it is Ready). Time inside its polls is on-CPU; the
+ * async lock waits that end inside it go to their locks; the rest is pending (I/O, timers).
+ */
+struct afut_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 future;
+};
+
+struct afut {
+	__u64 start_ns, polled_ns, locks_ns, polls;
+	__u32 sym;
+	__u32 pad;
+};
+
+/* the traced async fns being polled on this thread, outermost first */
+struct apolls {
+	struct {
+		__u64 future, enter_ns;
+		__u32 sym;
+		__u32 pad;
+	} f[MAX_NEST];
+	__u32 n;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct afut_key);
+	__type(value, struct afut);
+} afutures SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct apolls);
+} apolling SEC(".maps");
+
+static const struct apolls zero_apolls;
+
+static __always_inline void sym_inside_add(__u32 sym, __s64 by)
+{
+	__u32 slot = SYM_SLOT(sym, interval_gen);
+	struct sym_val *v = bpf_map_lookup_elem(&sym_stats, &slot);
+	__s64 *in = bpf_map_lookup_elem(&sym_inside, &sym), inside;
+
+	if (!in)
+		return;
+	inside = __sync_add_and_fetch(in, by);
+	if (v && inside > v->max_inside)
+		v->max_inside = inside; /* racy, as a maximum may be */
+}
+
+SEC("uprobe")
+int async_poll(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 pid = (__u32)id, sym = (__u32)bpf_get_attach_cookie(ctx), n;
+	struct afut_key k = {.tgid = id >> 32, .future = PT_REGS_PARM1(ctx)};
+	struct afut f = {.start_ns = now, .sym = sym};
+	struct apolls *a;
+
+	if (!wanted(pid, k.tgid))
+		return 0;
+	if (!bpf_map_lookup_elem(&afutures, &k)) {
+		if (!in_window(now))
+			return 0;
+		if (bpf_map_update_elem(&afutures, &k, &f, BPF_NOEXIST)) {
+			count(DROP_CALLS_FULL);
+			return 0;
+		}
+		sym_inside_add(sym, 1);
+	}
+	a = bpf_map_lookup_elem(&apolling, &pid);
+	if (!a) {
+		bpf_map_update_elem(&apolling, &pid, &zero_apolls, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&apolling, &pid);
+	}
+	n = a ? a->n : MAX_NEST;
+	if (n >= MAX_NEST)
+		return 0;
+	a->f[n].future = k.future;
+	a->f[n].enter_ns = now;
+	a->f[n].sym = sym;
+	a->n = n + 1;
+	return 0;
+}
+
+SEC("uretprobe")
+int async_poll_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = (__u32)id, n;
+	struct apolls *a = bpf_map_lookup_elem(&apolling, &pid);
+	struct afut_key k = {.tgid = id >> 32};
+	struct afut *f;
+
+	if (!a)
+		return 0;
+	n = a->n;
+	if (n < 1 || n > MAX_NEST)
+		return 0;
+	k.future = a->f[n - 1].future;
+	f = bpf_map_lookup_elem(&afutures, &k);
+	if (f) {
+		f->polled_ns += bpf_ktime_get_ns() - a->f[n - 1].enter_ns;
+		f->polls++;
+	}
+	a->n = n - 1;
+	return 0;
+}
+
+SEC("uprobe")
+int async_drop(struct pt_regs *ctx)
+{
+	struct afut_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
+			     .future = PT_REGS_PARM1(ctx)};
+	struct afut *f = bpf_map_lookup_elem(&afutures, &k);
+	__u64 now = bpf_ktime_get_ns(), wall, rest, state_at;
+	struct sym_val *v;
+	__u8 state = ASYNC_RETURNED;
+	__u32 slot;
+
+	if (!f)
+		return 0;
+	sym_inside_add(f->sym, -1);
+	slot = SYM_SLOT(f->sym, interval_gen);
+	v = bpf_map_lookup_elem(&sym_stats, &slot);
+	wall = now - f->start_ns;
+	state_at = bpf_get_attach_cookie(ctx) >> SYM_STATE_SHIFT;
+	if (state_at)
+		bpf_probe_read_user(&state, 1, (void *)(k.future + state_at - 1));
+	if (v && in_window(now) && state != ASYNC_RETURNED) {
+		__sync_fetch_and_add(&v->cancelled, 1);
+	} else if (v && in_window(now)) {
+		rest = f->polled_ns + f->locks_ns;
+		__sync_fetch_and_add(&v->calls, 1);
+		__sync_fetch_and_add(&v->total_ns, wall);
+		__sync_fetch_and_add(&v->locks_ns, f->locks_ns);
+		__sync_fetch_and_add(&v->pending_ns, wall > rest ? wall - rest : 0);
+		__sync_fetch_and_add(&v->polls, f->polls);
+		if (wall > v->max_ns)
+			v->max_ns = wall;
+		add_slot(v->slots, wall);
+		count(DROP_NR + CNT_CALLS);
+	}
+	bpf_map_delete_elem(&afutures, &k);
+	return 0;
+}
+
+/* An async lock wait that ended inside traced async fns' polls is part of each of them. */
+static __always_inline void async_lock_time(const struct lock_key *lock, __u64 wait)
+{
+	__u32 pid = (__u32)bpf_get_current_pid_tgid();
+	struct apolls *a = bpf_map_lookup_elem(&apolling, &pid);
+	struct afut_key k = {.tgid = lock->tgid};
+	struct sym_lock_key sk = {.lock = *lock};
+	struct afut *f;
+	__u64 *ns;
+
+	if (!a)
+		return;
+	for (__u32 i = 0; i < MAX_NEST; i++) {
+		if (i >= a->n)
+			break;
+		k.future = a->f[i].future;
+		f = bpf_map_lookup_elem(&afutures, &k);
+		if (!f)
+			continue;
+		f->locks_ns += wait;
+		sk.sym = f->sym;
+		ns = bpf_map_lookup_elem(&sym_locks, &sk);
+		if (!ns) {
+			bpf_map_update_elem(&sym_locks, &sk, &(__u64){0}, BPF_NOEXIST);
+			ns = bpf_map_lookup_elem(&sym_locks, &sk);
+		}
+		if (ns)
+			__sync_fetch_and_add(ns, wait);
+		else
+			count(DROP_SYMLOCKS_FULL);
+	}
+}
+
+/*
  * ---- tokio: a task waiting for a batch_semaphore (Semaphore, Mutex, RwLock, bounded mpsc) ----
  * A wait runs from the Acquire future's first poll that returns Pending to the poll that returns
  * Ready, or to its drop (cancelled). No thread blocks: these are seen only here.
@@ -480,6 +666,8 @@ static __always_inline void end_async(const struct acquire_key *k, struct async_
 	if (out == OUT_WOKEN) {
 		add_wait(v, wait, wait);
 		add_edge(&w->p, w->pid, wait);
+		if (symbols)
+			async_lock_time(&w->p.lock, wait);
 	} else {
 		__sync_fetch_and_add(&v->other_ns, wait);
 	}

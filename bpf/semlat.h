@@ -106,6 +106,9 @@ struct sym_val {
 	__u64 off_ns[REASON_NR];
 	__u64 locks_ns;		      /* the part of the calls' blocked time found in sym_locks */
 	__s64 max_inside;	      /* calls in progress at once (concurrency), at most */
+	__u64 pending_ns;	      /* async fn: neither polled nor waiting for an async lock */
+	__u64 polls;		      /* async fn: polls of the calls */
+	__u64 cancelled;	      /* async fn: futures dropped before they completed */
 	__u32 slots[HIST_FINE_SLOTS]; /* the calls' microseconds */
 };
 
@@ -139,6 +142,13 @@ enum hold_fn {
 
 /* tokio's probes' cookies */
 enum { TOKIO_POLL, TOKIO_DROP };
+
+/* --symbol on an async fn: its future's poll and drop carry the symbol and one of these */
+#define SYM_ASYNC_POLL (1ULL << 32)
+#define SYM_ASYNC_DROP (2ULL << 32)
+/* a drop's cookie also carries where the future's state byte is, plus one (0: not known) */
+#define SYM_STATE_SHIFT 40
+#define ASYNC_RETURNED	1 /* the state of a future that returned Ready */
 
 #define HOLD_COOKIE(fn, kind) ((__u64)(fn) << 8 | (kind))
 

@@ -403,3 +403,42 @@ def test_no_tokio_and_tokio_without_its_poll(procs, tmp_path):
     svc.finish()
     assert r.returncode == 0, r.stderr
     assert "not Acquire::poll" in r.stdout, r.stdout
+
+
+def test_symbol_on_an_async_fn(procs):
+    """--symbol dispatch on the tokio service, where dispatch is an `async fn` (a boxed future,
+    as frameworks call handlers): one call is one future, first poll to drop. Calls as the
+    fixture counts them, total latency within 10 %, its GATE and POOL waits within 10 % of
+    the tasks' own timing, the query's time pending, concurrency the 12 tasks."""
+    svc, doc = traced(procs, TOKIOSVC, 6, "dispatch", PG_DSN, semlat=("--symbol", "dispatch"),
+                      settle=0.5)
+    start, end = window(doc)
+    [sym] = [s for s in doc["symbols"] if s["name"] == "tokiosvc::dispatch"]
+    assert sym["async"] and sym["polls_per_call"] >= 2, sym
+    calls = [(s, e) for _, k, s, e, _ in svc.records if k == "dispatch" and s >= start and e <= end]
+    wall = sum(e - s for s, e in calls) / 1000
+    assert len(calls) > 200 and abs(sym["calls"] - len(calls)) <= 0.02 * len(calls) + 2, (
+        sym["calls"], len(calls))
+    assert abs(sym["total_us"] - wall) <= 0.10 * wall, (sym["total_us"], wall)
+    b = sym["breakdown"]
+    for lock, part in (("tokiosvc::GATE", "gate"), ("tokiosvc::POOL", "pool")):
+        want = async_truth_us(svc, part, start, end)
+        got = sum(v for k, v in b["locks"].items() if k.startswith(lock))
+        assert abs(got - want) <= 0.10 * want, (lock, got, want, b)
+    query = async_truth_us(svc, "query", start, end)
+    assert abs(b["pending"] - query) <= 0.10 * query + 0.05 * wall, (b["pending"], query)
+    assert 10 <= sym["concurrency_max"] <= 12, sym["concurrency_max"]
+
+
+def test_async_fn_dropped_before_completing(procs):
+    """An async fn awaited under a timeout that drops about half of its futures: those are
+    counted apart (cancelled, told by the future's state at its drop), not as calls."""
+    svc, doc = traced(procs, TOKIOSVC, 6, "cancel", semlat=("--symbol", "slow"), settle=0.5)
+    start, end = window(doc)
+    [sym] = [s for s in doc["symbols"] if s["name"] == "tokiosvc::slow"]
+    done = sum(1 for _, k, s, e, _ in svc.records if k == "slow" and s >= start and e <= end)
+    dropped = sum(1 for _, k, s, e, _ in svc.records
+                  if k == "slow-cancelled" and s >= start and e <= end)
+    assert done > 100 and dropped > 100, (done, dropped)
+    assert abs(sym["calls"] - done) <= 0.02 * done + 2, (sym["calls"], done)
+    assert abs(sym["cancelled"] - dropped) <= 0.02 * dropped + 2, (sym["cancelled"], dropped)

@@ -55,10 +55,31 @@ static void test_drop_shapes(void **state)
 	}
 }
 
+/* drop_in_place of an async fn's future: the state byte it reads first */
+static void test_async_state_offset(void **state)
+{
+	/* mov %rdi, %rbx; movzbl 0x41(%rdi), %eax: several awaits, a jump on the state */
+	static const uint8_t movzbl[] = {0x41, 0x56, 0x53, 0x50, 0x48, 0x89, 0xfb, 0x0f,
+					 0xb6, 0x47, 0x41, 0x83, 0xf8, 0x03, 0x90, 0x90};
+	/* cmpb $3, 0x288(%rdi); je: one await */
+	static const uint8_t cmpb[] = {0x80, 0xbf, 0x88, 0x02, 0x00, 0x00, 0x03, 0x0f,
+				       0x84, 0x00, 0x00, 0x00, 0x00, 0xc3, 0xcc, 0xcc};
+	static const uint8_t none[] = {0x48, 0x89, 0xfb, 0xc3, 0x90, 0x90, 0x90, 0x90};
+	uint32_t off;
+
+	(void)state;
+	assert_int_equal(async_state_offset(movzbl, sizeof(movzbl), &off), 0);
+	assert_int_equal(off, 0x41);
+	assert_int_equal(async_state_offset(cmpb, sizeof(cmpb), &off), 0);
+	assert_int_equal(off, 0x288);
+	assert_int_equal(async_state_offset(none, sizeof(none), &off), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_shapes),
+		cmocka_unit_test(test_async_state_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,6 +233,7 @@ static void shrink(struct bpf_map *const *maps, size_t n)
 static void set_optional(struct semlat_bpf *s, bool btf, const struct run *r)
 {
 	bool parking = r->parking.funcs.n > 0, tokio = r->tokio.probes.funcs.n > 0;
+	bool async_fns = r->symbols.polls.funcs.n > 0;
 
 	bool waitv = loader_has_tracepoint("syscalls", "sys_enter_futex_waitv");
 	bool futex2 = loader_has_tracepoint("syscalls", "sys_enter_futex_wait");
@@ -253,6 +254,11 @@ static void set_optional(struct semlat_bpf *s, bool btf, const struct run *r)
 	bpf_program__set_autoload(s->progs.parking_enter, parking);
 	bpf_program__set_autoload(s->progs.parking_exit, parking);
 	s->rodata->parking_lot = parking;
+	bpf_program__set_autoload(s->progs.async_poll, async_fns);
+	bpf_program__set_autoload(s->progs.async_poll_return, async_fns);
+	bpf_program__set_autoload(s->progs.async_drop, async_fns);
+	if (!async_fns)
+		shrink((struct bpf_map *const[]){s->maps.afutures, s->maps.apolling}, 2);
 	bpf_program__set_autoload(s->progs.acquire_enter, tokio);
 	bpf_program__set_autoload(s->progs.acquire_poll_return, tokio);
 	s->rodata->acquire_sem_off = r->tokio.sem_off;
@@ -459,6 +465,10 @@ static int attach(struct run *r)
 	if (probes_attach(TOOL, &r->parking, r->skel->progs.parking_enter,
 			  r->skel->progs.parking_exit))
 		return EXIT_ENV;
+	if (probes_attach(TOOL, &r->symbols.polls, r->skel->progs.async_poll,
+			  r->skel->progs.async_poll_return) ||
+	    probes_attach(TOOL, &r->symbols.drops, r->skel->progs.async_drop, NULL))
+		return EXIT_ENV;
 	if (probes_attach(TOOL, &r->tokio.probes, r->skel->progs.acquire_enter,
 			  r->skel->progs.acquire_poll_return))
 		return EXIT_ENV;
@@ -506,6 +516,8 @@ static int trace(struct run *r)
 	end_ns = mono_ns();
 	r->skel->data->window_end_ns = end_ns;
 	probes_detach(&r->symbols.probes);
+	probes_detach(&r->symbols.polls);
+	probes_detach(&r->symbols.drops);
 	probes_detach(&r->hold);
 	probes_detach(&r->parking);
 	probes_detach(&r->tokio.probes);

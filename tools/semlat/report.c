@@ -372,13 +372,21 @@ static void print_symbol(FILE *f, const struct symbol *s, double duration)
 		fmt_duration(mx, sizeof(mx), s->max_ns), s->max_inside, mean_inside(s, duration));
 	if (!s->calls)
 		return;
-	print_part(f, "on-CPU", "", symbol_oncpu_ns(s), s->total_ns);
+	if (s->is_async)
+		fprintf(f,
+			"    async fn: a call is a future, first poll to drop; %.1f polls per "
+			"call; "
+			"%" PRIu64 " dropped before completing%s\n",
+			(double)s->polls / s->calls, s->cancelled,
+			s->completion_unknown ? " (not told apart in this build)" : "");
+	print_part(f, s->is_async ? "polled" : "on-CPU", "", symbol_oncpu_ns(s), s->total_ns);
 	for (size_t i = 0; i < s->nlocks; i++)
 		print_part(f, "lock", s->locks[i].name, s->locks[i].ns, s->total_ns);
 	for (int r = 0; r < REASON_NR; r++)
 		if (r != REASON_RUNQUEUE)
 			print_part(f, reason_name(r), "", s->off_ns[r], s->total_ns);
 	print_part(f, "runqueue", "", s->off_ns[REASON_RUNQUEUE], s->total_ns);
+	print_part(f, "pending", "", s->pending_ns, s->total_ns);
 }
 
 static void report_symbols_text(FILE *f, const struct semlat_report *r)
@@ -403,8 +411,12 @@ static void json_symbol(struct json *j, const struct symbol *s, double duration)
 	json_i64(j, "concurrency_max", s->max_inside);
 	json_double(j, "concurrency_mean", mean_inside(s, duration));
 	json_hist(j, "histogram", &s->hist);
+	json_bool(j, "async", s->is_async);
+	json_double(j, "polls_per_call", s->calls ? (double)s->polls / s->calls : 0);
+	json_u64(j, "cancelled", s->cancelled);
 	json_object_begin(j, "breakdown");
 	json_double(j, "oncpu", symbol_oncpu_ns(s) / NS_PER_US);
+	json_double(j, "pending", s->pending_ns / NS_PER_US);
 	for (int r = 0; r < REASON_NR; r++)
 		json_double(j, reason_name(r), s->off_ns[r] / NS_PER_US);
 	json_object_begin(j, "locks");

@@ -9,6 +9,7 @@
 #include "locks.h"
 #include "mapread.h"
 #include "target.h"
+#include "tokio.h"
 
 /* The symbol of (name, obj), added if new; -1 when the table is full. */
 static int symbol_index(struct symbol_table *t, const struct func *f)
@@ -28,6 +29,62 @@ static int symbol_index(struct symbol_table *t, const struct func *f)
 	v[t->n].name = strdup(f->name);
 	v[t->n].obj = strdup(f->obj);
 	return (int)t->n++;
+}
+
+/* How rustc names an async fn's future type: legacy mangling, then v0. */
+static const char *const future_of[] = {"%s::{{closure}}", "%s::{closure#0}"};
+static const char *const drop_of[] = {"core::ptr::drop_in_place<%s::{{closure}}>",
+				      "core::ptr::drop_in_place::<%s::{closure#0}>"};
+
+/* Finds OBJ:NAME (formatted) in pid; 1 if found (added to p), 0 if not, -errno. */
+static int find_exact(struct probes *p, int pid, const char *obj, const char *fmt, const char *name,
+		      uint64_t cookie, bool ret)
+{
+	char pattern[1024], full[960], hint[8];
+
+	snprintf(full, sizeof(full), fmt, name);
+	snprintf(pattern, sizeof(pattern), "%s:%s", obj, full);
+	return probes_find(p, pid, pattern, cookie, ret, hint, sizeof(hint)) > 0;
+}
+
+/*
+ * A function that has a future type of its own (dispatch::{{closure}}, with a drop_in_place)
+ * is an async fn: the call is timed on its future's poll and drop, not on the function that
+ * only makes the future.
+ */
+static int resolve_async(const char *tool, struct symbol_table *t, size_t i, int pid, uint32_t sym)
+{
+	const struct func *f = &t->probes.funcs.v[i];
+	int found = 0;
+
+	uint8_t code[64];
+	uint32_t state;
+
+	for (size_t k = 0; k < 2 && !found; k++)
+		found = find_exact(&t->drops, pid, f->obj, drop_of[k], f->name,
+				   sym | SYM_ASYNC_DROP, false);
+	if (!found)
+		return 0;
+	/* completed or cancelled: the future's state at its drop, where the drop's code reads it */
+	if (!func_code(&t->drops.funcs.v[t->drops.funcs.n - 1], code, sizeof(code)) &&
+	    !async_state_offset(code, sizeof(code), &state))
+		t->drops.cookie[t->drops.funcs.n - 1] |= (uint64_t)(state + 1) << SYM_STATE_SHIFT;
+	else
+		t->v[sym].completion_unknown = true;
+	found = 0;
+	for (size_t k = 0; k < 2 && !found; k++)
+		found = find_exact(&t->polls, pid, f->obj, future_of[k], f->name,
+				   sym | SYM_ASYNC_POLL, true);
+	if (!found) {
+		fprintf(stderr,
+			"%s: --symbol: %s is an async fn whose poll is inlined into its callers in "
+			"%s: it has no function of its own to time\n",
+			tool, f->name, f->obj);
+		return EXIT_USAGE;
+	}
+	t->v[sym].is_async = true;
+	t->probes.alias[i] = true; /* the function that makes the future is not probed */
+	return 0;
 }
 
 static int resolve_one(const char *tool, const char *pattern, int pid, struct symbol_table *t)
@@ -54,7 +111,7 @@ static int resolve_one(const char *tool, const char *pattern, int pid, struct sy
 		return EXIT_USAGE;
 	}
 	for (size_t i = from; i < p->funcs.n; i++) {
-		int sym = symbol_index(t, &p->funcs.v[i]);
+		int sym = symbol_index(t, &p->funcs.v[i]), err;
 
 		if (sym < 0) {
 			fprintf(stderr,
@@ -63,6 +120,9 @@ static int resolve_one(const char *tool, const char *pattern, int pid, struct sy
 			return EXIT_USAGE;
 		}
 		p->cookie[i] = (uint64_t)sym;
+		err = resolve_async(tool, t, i, pid, (uint32_t)sym);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -84,6 +144,7 @@ int symbols_resolve(const char *tool, const char *const *patterns, int npatterns
 static void forget_figures(struct symbol *s)
 {
 	char *name = s->name, *obj = s->obj;
+	bool is_async = s->is_async, unknown = s->completion_unknown;
 
 	for (size_t k = 0; k < s->nlocks; k++)
 		if (s->locks[k].owned)
@@ -92,11 +153,15 @@ static void forget_figures(struct symbol *s)
 	memset(s, 0, sizeof(*s));
 	s->name = name;
 	s->obj = obj;
+	s->is_async = is_async;
+	s->completion_unknown = unknown;
 }
 
 void symbols_free(struct symbol_table *t)
 {
 	probes_free(&t->probes);
+	probes_free(&t->polls);
+	probes_free(&t->drops);
 	for (size_t i = 0; i < t->n; i++) {
 		forget_figures(&t->v[i]);
 		free(t->v[i].name);
@@ -108,7 +173,7 @@ void symbols_free(struct symbol_table *t)
 
 uint64_t symbol_oncpu_ns(const struct symbol *s)
 {
-	uint64_t off = s->locks_ns;
+	uint64_t off = s->locks_ns + s->pending_ns;
 
 	for (int r = 0; r < REASON_NR; r++)
 		off += s->off_ns[r];
@@ -192,6 +257,9 @@ int symbols_read(const struct semlat_maps *m, struct syms *syms, struct semlat_r
 		s->max_ns = v.max_ns;
 		s->locks_ns = v.locks_ns;
 		s->max_inside = v.max_inside;
+		s->pending_ns = v.pending_ns;
+		s->polls = v.polls;
+		s->cancelled = v.cancelled;
 		memcpy(s->off_ns, v.off_ns, sizeof(s->off_ns));
 		hist_add_fine(&s->hist, v.slots, HIST_FINE_SLOTS, v.total_ns, v.max_ns);
 	}

@@ -24,6 +24,9 @@ struct symbol_lock {
 /* One traced function: same name in the same object, over every target. */
 struct symbol {
 	char *name, *obj;
+	bool is_async; /* an async fn: a call is a future, from its first poll to its drop */
+	bool completion_unknown; /* its drop's code did not say where its state is */
+	uint64_t pending_ns, polls, cancelled;
 	uint64_t calls, total_ns, max_ns, locks_ns;
 	uint64_t off_ns[REASON_NR]; /* blocked by reason outside futex waits; runqueue */
 	int64_t max_inside;
@@ -36,6 +39,8 @@ struct symbol_table {
 	struct symbol *v;
 	size_t n;
 	struct probes probes; /* the functions' uprobes; each one's cookie is its symbol */
+	struct probes polls;  /* async fns: their futures' poll functions (SYM_ASYNC_POLL) */
+	struct probes drops;  /* and their drop_in_place (SYM_ASYNC_DROP) */
 };
 
 /*

@@ -94,7 +94,33 @@ int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t
 	return -1;
 }
 
-static int read_code(const struct func *f, uint8_t *buf, size_t n)
+/*
+ * An async fn's future is a state machine whose state byte says where it is (0 unresumed,
+ * 1 returned, 2 panicked, 3.. suspended at an await): its drop_in_place reads it first, to
+ * drop what that state holds.
+ */
+int async_state_offset(const uint8_t *code, size_t n, uint32_t *off)
+{
+	for (size_t i = 0; i + 3 <= n && i < 32; i++) {
+		size_t len;
+		int64_t disp;
+
+		/* movzbl disp(%rdi), reg; or, with one await, cmpb $3, disp(%rdi) */
+		if (code[i] == 0x0f && code[i + 1] == 0xb6)
+			disp = rdi_disp(code + i + 2, n - i - 2, &len);
+		else if (code[i] == 0x80 && ((code[i + 1] >> 3) & 7) == 7)
+			disp = rdi_disp(code + i + 1, n - i - 1, &len);
+		else
+			continue;
+		if (disp >= 0) {
+			*off = (uint32_t)disp;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int func_code(const struct func *f, uint8_t *buf, size_t n)
 {
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	ssize_t got = fd < 0 ? -1 : pread(fd, buf, n, (off_t)f->offset);
@@ -115,7 +141,7 @@ static void resolve_pid(int pid, struct tokio *t)
 
 	if (probes_find(p, pid, DROP_FN, TOKIO_DROP, false, hint, sizeof(hint)) != 1)
 		goto none;
-	if (read_code(&p->funcs.v[from], code, sizeof(code)) ||
+	if (func_code(&p->funcs.v[from], code, sizeof(code)) ||
 	    tokio_drop_shape(code, sizeof(code), &at, &off)) {
 		snprintf(
 			t->why, sizeof(t->why),

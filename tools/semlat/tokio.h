@@ -31,4 +31,10 @@ void tokio_free(struct tokio *t);
  */
 int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off);
 
+/* The offset of an async fn future's state byte, from its drop_in_place's code; 0 or -1. */
+int async_state_offset(const uint8_t *code, size_t n, uint32_t *off);
+/* The first n bytes of a function's code, from its file; 0 or -1. */
+struct func;
+int func_code(const struct func *f, uint8_t *buf, size_t n);
+
 #endif
