@@ -30,6 +30,8 @@ enum offcpu_counter {
 	CNT_PERIODS,	 /* blocked periods recorded */
 	CNT_WAKES,	 /* wakeups of traced threads */
 	CNT_EARLY_WAKES, /* of which before the switch-out: no waker, all runqueue */
+	CNT_USTACKS,	 /* user stacks walked by the binaries' tables */
+	CNT_USTACKS_CUT, /* of which ended before their outermost frame */
 	CNT_NR,
 };
 

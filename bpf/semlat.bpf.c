@@ -15,6 +15,8 @@
 
 #define COUNTERS_NR (DROP_NR + CNT_NR)
 #include "tracer.h"
+#define USTACK_WALKS (DROP_NR + CNT_USTACKS)
+#define USTACK_CUT   (DROP_NR + CNT_USTACKS_CUT)
 #include "ustack.h"
 #include "classify.h"
 #include "period.h"

@@ -23,26 +23,29 @@ enum semlat_drop {
 	DROP_HELD_FULL,	    /* --hold: table of locks held now full, a hold was not recorded */
 	DROP_HOLDS_FULL,    /* --hold: table of locks full, a hold was not recorded */
 	DROP_HOLDERS_FULL,  /* --hold: (lock, holder stack) table full, kept in the lock's totals */
-	DROP_ACQUIRES_FULL, /* tokio: table of async acquires waiting now full, a wait not recorded */
+	DROP_ACQUIRES_FULL, /* tokio: table of async acquires waiting now full, a wait not recorded
+			     */
 	DROP_NR,
 };
 
 enum semlat_counter {
-	CNT_WAITS, /* futex and semop calls that could block, traced */
-	CNT_CALLS, /* --symbol: outermost calls ended */
-	CNT_HOLDS, /* --hold: holds ended */
-	CNT_SHORT, /* -m: waits and holds shorter than the minimum, left out */
-	CNT_ASYNC, /* tokio: acquires that had to queue, traced */
+	CNT_WAITS,	 /* futex and semop calls that could block, traced */
+	CNT_CALLS,	 /* --symbol: outermost calls ended */
+	CNT_HOLDS,	 /* --hold: holds ended */
+	CNT_SHORT,	 /* -m: waits and holds shorter than the minimum, left out */
+	CNT_ASYNC,	 /* tokio: acquires that had to queue, traced */
+	CNT_USTACKS,	 /* user stacks walked by the binaries' tables */
+	CNT_USTACKS_CUT, /* of which ended before their outermost frame */
 	CNT_NR,
 };
 
 /* How a waiting call ended. */
 enum wait_outcome {
-	OUT_WOKEN,   /* woken (or got the lock): a real wait */
-	OUT_AGAIN,   /* EAGAIN: the word changed before it could sleep, a near miss */
-	OUT_TIMEOUT, /* ETIMEDOUT */
-	OUT_INTR,    /* EINTR, or restarted */
-	OUT_OTHER,   /* any other error */
+	OUT_WOKEN,     /* woken (or got the lock): a real wait */
+	OUT_AGAIN,     /* EAGAIN: the word changed before it could sleep, a near miss */
+	OUT_TIMEOUT,   /* ETIMEDOUT */
+	OUT_INTR,      /* EINTR, or restarted */
+	OUT_OTHER,     /* any other error */
 	OUT_CANCELLED, /* an async acquire dropped while it waited */
 	OUT_NR,
 };

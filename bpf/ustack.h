@@ -6,7 +6,9 @@
  * stack pointer, return address and rbp. Where a binary has no table, the
  * step follows the frame pointer. x86-64 only. Include after tracer.h
  * (counters, the stack store and its scratch), with DROP_USTACK_FAILED
- * (the counter of a failed frame-pointer walk) defined.
+ * (the counter of a failed frame-pointer walk), USTACK_WALKS and USTACK_CUT
+ * (counters of the walks by tables, and of those that ended before the
+ * stack's outermost frame) defined.
  */
 #ifndef WAITSCOPE_USTACK_H
 #define WAITSCOPE_USTACK_H
@@ -36,7 +38,8 @@ struct {
 struct unwind_regs {
 	__u64 ip, sp, bp;
 	__u32 tgid;
-	__u32 depth;
+	__u16 depth;
+	__u16 ended; /* the walk reached the outermost frame: not cut short */
 	/* uretprobes (ours with --symbol, or anyone's) replace return addresses by a trampoline */
 	__u64 tramp; /* its address in this process, 0 if none */
 	__u64 ri;    /* the task's next pending return_instance (a kernel pointer) */
@@ -113,6 +116,8 @@ static __always_inline int fp_step(struct unwind_regs *u, struct task_struct *ta
 {
 	__u64 frame[2];
 
+	/* the outermost frame's rbp is 0 (the ABI has _start and clone clear it) */
+	u->ended = !u->bp;
 	if (!u->bp || read_user(frame, sizeof(frame), u->bp, task))
 		return -1;
 	if (frame[0] && frame[0] <= u->bp) /* stacks grow down: the caller's frame is above */
@@ -198,8 +203,10 @@ static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 	r = row < 0 ? NULL : bpf_map_lookup_elem(&cfi_rows, &key);
 	if (!r || r->cfa == CFA_NONE)
 		return fp_step(u, task);
-	if (r->cfa == CFA_END)
+	if (r->cfa == CFA_END) {
+		u->ended = 1;
 		return -1;
+	}
 	return cfi_step(u, r, task);
 }
 
@@ -235,13 +242,18 @@ static __always_inline __u32 walk_frames(struct unwind_regs *u, struct stack *st
 	__u32 n = 0;
 
 	for (int i = 0; i < MAX_STACK_DEPTH; i++) {
-		if (!u->ip)
+		if (!u->ip) {
+			u->ended = 1; /* a return address of 0: nothing called the last frame */
 			break;
+		}
 		st->ips[n++] = u->ip;
 		if ((task ? unwind_step_task(u, task) : unwind_step(u)) < 0)
 			break;
 		u->depth++;
 	}
+	count(USTACK_WALKS);
+	if (!u->ended)
+		count(USTACK_CUT);
 	return n;
 }
 
@@ -271,6 +283,7 @@ static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct
 	u->bp = PT_REGS_FP(regs);
 	u->tgid = tgid;
 	u->depth = 0;
+	u->ended = 0;
 	u->ri = ut ? (__u64)BPF_CORE_READ(ut, return_instances) : 0;
 	u->tramp = u->ri ? BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr) : 0;
 	return u;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "json.h"
 #include "procmaps.h"
 #include "unwind.h"
 
@@ -262,4 +263,38 @@ void unwind_tables_free(struct unwind_tables *u)
 void unwind_tables_stats(const struct unwind_tables *u, struct unwind_stats *out)
 {
 	*out = u->stats;
+}
+
+void unwind_quality_print(FILE *f, const struct unwind_quality *q)
+{
+	const struct unwind_stats *t = &q->tables;
+
+	if (q->fp_only) {
+		fprintf(f, "user stacks: by frame pointers only (--stack fp)\n");
+		return;
+	}
+	fprintf(f,
+		"user stacks: %llu walked by unwind tables, %llu cut short; tables of %llu "
+		"binaries (%llu rows), %llu without (frame pointers there)",
+		(unsigned long long)q->walked, (unsigned long long)q->cut,
+		(unsigned long long)t->binaries, (unsigned long long)t->rows,
+		(unsigned long long)t->without_cfi);
+	if (t->rows_full || t->maps_full)
+		fprintf(f, ", %llu binaries and %llu mappings left out (tables full)",
+			(unsigned long long)t->rows_full, (unsigned long long)t->maps_full);
+	fprintf(f, "\n");
+}
+
+void unwind_quality_json(struct json *j, const struct unwind_quality *q)
+{
+	json_object_begin(j, "unwind");
+	json_bool(j, "tables", !q->fp_only);
+	json_u64(j, "walked", q->walked);
+	json_u64(j, "cut_short", q->cut);
+	json_u64(j, "binaries", q->tables.binaries);
+	json_u64(j, "rows", q->tables.rows);
+	json_u64(j, "without_cfi", q->tables.without_cfi);
+	json_u64(j, "rows_full", q->tables.rows_full);
+	json_u64(j, "maps_full", q->tables.maps_full);
+	json_object_end(j);
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct unwind_stats {
@@ -19,7 +20,21 @@ struct unwind_stats {
 	uint64_t maps_full;   /* mappings left out: a process had too many */
 };
 
+/* How whole the user stacks of a trace were: what the reports show. */
+struct unwind_quality {
+	uint64_t walked; /* stacks walked by the tables (the rest by frame pointers) */
+	uint64_t cut;	 /* of which ended before their outermost frame */
+	struct unwind_stats tables;
+	int fp_only; /* --stack fp: no tables */
+};
+
 struct unwind_tables;
+struct json;
+
+/* "user stacks: 1523 by unwind tables (12 cut short); tables: 5 binaries, ..." */
+void unwind_quality_print(FILE *f, const struct unwind_quality *q);
+/* "unwind": {"walked", "cut_short", "binaries", "rows", "without_cfi", "rows_full", "maps_full"} */
+void unwind_quality_json(struct json *j, const struct unwind_quality *q);
 
 /*
  * Rows to give cfi_rows: what the processes' binaries take now (an estimate,

@@ -46,6 +46,8 @@ static void read_lost(const struct offcpu_maps *m, struct profile *p)
 
 	for (int i = 0; i < DROP_NR; i++)
 		p->lost[map[i]] = counter(m, i);
+	p->unwind.walked = counter(m, DROP_NR + CNT_USTACKS);
+	p->unwind.cut = counter(m, DROP_NR + CNT_USTACKS_CUT);
 	if (m->prog >= 0 && !bpf_obj_get_info_by_fd(m->prog, &info, &len))
 		p->lost[LOST_RECURSION] = info.recursion_misses;
 }

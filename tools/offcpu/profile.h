@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "unwind.h"
 #include "actors.h"
 #include "hist.h"
 #include "taxonomy.h"
@@ -116,6 +117,7 @@ struct profile {
 	struct hist
 		reason_hist[REASON_NR]; /* the periods of each reason, as the reader found them */
 	uint64_t periods;
+	struct unwind_quality unwind; /* how whole the user stacks were */
 	uint64_t lost[LOST_NR];
 	bool wakers; /* waker stacks were taken */
 	struct pstuck *stuck;

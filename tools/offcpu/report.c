@@ -5,6 +5,7 @@
 #include "folded.h"
 #include "json.h"
 #include "report.h"
+#include "unwind.h"
 #include "views.h"
 #include "units.h"
 
@@ -52,15 +53,13 @@ static void text_summary(FILE *f, const struct profile *p)
 			fprintf(f,
 				"PID %d (%s) exited during the trace; this is what was gathered\n",
 				p->pids[i], p->target_comm[i]);
-	if (!lost_total(p)) {
-		fprintf(f, "lost: nothing\n");
-		return;
-	}
-	fprintf(f, "lost:");
+	fprintf(f, "lost:%s", lost_total(p) ? "" : " nothing");
 	for (int i = 0; i < LOST_NR; i++)
 		if (p->lost[i])
 			fprintf(f, " %s %" PRIu64, lost_name(i), p->lost[i]);
 	fprintf(f, "\n");
+	if (p->unwind.walked || !p->unwind.fp_only)
+		unwind_quality_print(f, &p->unwind);
 }
 
 static void text_reasons(FILE *f, const struct profile *p)
@@ -279,6 +278,7 @@ void report_json(FILE *f, const struct profile *p)
 	json_object_end(&j);
 	views_actors_json(&j, p);
 	views_stuck_json_array(&j, p);
+	unwind_quality_json(&j, &p->unwind);
 	json_object_begin(&j, "lost");
 	for (int i = 0; i < LOST_NR; i++)
 		json_u64(&j, lost_name(i), p->lost[i]);

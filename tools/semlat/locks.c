@@ -430,6 +430,8 @@ int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_re
 	r->calls = c[DROP_NR + CNT_WAITS];
 	r->short_waits = c[DROP_NR + CNT_SHORT];
 	r->async_waits = c[DROP_NR + CNT_ASYNC];
+	r->unwind.walked = c[DROP_NR + CNT_USTACKS];
+	r->unwind.cut = c[DROP_NR + CNT_USTACKS_CUT];
 	err = read_locks(m, r);
 	if (!err)
 		err = read_edges(m, r);

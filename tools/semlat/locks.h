@@ -9,6 +9,7 @@
 #include "semlat.h"
 #include "hist.h"
 #include "syms.h"
+#include "unwind.h"
 
 /* Waits of one lock from one stack (the waiters' side or the releasers'), or holds of it. */
 struct lock_stack {
@@ -91,6 +92,7 @@ struct semlat_report {
 	const char *async_note; /* why they are not */
 	uint64_t short_waits;	/* -m: waits and holds shorter, left out */
 	uint64_t async_waits;	/* tokio: acquires that queued */
+	struct unwind_quality unwind;
 	uint64_t lost[SL_LOST_NR];
 	struct symbol_table *symbols; /* --symbol, NULL without */
 	bool hold;		      /* --hold */

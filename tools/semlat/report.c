@@ -118,6 +118,7 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		fprintf(f, "-m: %" PRIu64 " waits and holds shorter than %s left out\n",
 			r->short_waits, fmt_duration(b, sizeof(b), r->min_ns));
 	print_lost(f, r);
+	unwind_quality_print(f, &r->unwind);
 	report_symbols_text(f, r);
 	if (o->by == BY_LOCK || !r->nlocks)
 		report_locks_text(f, r, o);
@@ -245,6 +246,7 @@ void report_json(FILE *f, const struct semlat_report *r, enum semlat_by by)
 	report_symbols_json(&j, r);
 	report_holds_json(&j, r);
 	views_json(&j, r, by);
+	unwind_quality_json(&j, &r->unwind);
 	json_object_begin(&j, "lost");
 	for (int i = 0; i < SL_LOST_NR; i++)
 		json_u64(&j, semlat_lost_name(i), r->lost[i]);
