@@ -47,6 +47,11 @@ def test_stacks_reach_thread_start_without_frame_pointers(procs):
         short = stack_funcs(biggest_stack(fp, tid, reason))
         assert chain[1] not in short, (
             f"{name}: --stack fp should stop short of {chain[1]} here: {sorted(short)}")
+    # every walk by the tables is counted; these threads' stacks end at clone3: none cut
+    u = doc["unwind"]
+    assert u["tables"] and u["walked"] > 50 and u["binaries"] >= 2, u
+    assert u["cut_short"] <= 0.05 * u["walked"], u
+    assert not fp["unwind"]["tables"] and fp["unwind"]["walked"] == 0, fp["unwind"]
     mutex = [f.split(" ")[0] for f in
              user_frames(biggest_stack(doc, w.tid("w-mutex"), "lock"))]
     lock = next(i for i, f in enumerate(mutex) if "pthread_mutex_lock" in f)
