@@ -269,10 +269,8 @@ void unwind_quality_print(FILE *f, const struct unwind_quality *q)
 {
 	const struct unwind_stats *t = &q->tables;
 
-	if (q->fp_only) {
-		fprintf(f, "user stacks: by frame pointers only (--stack fp)\n");
+	if (!q->by_tables)
 		return;
-	}
 	fprintf(f,
 		"user stacks: %llu walked by unwind tables, %llu cut short; tables of %llu "
 		"binaries (%llu rows), %llu without (frame pointers there)",
@@ -288,7 +286,7 @@ void unwind_quality_print(FILE *f, const struct unwind_quality *q)
 void unwind_quality_json(struct json *j, const struct unwind_quality *q)
 {
 	json_object_begin(j, "unwind");
-	json_bool(j, "tables", !q->fp_only);
+	json_bool(j, "tables", q->by_tables);
 	json_u64(j, "walked", q->walked);
 	json_u64(j, "cut_short", q->cut);
 	json_u64(j, "binaries", q->tables.binaries);

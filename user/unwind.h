@@ -7,6 +7,7 @@
 #ifndef WAITSCOPE_UNWIND_TABLES_H
 #define WAITSCOPE_UNWIND_TABLES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,13 +26,13 @@ struct unwind_quality {
 	uint64_t walked; /* stacks walked by the tables (the rest by frame pointers) */
 	uint64_t cut;	 /* of which ended before their outermost frame */
 	struct unwind_stats tables;
-	int fp_only; /* --stack fp: no tables */
+	bool by_tables; /* walked by the tables at all (not --stack fp, not the whole system) */
 };
 
 struct unwind_tables;
 struct json;
 
-/* "user stacks: 1523 by unwind tables (12 cut short); tables: 5 binaries, ..." */
+/* "user stacks: 1523 walked by unwind tables, 12 cut short; ...", nothing without tables */
 void unwind_quality_print(FILE *f, const struct unwind_quality *q);
 /* "unwind": {"walked", "cut_short", "binaries", "rows", "without_cfi", "rows_full", "maps_full"} */
 void unwind_quality_json(struct json *j, const struct unwind_quality *q);

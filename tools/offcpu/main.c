@@ -650,7 +650,7 @@ static int collect(struct run *r, struct profile *p)
 	}
 	err = offcpu_read(&r->maps, r->syms, p, snaps, n);
 	p->duration = (p->end_ns - p->start_ns) / 1e9;
-	p->unwind.fp_only = !r->unwind;
+	p->unwind.by_tables = r->unwind != NULL;
 	if (r->unwind)
 		unwind_tables_stats(r->unwind, &p->unwind.tables);
 	free(snaps);

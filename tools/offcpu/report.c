@@ -58,8 +58,7 @@ static void text_summary(FILE *f, const struct profile *p)
 		if (p->lost[i])
 			fprintf(f, " %s %" PRIu64, lost_name(i), p->lost[i]);
 	fprintf(f, "\n");
-	if (p->unwind.walked || !p->unwind.fp_only)
-		unwind_quality_print(f, &p->unwind);
+	unwind_quality_print(f, &p->unwind);
 }
 
 static void text_reasons(FILE *f, const struct profile *p)

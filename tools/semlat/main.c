@@ -421,7 +421,7 @@ static int report(struct run *r, uint64_t end_ns, __u16 gen)
 	int err;
 
 	rep.duration = (rep.end_ns - rep.start_ns) / 1e9;
-	rep.unwind.fp_only = env.fp_only;
+	rep.unwind.by_tables = r->unwind != NULL;
 	if (r->unwind)
 		unwind_tables_stats(r->unwind, &rep.unwind.tables);
 	r->maps.gen = gen;
