@@ -206,18 +206,18 @@ struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k)
 	return r->nlocks ? bsearch(&key, r->locks, r->nlocks, sizeof(key), by_key) : NULL;
 }
 
-static int add_tid(struct lock_stack *s, int tid)
+int semlat_add_tid(int **tids, size_t *n, int tid)
 {
 	int *t;
 
-	for (size_t i = 0; i < s->ntids; i++)
-		if (s->tids[i] == tid)
+	for (size_t i = 0; i < *n; i++)
+		if ((*tids)[i] == tid)
 			return 0;
-	t = realloc(s->tids, (s->ntids + 1) * sizeof(*t));
+	t = realloc(*tids, (*n + 1) * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	s->tids = t;
-	s->tids[s->ntids++] = tid;
+	*tids = t;
+	t[(*n)++] = tid;
 	return 0;
 }
 
@@ -242,7 +242,7 @@ int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgi
 		s->tid = tid;
 		snprintf(s->comm, sizeof(s->comm), "%s", comm);
 	}
-	if (add_tid(s, tid))
+	if (semlat_add_tid(&s->tids, &s->ntids, tid))
 		return -ENOMEM;
 	s->count += count;
 	s->ns += ns;

@@ -128,6 +128,8 @@ const char **semlat_frames(const struct semlat_maps *m, struct syms *syms, int t
 int semlat_add_stack(struct lock_stack **list, size_t *n, uint64_t hash, int tgid, int tid,
 		     const char *comm, uint64_t count, uint64_t ns, uint64_t max_ns);
 void semlat_sort_stacks(struct lock_stack *s, size_t n);
+/* Adds tid to the set (*tids, *n) if it is not there; 0 or -ENOMEM. */
+int semlat_add_tid(int **tids, size_t *n, int tid);
 void semlat_free_stacks(struct lock_stack *s, size_t n);
 /* "g_pool+0x28", or "[heap] 0x55d0 in enqueue" (s: a stack that used it, NULL if none). */
 char *semlat_lock_name(struct syms *syms, int pid, uint64_t addr, const struct lock_stack *s);

@@ -86,21 +86,6 @@ static int add_part(struct group *g, const struct wait_row *w)
 	return 0;
 }
 
-static int add_tid(struct group *g, int tid)
-{
-	int *t;
-
-	for (size_t i = 0; i < g->ntids; i++)
-		if (g->tids[i] == tid)
-			return 0;
-	t = realloc(g->tids, (g->ntids + 1) * sizeof(*t));
-	if (!t)
-		return -1;
-	g->tids = t;
-	g->tids[g->ntids++] = tid;
-	return 0;
-}
-
 static int part_by_ns(const void *a, const void *b)
 {
 	uint64_t x = ((const struct part *)a)->ns, y = ((const struct part *)b)->ns;
@@ -121,7 +106,7 @@ static int build(struct groups *gs, const struct semlat_report *r, enum semlat_b
 		const struct wait_row *w = &r->rows[i];
 		struct group *g = group_of(gs, w, by);
 
-		if (!g || add_part(g, w) || add_tid(g, w->tid))
+		if (!g || add_part(g, w) || semlat_add_tid(&g->tids, &g->ntids, w->tid))
 			return -1;
 		g->waits += w->count;
 		g->ns += w->ns;
