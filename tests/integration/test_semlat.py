@@ -428,6 +428,10 @@ def test_symbol_on_an_async_fn(procs):
     query = async_truth_us(svc, "query", start, end)
     assert abs(b["pending"] - query) <= 0.10 * query + 0.05 * wall, (b["pending"], query)
     assert 10 <= sym["concurrency_max"] <= 12, sym["concurrency_max"]
+    # its polls timed as calls of their own: what the polled time is made of
+    [polls] = [s for s in doc["symbols"] if s["name"] == "tokiosvc::dispatch (polls)"]
+    assert polls["calls"] >= 2 * sym["calls"] and not polls["async"], polls
+    assert abs(polls["total_us"] - b["oncpu"]) <= 0.10 * b["oncpu"] + 5000, (polls, b)
 
 
 def test_async_fn_dropped_before_completing(procs):

@@ -12,12 +12,12 @@
 #include "tokio.h"
 
 /* The symbol of (name, obj), added if new; -1 when the table is full. */
-static int symbol_index(struct symbol_table *t, const struct func *f)
+static int symbol_named(struct symbol_table *t, const char *name, const char *obj)
 {
 	struct symbol *v;
 
 	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i].name, f->name) && !strcmp(t->v[i].obj, f->obj))
+		if (!strcmp(t->v[i].name, name) && !strcmp(t->v[i].obj, obj))
 			return (int)i;
 	if (t->n == MAX_SYMBOLS)
 		return -1;
@@ -26,9 +26,33 @@ static int symbol_index(struct symbol_table *t, const struct func *f)
 		return -1;
 	t->v = v;
 	memset(&v[t->n], 0, sizeof(v[t->n]));
-	v[t->n].name = strdup(f->name);
-	v[t->n].obj = strdup(f->obj);
+	v[t->n].name = strdup(name);
+	v[t->n].obj = strdup(obj);
 	return (int)t->n++;
+}
+
+static int symbol_index(struct symbol_table *t, const struct func *f)
+{
+	return symbol_named(t, f->name, f->obj);
+}
+
+/*
+ * An async fn's polls are also timed as calls of their own, "NAME (polls)": what the time
+ * inside them is made of (on-CPU, futex waits, other blocking), as for any function.
+ */
+static int add_polls(struct symbol_table *t, const struct func *f, int pid, const char *poll)
+{
+	char name[512], hint[8], pattern[1024];
+	int sym;
+
+	snprintf(name, sizeof(name), "%s (polls)", f->name);
+	sym = symbol_named(t, name, f->obj);
+	if (sym < 0)
+		return -1;
+	snprintf(pattern, sizeof(pattern), "%s:%s", f->obj, poll);
+	return probes_find(&t->probes, pid, pattern, (uint64_t)sym, true, hint, sizeof(hint)) > 0
+		       ? 0
+		       : -1;
 }
 
 /* How rustc names an async fn's future type: legacy mangling, then v0. */
@@ -84,6 +108,11 @@ static int resolve_async(const char *tool, struct symbol_table *t, size_t i, int
 	}
 	t->v[sym].is_async = true;
 	t->probes.alias[i] = true; /* the function that makes the future is not probed */
+	if (add_polls(t, &t->probes.funcs.v[i], pid, t->polls.funcs.v[t->polls.funcs.n - 1].name)) {
+		fprintf(stderr, "%s: --symbol: too many functions to time with %s's polls\n", tool,
+			t->probes.funcs.v[i].name);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -110,7 +139,8 @@ static int resolve_one(const char *tool, const char *pattern, int pid, struct sy
 			pattern, pid, strerror(-n));
 		return EXIT_USAGE;
 	}
-	for (size_t i = from; i < p->funcs.n; i++) {
+	/* resolve_async adds functions of its own after these */
+	for (size_t i = from, end = p->funcs.n; i < end; i++) {
 		int sym = symbol_index(t, &p->funcs.v[i]), err;
 
 		if (sym < 0) {
