@@ -568,8 +568,12 @@ static __always_inline void async_lock_time(const struct lock_key *lock, __u64 w
  */
 #define POLL_PENDING 2 /* Poll<Result<(), AcquireError>> in al: 0 Ready(Ok), 1 Ready(Err) */
 
-/* where the &Semaphore lies in an Acquire future (user space reads it from the poll's code) */
+/* where the &Semaphore lies in an Acquire future (user space reads it from the drop's code) */
 const volatile __u32 acquire_sem_off = 0;
+/* where its number of permits lies, plus one (0: not known; from the poll's code) */
+const volatile __u32 acquire_permits_at = 0;
+/* tokio's RwLock writers take every permit: MAX_READS, u32::MAX >> 3 */
+#define RWLOCK_PERMITS (0xffffffffU >> 3)
 
 struct acquire_key {
 	__u32 tgid;
@@ -631,6 +635,8 @@ static __always_inline void begin_async(void *ctx, const struct acquire_key *k,
 					const struct poll_call *c, __u32 pid)
 {
 	struct async_wait w = {.pid = pid};
+	struct lock_val *v;
+	__u32 permits = 0;
 	__u64 sem = 0;
 
 	bpf_probe_read_user(&sem, sizeof(sem), (void *)(c->future + acquire_sem_off));
@@ -644,7 +650,13 @@ static __always_inline void begin_async(void *ctx, const struct acquire_key *k,
 		return;
 	}
 	count(DROP_NR + CNT_ASYNC);
-	requeue(&w.p.lock, 1, lock_of(&w.p.lock));
+	v = lock_of(&w.p.lock);
+	if (v && acquire_permits_at &&
+	    !bpf_probe_read_user(&permits, sizeof(permits),
+				 (void *)(c->future + acquire_permits_at - 1)) &&
+	    permits == RWLOCK_PERMITS)
+		__sync_fetch_and_add(&v->writers, 1);
+	requeue(&w.p.lock, 1, v);
 }
 
 /* Ready, or dropped: the wait ends. */

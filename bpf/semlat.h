@@ -75,8 +75,10 @@ struct lock_val {
 	__u64 wait_ns, max_ns;
 	__u64 blocked_ns; /* entry to wakeup, of the real waits */
 	__u64 outcomes[OUT_NR];
-	__u64 other_ns;		      /* time in the calls that were no real wait */
-	__s64 max_queued;	      /* tokio: acquires queued at once on it, at most */
+	__u64 other_ns;	  /* time in the calls that were no real wait */
+	__s64 max_queued; /* tokio: acquires queued at once on it, at most */
+	__u32 writers;	  /* tokio: acquires of an RwLock's every permit (a writer's) */
+	__u32 pad;
 	__u32 slots[HIST_FINE_SLOTS]; /* the real waits' microseconds */
 };
 

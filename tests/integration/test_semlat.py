@@ -368,13 +368,18 @@ def test_tokio_semaphores(procs):
 def test_tokio_locks_and_channel(procs):
     """tokio's Mutex, RwLock (a slow writer) and a bounded mpsc channel whose consumer is
     slower than its producers: each a row of its own, waits within 10 % of the tasks' own
-    timing (the channel's senders waiting for room)."""
+    timing (the channel's senders waiting for room); the RwLock kinded async-rwlock (its
+    writers take every permit); the Mutex and the channel, whose tokio frames a release
+    build inlines, async-semaphore."""
     svc, doc = traced(procs, TOKIOSVC, 6, "locks", settle=0.5)
     start, end = window(doc)
     async_locks = [l for l in doc["locks"] if l["kind"].startswith("async-")]
-    for symbol, part in (("tokiosvc::MUTEX", "mutex"), ("tokiosvc::RWLOCK", "rwlock")):
+    for symbol, part, kind in (("tokiosvc::MUTEX", "mutex", "async-semaphore"),
+                               ("tokiosvc::RWLOCK", "rwlock", "async-rwlock")):
         found = [l for l in async_locks if l["name"].startswith(symbol)]
         assert found, f"no lock {symbol}: {[x['name'] for x in async_locks]}"
+        # an RwLock is told by its writers' permits; a Mutex by nothing in a release build
+        assert {l["kind"] for l in found} == {kind}, [(l["name"], l["kind"]) for l in found]
         want = async_truth_us(svc, part, start, end)
         got = sum(l["wait_us"] for l in found)
         assert abs(got - want) <= 0.10 * want, (symbol, got, want)

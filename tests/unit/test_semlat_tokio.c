@@ -55,6 +55,22 @@ static void test_drop_shapes(void **state)
 	}
 }
 
+/* Acquire::poll by rustc 1.95: push..; sub $0x48,%rsp; mov %rsi,%rbp; mov %rdi,%r15;
+ * mov (%rdi),%rbx (the &Semaphore: 64 bits); mov 0x30(%rdi),%r13d (num_permits) */
+static void test_permits_offset(void **state)
+{
+	static const uint8_t poll[] = {0x55, 0x41, 0x57, 0x41, 0x56, 0x41, 0x55, 0x41, 0x54, 0x53,
+				       0x48, 0x83, 0xec, 0x48, 0x48, 0x89, 0xf5, 0x49, 0x89, 0xff,
+				       0x48, 0x8b, 0x1f, 0x44, 0x8b, 0x6f, 0x30, 0x90};
+	static const uint8_t none[] = {0x48, 0x8b, 0x1f, 0xc3, 0x90, 0x90, 0x90, 0x90};
+	uint32_t off;
+
+	(void)state;
+	assert_int_equal(tokio_permits_offset(poll, sizeof(poll), &off), 0);
+	assert_int_equal(off, 0x30);
+	assert_int_equal(tokio_permits_offset(none, sizeof(none), &off), -1);
+}
+
 /* drop_in_place of an async fn's future: the state byte it reads first */
 static void test_async_state_offset(void **state)
 {
@@ -80,6 +96,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_shapes),
 		cmocka_unit_test(test_async_state_offset),
+		cmocka_unit_test(test_permits_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

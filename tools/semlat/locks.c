@@ -280,6 +280,7 @@ static int read_locks(const struct semlat_maps *m, struct semlat_report *r)
 		l->blocked_ns = v.blocked_ns;
 		l->other_ns = v.other_ns;
 		l->max_queued = v.max_queued;
+		l->writers = v.writers;
 		memcpy(l->outcomes, v.outcomes, sizeof(l->outcomes));
 		hist_add_fine(&l->hist, v.slots, HIST_FINE_SLOTS, v.wait_ns, v.max_ns);
 	}
@@ -377,8 +378,10 @@ static void name_lock(struct syms *syms, struct lock *l)
 {
 	char *name = NULL;
 
-	l->kind = lock_kind(l->op, l->nwaiters ? l->waiters[0].frames : NULL,
-			    l->nwaiters ? l->waiters[0].nframes : 0);
+	l->kind = l->op == OP_ASYNC && l->writers
+			  ? "async-rwlock"
+			  : lock_kind(l->op, l->nwaiters ? l->waiters[0].frames : NULL,
+				      l->nwaiters ? l->waiters[0].nframes : 0);
 	if (l->op != OP_SEMOP)
 		name = semlat_lock_name(syms, l->pid, l->addr, l->nwaiters ? l->waiters : NULL);
 	else if (asprintf(&name, "semid %llu", (unsigned long long)l->addr) < 0)

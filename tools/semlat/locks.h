@@ -56,6 +56,7 @@ struct lock {
 	uint64_t outcomes[OUT_NR];
 	uint64_t other_ns;
 	int64_t max_queued; /* tokio: acquires queued on it at once, at most */
+	uint32_t writers;   /* tokio: acquires of an RwLock writer */
 	struct hist hist;
 	struct lock_stack *waiters, *wakers; /* biggest first */
 	size_t nwaiters, nwakers;

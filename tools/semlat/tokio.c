@@ -120,6 +120,26 @@ int async_state_offset(const uint8_t *code, size_t n, uint32_t *off)
 	return -1;
 }
 
+/* Acquire::poll reads self.num_permits early: the first 32-bit load from [rdi+disp]. */
+int tokio_permits_offset(const uint8_t *code, size_t n, uint32_t *off)
+{
+	for (size_t i = 0; i + 3 <= n && i < 48; i++) {
+		size_t at = i + (code[i] >= 0x40 && code[i] <= 0x47), len; /* REX, not W */
+		int64_t disp;
+
+		if (code[at] != 0x8b || at + 2 > n)
+			continue;
+		if (at == i && i > 0 && code[i - 1] >= 0x48 && code[i - 1] <= 0x4f)
+			continue; /* REX.W: a 64-bit load */
+		disp = rdi_disp(code + at + 1, n - at - 1, &len);
+		if (disp >= 0) {
+			*off = (uint32_t)disp;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int func_code(const struct func *f, uint8_t *buf, size_t n)
 {
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
@@ -136,7 +156,7 @@ static void resolve_pid(int pid, struct tokio *t)
 	struct probes *p = &t->probes;
 	size_t from = p->funcs.n;
 	uint8_t code[128];
-	uint32_t at, off;
+	uint32_t at, off, permits;
 	char hint[8];
 
 	if (probes_find(p, pid, DROP_FN, TOKIO_DROP, false, hint, sizeof(hint)) != 1)
@@ -165,6 +185,10 @@ static void resolve_pid(int pid, struct tokio *t)
 			 pid);
 		goto none;
 	}
+	/* the permits' place tells RwLock writers; without it, kinds come from frames only */
+	if (!func_code(&p->funcs.v[from + 1], code, sizeof(code)) &&
+	    !tokio_permits_offset(code, sizeof(code), &permits))
+		t->permits_at = permits + 1;
 	p->funcs.v[from].offset += at;
 	t->sem_off = off;
 	t->obj = p->funcs.v[from].obj;

@@ -15,9 +15,10 @@
 
 struct tokio {
 	struct probes probes;
-	uint32_t sem_off; /* where the &Semaphore lies in an Acquire future */
-	char why[160];	  /* when no target's tokio can be traced: why, for the report */
-	const char *obj;  /* the object the probes are in */
+	uint32_t sem_off;    /* where the &Semaphore lies in an Acquire future */
+	uint32_t permits_at; /* where its number of permits lies, plus one; 0 if not known */
+	char why[160];	     /* when no target's tokio can be traced: why, for the report */
+	const char *obj;     /* the object the probes are in */
 };
 
 /* Finds tokio in the targets; none (t->probes empty, t->why says so) is no error. */
@@ -31,6 +32,8 @@ void tokio_free(struct tokio *t);
  */
 int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off);
 
+/* The offset of the number of permits in an Acquire future, from its poll's code; 0 or -1. */
+int tokio_permits_offset(const uint8_t *code, size_t n, uint32_t *off);
 /* The offset of an async fn future's state byte, from its drop_in_place's code; 0 or -1. */
 int async_state_offset(const uint8_t *code, size_t n, uint32_t *off);
 /* The first n bytes of a function's code, from its file; 0 or -1. */
