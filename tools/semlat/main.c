@@ -51,7 +51,7 @@ static const char doc[] =
 	"Show which user-space locks and semaphores threads wait on, how long, and who "
 	"releases them.\n"
 	"\n"
-	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [--hold]\n"
+	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [--hold] [--no-async]\n"
 	"              [--by lock|thread|actor|stack] [-m MIN_US] [-n N]\n"
 	"              [--json|-f|--svg FILE] [-i SECONDS] [--stack auto|fp] [duration]\n"
 	"\n"
@@ -62,11 +62,12 @@ static const char doc[] =
 	"  semlat -p 1234 --by thread # who waits: per thread, the locks it waited on\n"
 	"  semlat -p 1234 -i 1        # a report every second, each afresh\n"
 	"  semlat -p 1234 --symbol dispatch 10  # dispatch's latency: locks, I/O, CPU\n"
-	"  semlat -p 1234 --hold 10   # also how long each glibc lock is held, and by whom\n"
+	"  semlat -p 1234 --hold 10   # also how long each glibc lock is held, by whom\n"
 	"\n"
 	"Every futex wait is seen (glibc mutexes, condvars, semaphores, rwlocks, PI\n"
 	"mutexes; Rust std and parking_lot), and SysV semop; an uncontended lock costs\n"
-	"nothing. --hold and --symbol cost uprobe traps: see --help of each.\n";
+	"nothing. tokio's async locks are found and traced by themselves (--no-async\n"
+	"leaves them out). --hold and --symbol cost uprobe traps: see each.\n";
 
 enum {
 	OPT_JSON = 0x100,
