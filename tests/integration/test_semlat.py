@@ -390,8 +390,8 @@ def test_tokio_locks_and_channel(procs):
 
 def test_no_tokio_and_tokio_without_its_poll(procs, tmp_path):
     """A service without tokio: semlat says it found no async runtime and reports its futex
-    waits. A tokio binary whose Acquire::poll symbol is gone (as LTO may leave it): one line
-    says so, and the rest works."""
+    waits. A tokio binary whose Acquire::poll symbol is gone (as LTO may leave it; fat LTO
+    here keeps it): one line says so, and the rest works. --no-async leaves tokio out."""
     lk = procs.fixture(LOCKS, "-d", 4, "mutex", lifetime=4)
     r = procs.semlat(["-p", lk.pid, 1])
     assert r.returncode == 0, r.stderr
@@ -405,9 +405,17 @@ def test_no_tokio_and_tokio_without_its_poll(procs, tmp_path):
     svc = procs.fixture(cut, 4, "locks", lifetime=4)
     time.sleep(0.5)
     r = procs.semlat(["-p", svc.pid, 1])
-    svc.finish()
     assert r.returncode == 0, r.stderr
     assert "not Acquire::poll" in r.stdout, r.stdout
+    # --no-async on a tokio service: said so, and no async lock
+    full = procs.fixture(TOKIOSVC, 4, "locks", lifetime=4)
+    time.sleep(0.5)
+    r = procs.semlat(["-p", full.pid, "--no-async", "--json", 1])
+    svc.finish()
+    full.finish()
+    doc = parse_json(r)
+    assert doc["async"]["runtime"] is None and "--no-async" in doc["async"]["note"], doc["async"]
+    assert not [l for l in doc["locks"] if l["kind"].startswith("async-")], doc["locks"]
 
 
 def test_symbol_on_an_async_fn(procs):
