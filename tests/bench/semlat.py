@@ -17,20 +17,18 @@ usage:
         the end), leaving the rest of DOC alone; print its tables
 (machine facts come in BENCH_* variables, as for report.py)
 """
-import csv
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import textwrap
 
+from benchcommon import NOISY_PCT, NPROC, load_kept, med, ran, spread, times
+
 BEGIN = "<!-- semlat-bench:begin (scripts/bench-semlat.sh writes this part; do not edit by hand) -->"
 END = "<!-- semlat-bench:end -->"
 DROP_GOAL_PCT = 3.0  # goal: semlat -p costs the uncontended loop at most this much throughput
-NOISY_PCT = float(os.environ.get("BENCH_NOISY_PCT", "5"))
-NPROC = int(os.environ.get("BENCH_NPROC", "1"))
 
 # (config, label, command); P = the workload's PID, LIBC and LOCKLOOP the objects' paths
 OWN = [
@@ -94,16 +92,6 @@ def carry_over(old, new):
     return splice(new, m.group(0)) if m else new
 
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def spread(xs, fmt):
-    xs = [x for x in xs if x is not None]
-    return " (%s–%s)" % (fmt(min(xs)), fmt(max(xs))) if len(xs) > 1 else ""
-
-
 def rate(x):
     for div, unit in ((1e6, "M"), (1e3, "k")):
         if x >= div:
@@ -115,25 +103,10 @@ def ns(x):
     return "–" if x is None else "%.1f µs" % (x / 1000) if abs(x) >= 10000 else "%.0f ns" % x
 
 
-def times(n):
-    return {1: "once", 2: "twice"}.get(n, "%d times" % n)
-
-
-def load(path):
-    kept, redone = {}, []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            r = {k: (v if k == "config" else float(v)) for k, v in row.items()}
-            r["rate"] = r["ops"] / r["seconds"]
-            # one thread's time per operation: what a caller of the lock or the function pays
-            r["per_op"] = r["threads"] / r["rate"] * 1e9
-            r["others"] = (r["foreign_cpu_pct"] + r["steal_pct"]
-                           + 100 * r["foreign_bpf_ns"] / r["window_ns"] / NPROC)
-            if r["kept"]:
-                kept.setdefault(r["config"], []).append(r)
-            else:
-                redone.append(r)
-    return kept, redone
+def derive(r):
+    r["rate"] = r["ops"] / r["seconds"]
+    # one thread's time per operation: what a caller of the lock or the function pays
+    r["per_op"] = r["threads"] / r["rate"] * 1e9
 
 
 def summarize(kept, configs):
@@ -143,10 +116,7 @@ def summarize(kept, configs):
         return {}
     b_rate, b_per_op = med(r["rate"] for r in base), med(r["per_op"] for r in base)
     out = {}
-    for config, _, _ in configs:
-        rs = kept.get(config)
-        if not rs:
-            continue
+    for config, _, _, rs in ran(kept, configs):
         rates = [r["rate"] for r in rs]
         m = med(rates)
         waits = [r["futex_waits"] for r in rs if r["futex_waits"]]
@@ -173,9 +143,26 @@ def ratio_cell(s):
     return ratio(s["ratio"]) + spread(s["ratios"], lambda x: ratio(x, 2))
 
 
+def table(unit, heads, configs, part, workload, cells, absent=None):
+    """The markdown table of a part: configuration, command (WORKLOAD for the untraced one), UNIT
+    (min–max) and the ratio to untraced, then the columns HEADS, which CELLS(config, cmd, figures)
+    fills. A configuration that did not run has no row, or one saying ABSENT[config]."""
+    lines = ["| configuration | command | %s (min–max) | vs untraced | %s |" % (unit, " | ".join(heads)),
+             "|" + " --- |" * (4 + len(heads))]
+    for config, label, cmd in configs:
+        s = part.get(config)
+        if s:
+            lines.append("| %s | `%s` | %s%s | %s | %s |" % (
+                label, cmd or workload, rate(s["rate"]), spread(s["rates"], rate), ratio_cell(s),
+                " | ".join(cells(config, cmd, s))))
+        elif config in (absent or {}):
+            lines.append("| %s | `%s` | %s |%s" % (label, cmd, absent[config], " – |" * (1 + len(heads))))
+    return "\n".join(lines)
+
+
 def report(path, doc_path):
     env = os.environ
-    kept, redone = load(path)
+    kept, redone = load_kept(path, derive)
     secs = env.get("BENCH_SEMLAT_SECONDS", "?")
     no_hold = ("not built: `semlat --help` lists no `--hold`" if env.get("BENCH_SEMLAT_HOLD") != "built"
                else "not measured")
@@ -184,7 +171,7 @@ def report(path, doc_path):
     workload = {"own": env.get("BENCH_SEMLAT_OWN", "lockloop own"),
                 "shared": env.get("BENCH_SEMLAT_SHARED", "lockloop shared"),
                 "call": env.get("BENCH_SEMLAT_CALL", "lockloop call")}
-    goals, md, printed = [], [], []
+    goals, md = [], []
 
     def noise(part):
         """half the spread of the untraced runs, in % of their median"""
@@ -192,21 +179,11 @@ def report(path, doc_path):
         return 100 * (max(b["rates"]) - min(b["rates"])) / 2 / b["rate"] if b and b["n"] > 1 else None
 
     # 1. uncontended
-    rows = []
-    for config, label, cmd in OWN:
-        s = own.get(config)
-        if config == "own-hold" and not s:
-            rows.append("| %s | `%s` | %s | – | – | – |" % (label, cmd, no_hold))
-            continue
-        if not s:
-            continue
-        rows.append("| %s | `%s` | %s%s | %s | %s | %s |" % (
-            label, cmd or workload["own"], rate(s["rate"]), spread(s["rates"], rate),
-            ratio_cell(s), "–" if cmd is None else ns(s["cost"]),
-            "–" if s["bpf_op"] is None else "%.1f ns" % s["bpf_op"]))
-    own_table = "\n".join([
-        "| configuration | command | lock/unlock pairs/s (min–max) | vs untraced | cost per pair, per thread "
-        "| BPF ns per pair |", "| --- | --- | --- | --- | --- | --- |"] + rows)
+    own_table = table("lock/unlock pairs/s", ["cost per pair, per thread", "BPF ns per pair"], OWN, own,
+                      workload["own"], lambda config, cmd, s: [
+                          "–" if cmd is None else ns(s["cost"]),
+                          "–" if s["bpf_op"] is None else "%.1f ns" % s["bpf_op"]],
+                      absent={"own-hold": no_hold})
     n_own = noise(own)
     if "own-semlat" in own:
         s = own["own-semlat"]
@@ -230,19 +207,13 @@ def report(path, doc_path):
         goals.append("| `semlat -p P --hold`: cost per lock/unlock pair stated | %s | – |" % no_hold)
 
     # 2. contended
-    rows = []
-    for config, label, cmd in SHARED:
-        s = shared.get(config)
-        if not s:
-            continue
-        rows.append("| %s | `%s` | %s%s | %s | %s | %s | %s |" % (
-            label, cmd or workload["shared"], rate(s["rate"]), spread(s["rates"], rate),
-            ratio_cell(s), rate(s["waits_s"]) if s["waits_s"] else "–",
-            ns(s["per_wait"]) if s["per_wait"] is not None else "–",
-            "%.0f ns" % s["per_run"] if s["per_run"] is not None and "bpftrace" in config else "–"))
-    shared_table = "\n".join([
-        "| configuration | command | lock/unlock pairs/s (min–max) | vs untraced | futex waits/s (semlat's "
-        "count) | BPF per futex wait | BPF ns per probe hit |", "| --- | --- | --- | --- | --- | --- | --- |"] + rows)
+    shared_table = table("lock/unlock pairs/s",
+                         ["futex waits/s (semlat's count)", "BPF per futex wait", "BPF ns per probe hit"],
+                         SHARED, shared, workload["shared"], lambda config, cmd, s: [
+                             rate(s["waits_s"]) if s["waits_s"] else "–",
+                             ns(s["per_wait"]) if s["per_wait"] is not None else "–",
+                             "%.0f ns" % s["per_run"] if s["per_run"] is not None and "bpftrace" in config
+                             else "–"])
     if "shared-semlat" in shared and "shared-bpftrace" in shared:
         a, b = shared["shared-semlat"], shared["shared-bpftrace"]
         goals.append("| contended mutex (`%s`): semlat slows it less than a bpftrace uprobe on "
@@ -252,20 +223,9 @@ def report(path, doc_path):
                         "PASS" if a["ratio"] > b["ratio"] else "FAIL"))
 
     # 3. --symbol
-    rows = []
-    for config, label, cmd in CALL:
-        s = call.get(config)
-        if not s:
-            continue
-        rows.append("| %s | `%s` | %s%s | %s | %s | %s | %s |" % (
-            label, cmd or workload["call"], rate(s["rate"]), spread(s["rates"], rate),
-            ratio_cell(s), "–" if cmd is None else ns(s["cost"]),
-            "–" if s["uprobe_op"] is None else ns(s["uprobe_op"]),
-            "–" if s["bpf_op"] is None else ns(s["bpf_op"])))
-    call_table = "\n".join([
-        "| configuration | command | calls/s (min–max) | vs untraced | cost per call, wall "
-        "| BPF per call, uprobes | BPF per call, all programs |",
-        "| --- | --- | --- | --- | --- | --- | --- |"] + rows)
+    call_table = table("calls/s", ["cost per call, wall", "BPF per call, uprobes", "BPF per call, all programs"],
+                       CALL, call, workload["call"], lambda config, cmd, s: [
+                           "–" if cmd is None else ns(s["cost"]), ns(s["uprobe_op"]), ns(s["bpf_op"])])
     if "call-symbol" in call:
         s = call["call-symbol"]
         floor = call.get("call-floor")
