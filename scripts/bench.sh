@@ -59,15 +59,15 @@
 # QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5), BENCH_RETRIES (3),
 # OFFCPUTIME (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON
 # (python3), OUT (build: where `make` put the tools); BENCH_SEMLAT_* (see
-# scripts/bench-semlat.sh).
+# scripts/bench-semlat.sh). What this shares with bench-semlat.sh (knobs,
+# bookkeeping, pins, the quiet-machine wait) is in scripts/bench-lib.sh.
 set -eu
 
 cd "$(dirname "$0")/.."
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
+BENCH_TAG=bench
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (BPF programs, kernel.bpf_stats_enabled); try: sudo make bench"
 [ "${BENCH_SEMLAT_ONLY:-0}" = 0 ] || exec scripts/bench-semlat.sh
@@ -80,19 +80,6 @@ PG_SECONDS=${BENCH_PG_SECONDS:-20}
 PG_REPS=${BENCH_PG_REPS:-5}
 PGPORT=${WAITSCOPE_PGPORT:-54329}
 STARTUP_REPS=${BENCH_STARTUP_REPS:-5}
-ATTACH_WAIT=${ATTACH_WAIT:-1.5}
-# before each run, wait (at most 10 s, QUIET_BUDGET s in all) for the machine
-# to be under QUIET_PCT % busy with no other sched_switch BPF program
-QUIET_LEFT=${QUIET_BUDGET:-30}
-QUIET_PCT=${QUIET_PCT:-15}
-# a run during which others (processes, sched_switch programs, the hypervisor's
-# steal) took more than NOISY_PCT % of the machine is run again, BENCH_RETRIES
-# times at most in all
-NOISY_PCT=${NOISY_PCT:-5}
-RETRIES=${BENCH_RETRIES:-3}
-DOC=${BENCH_DOC:-docs/benchmarks.md}
-PYTHON=${PYTHON:-python3}
-OUT=${OUT:-build}
 OFFCPU=$OUT/offcpu
 PINGPONG=$OUT/fixtures/pingpong
 OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
@@ -102,13 +89,9 @@ OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
 for f in "$OFFCPU" "$PINGPONG"; do
 	[ -x "$f" ] || die "$f is missing: run 'make all' (or 'make bench', which builds it)"
 done
-for c in bpftool clang cc "$PYTHON" sysctl flock; do
-	command -v "$c" >/dev/null || die "$c is missing (scripts/deps.sh installs it)"
-done
-# the interpreter itself, not a wrapper: it runs inside the measurement windows' edges
-PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
-case "$SECONDS_PER_RUN$REPS$PG_REPS$QUIET_LEFT$RETRIES$NOISY_PCT$LONG_SECONDS$PG_SECONDS$STARTUP_REPS$PGPORT" in
-*[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PG_REPS, QUIET_BUDGET, BENCH_RETRIES, NOISY_PCT, BENCH_LONG_SECONDS, BENCH_PG_SECONDS, BENCH_STARTUP_REPS, WAITSCOPE_PGPORT take whole numbers" ;;
+bench_tools clang cc
+case "$SECONDS_PER_RUN$REPS$PG_REPS$LONG_SECONDS$PG_SECONDS$STARTUP_REPS$PGPORT" in
+*[!0-9]*) die "BENCH_SECONDS, BENCH_REPS, BENCH_PG_REPS, BENCH_LONG_SECONDS, BENCH_PG_SECONDS, BENCH_STARTUP_REPS, WAITSCOPE_PGPORT take whole numbers" ;;
 esac
 [ "$SECONDS_PER_RUN" -gt 0 ] || die "BENCH_SECONDS must be at least 1"
 [ "$REPS" -gt 0 ] || die "BENCH_REPS must be at least 1"
@@ -132,9 +115,7 @@ TRACER_SECONDS=$((SECONDS_PER_RUN + 60))
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WORK=$OUT/bench
 mkdir -p "$WORK"
-# one benchmark at a time: two would share these files and each other's CPUs
-exec 9>"$WORK/lock"
-flock -n 9 || die "another benchmark is running (lock $WORK/lock)"
+bench_lock
 rm -f "$WORK"/tracer*.err "$WORK"/load?.json "$WORK"/run.tsv "$WORK"/pgbench*.tsv "$WORK"/startup.tsv \
 	"$WORK"/interval.tsv
 RESULTS=$WORK/results.tsv
@@ -142,34 +123,10 @@ DISCARDED=$WORK/discarded.tsv
 RUN_ROWS=$WORK/run.tsv
 FIFO=$WORK/go.$$
 
-# --- everything we start is remembered here and ended by the trap ----------
-STARTED=""
-STATS_WAS=""
-PIN_PREFIX=""
+# the PostgreSQL side of the pgbench section: our database goes; the cluster
+# too if we started it (postgres.sh stop deletes it); also on exit
 PG_STARTED=""
 PG_DB=""
-cleanup() {
-	local rc=$? p
-	trap - EXIT INT TERM
-	for p in $STARTED; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	for p in $STARTED; do
-		wait "$p" 2>/dev/null || true
-	done
-	pg_done
-	rm -f "$FIFO"
-	[ -z "$PIN_PREFIX" ] || rm -f "$PIN_PREFIX"*
-	if [ -n "$STATS_WAS" ]; then
-		sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null 2>&1 || true
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# the PostgreSQL side of the pgbench section: our database goes; the cluster
-# too if we started it (postgres.sh stop deletes it)
 pg_done() {
 	if [ -n "$PG_STARTED" ]; then
 		echo "bench: stopping the PostgreSQL cluster it started (scripts/postgres.sh stop)"
@@ -181,37 +138,7 @@ pg_done() {
 	PG_STARTED=""
 	PG_DB=""
 }
-
-forget() { # PID: no longer ours to kill
-	local p out=""
-	for p in $STARTED; do
-		[ "$p" = "$1" ] || out="$out $p"
-	done
-	STARTED=$out
-}
-
-reap() { # PID: killed and waited for, without the shell's "Killed" notice
-	{
-		kill -KILL "$1"
-		wait "$1"
-	} 2>/dev/null || true
-	forget "$1"
-}
-
-# run_bg OUT CMD...: CMD in the background, its output to OUT, waited for.
-# So INT and TERM reach the trap at once: bash defers them while a command
-# runs in the foreground, and ignores SIGINT if that command survives it
-# (pgbench does).
-run_bg() {
-	local out=$1 p rc=0
-	shift
-	"$@" >"$out" 2>&1 &
-	p=$!
-	STARTED="$STARTED $p"
-	wait "$p" || rc=$?
-	forget "$p"
-	return "$rc"
-}
+CLEANUP_HOOK=pg_done
 
 # --- the bpf_stats floor: an empty sched_switch program and its loader -----
 echo "bench: building the measurement-floor program ($WORK/empty.bpf.o, $WORK/bpf_floor)"
@@ -219,33 +146,11 @@ clang -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -I"vmlinux/$ARCH" -Wall -Werror
 	-c tests/bench/empty.bpf.c -o "$WORK/empty.bpf.o"
 cc -O2 -g -Wall -Wextra -Werror tests/bench/bpf_floor.c -lbpf -o "$WORK/bpf_floor"
 
-STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
-sysctl -q -w kernel.bpf_stats_enabled=1 >/dev/null
-
-# Each tracer's programs are pinned while it runs: offcpu -p detaches as soon
-# as pingpong exits, and a pinned program keeps its final statistics for us.
-# Pins are files /sys/fs/bpf/waitscope_bench_PID_PROGID (bpffs refuses dots);
-# those left by a benchmark that was killed outright are removed here.
-if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
-	mount -t bpf bpf /sys/fs/bpf || die "/sys/fs/bpf is not a BPF file system and cannot be mounted"
-fi
-for f in /sys/fs/bpf/waitscope_bench_*; do
-	[ -e "$f" ] || continue
-	p=${f#/sys/fs/bpf/waitscope_bench_}
-	kill -0 "${p%%_*}" 2>/dev/null || rm -f "$f"
-done
-PIN_PREFIX=/sys/fs/bpf/waitscope_bench_$$_
+stats_on
+# offcpu -p detaches as soon as pingpong exits: its pins keep the statistics
+pins_ready
 
 # --- BPF statistics -----------------------------------------------------------
-# IDs of the programs PID holds, from its fdinfo (prog fds and link fds both
-# name them): robust against other tracers loaded on the same machine.
-prog_ids() {
-	local f
-	for f in /proc/"$1"/fdinfo/*; do
-		sed -n 's/^prog_id:[[:space:]]*//p' "$f" 2>/dev/null || true
-	done | sort -un | tr '\n' ' '
-}
-
 # "run_time_ns run_cnt runs" among IDS: run time of every scheduler program
 # (offcpu runs on sched_waking too), sched_switch events, runs of all of them
 prog_stats() {
@@ -272,24 +177,11 @@ print(t, c, n)'
 
 now_ns() { date +%s%N; }
 
-# attached_ids TRACER_PID: gives it ATTACH_WAIT s to attach (up to 30 s more
-# if it has not yet, on a loaded machine), then prints the IDs of its programs
-# once a scheduler program of them has run; fails if it exits or never does
-attached_ids() {
-	local i=0 ids
-	sleep "$ATTACH_WAIT"
-	while kill -0 "$1" 2>/dev/null; do
-		ids=$(prog_ids "$1")
-		# shellcheck disable=SC2086
-		if [ -n "$ids" ] && [ "$(prog_stats $ids)" != "0 0 0" ]; then
-			echo "$ids"
-			return 0
-		fi
-		[ "$i" -lt 150 ] || return 1
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
+# sched_ran TRACER_PID IDS: attached_ids' test of a tracer's attachment: a
+# scheduler program of IDS has run
+sched_ran() {
+	# shellcheck disable=SC2086
+	[ -n "$2" ] && [ "$(prog_stats $2)" != "0 0 0" ]
 }
 
 # --- one run ------------------------------------------------------------------
@@ -346,23 +238,12 @@ stop_tracer() {
 	esac
 }
 
-# quiet_wait: let the machine settle (other people's builds and tracers are
-# noise), within what is left of QUIET_BUDGET; sets QUIET_WAIT (seconds)
-quiet_wait() {
-	QUIET_WAIT=0
-	if [ "$QUIET_LEFT" -gt 0 ]; then
-		QUIET_WAIT=$("$PYTHON" tests/bench/sysload.py quiet \
-			"$((QUIET_LEFT < 10 ? QUIET_LEFT : 10))" "$QUIET_PCT")
-		QUIET_LEFT=$((QUIET_LEFT - ${QUIET_WAIT%.*}))
-	fi
-}
-
 # run CONFIG REP: pingpong -n $PAIRS; appends one line per tracer (one for
 # base) to $RUN_ROWS
 run() {
 	local config=$1 rep=$2 pp out=$WORK/pingpong.out
 	local names=() pids=() ids=() s0=() s1=() all_ids="" all_pids=""
-	local n k id t0 t1 rt rc load steal foreign fbpf row label
+	local n k t0 t1 rt rc row label
 
 	quiet_wait
 
@@ -379,19 +260,18 @@ run() {
 	for k in "${!names[@]}"; do
 		start_tracer "${names[k]}" "$pp" "$WORK/tracer$k.err"
 		pids[k]=$TP
-		ids[k]=$(attached_ids "$TP") || {
+		ids[k]=$(attached_ids "$TP" sched_ran) || {
 			cat "$WORK/tracer$k.err" >&2
 			die "$config: ${names[k]} exited before the window, or held no running scheduler program $ATTACH_WAIT + 30 s after its start"
 		}
-		for id in ${ids[k]}; do
-			bpftool prog pin id "$id" "$PIN_PREFIX$id" || die "cannot pin program $id as $PIN_PREFIX$id"
-		done
+		# shellcheck disable=SC2086
+		pin_progs ${ids[k]}
 		all_ids="$all_ids ${ids[k]}"
 		all_pids="$all_pids $TP"
 	done
 
 	# shellcheck disable=SC2086
-	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ "${all_pids:- -}" $all_ids
+	load_snap 0 "${all_pids:- -}" $all_ids
 	for k in "${!names[@]}"; do
 		# shellcheck disable=SC2086
 		s0[k]=$(prog_stats ${ids[k]})
@@ -406,11 +286,8 @@ run() {
 		s1[k]=$(prog_stats ${ids[k]})
 	done
 	# shellcheck disable=SC2086
-	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ "${all_pids:- -}" $all_ids
-	# other processes' CPU %, steal %, other sched_switch programs and their run time
-	read -r load steal foreign fbpf <<EOF
-$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
-EOF
+	load_snap 1 "${all_pids:- -}" $all_ids
+	load_others "$((t1 - t0))"
 	forget "$pp"
 	rm -f "$FIFO"
 	[ "$rc" -eq 0 ] || die "$config: pingpong failed (exit $rc)"
@@ -419,9 +296,8 @@ EOF
 
 	for k in "${!names[@]}"; do
 		stop_tracer "${names[k]}" "${pids[k]}" "$WORK/tracer$k.err"
-		for id in ${ids[k]}; do
-			rm -f "$PIN_PREFIX$id"
-		done
+		# shellcheck disable=SC2086
+		unpin_progs ${ids[k]}
 	done
 
 	n=${#names[@]}
@@ -439,12 +315,12 @@ EOF
 			die "$config: ${names[k]}: bpf_stats did not grow over the window ($row)"
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
 			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" \
-			"$foreign" "$fbpf" "$load" "$steal" "$QUIET_WAIT" "$PAIRS" >>"$RUN_ROWS"
+			"$FOREIGN" "$FBPF" "$LOAD" "$STEAL" "$QUIET_WAIT" "$PAIRS" >>"$RUN_ROWS"
 		printf 'bench: -n %s %-22s rep %s: %9s round trips' "$PAIRS" "$label" "$rep" "$rt"
 		[ "$5" -eq "$2" ] || printf ', %6d ns/event over %d events' \
 			"$((($4 - $1) / ($5 - $2)))" "$(($5 - $2))"
-		[ "$foreign" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$foreign" "$((fbpf / 1000000))"
-		printf ', foreign CPU %s %%, steal %s %%\n' "$load" "$steal"
+		[ "$FOREIGN" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$FOREIGN" "$((FBPF / 1000000))"
+		printf ', foreign CPU %s %%, steal %s %%\n' "$LOAD" "$STEAL"
 	done
 }
 
@@ -469,7 +345,6 @@ START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 for PAIRS in $SHAPES; do
 	"$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
 done
-RETRIES_LEFT=$RETRIES
 # paired-p alternates the attach order: with an odd REPS it gets one more
 # repetition, so that both orders count alike. The shapes alternate too.
 for rep in $(seq 1 $((REPS % 2 ? REPS + 1 : REPS))); do
@@ -552,9 +427,9 @@ cpu_ticks() { # PID: its utime + stime, 0 for none
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-# pg_run CONFIG REP: one pgbench run; appends its line to $PG_RUN_ROW, sets PG_OTHERS
+# pg_run CONFIG REP: one pgbench run; writes its line to $PG_RUN_ROW, sets OTHERS
 pg_run() {
-	local config=$1 rep=$2 tp="" progs="" b0="0 0 0" b1="0 0 0" t0 t1 c0 c1 rc tps load steal foreign fbpf
+	local config=$1 rep=$2 tp="" progs="" b0="0 0 0" b1="0 0 0" t0 t1 c0 c1 rc tps
 	local out=$WORK/pgbench.out err=$WORK/tracer0.err
 
 	quiet_wait
@@ -567,13 +442,13 @@ pg_run() {
 	if [ "$config" != pg-base ]; then
 		tp=$!
 		STARTED="$STARTED $tp"
-		progs=$(attached_ids "$tp") || {
+		progs=$(attached_ids "$tp" sched_ran) || {
 			cat "$err" >&2
 			die "$config: the tracer exited before pgbench, or held no running scheduler program $ATTACH_WAIT + 30 s after its start"
 		}
 	fi
 	# shellcheck disable=SC2086
-	"$PYTHON" tests/bench/sysload.py snap "$WORK/load0.json" $$ "${tp:-} +$PG_POSTMASTER" $progs
+	load_snap 0 "${tp:-} +$PG_POSTMASTER" $progs
 	# shellcheck disable=SC2086
 	[ -z "$progs" ] || b0=$(prog_stats $progs)
 	c0=$(cpu_ticks "$tp")
@@ -586,10 +461,8 @@ pg_run() {
 	[ -z "$progs" ] || b1=$(prog_stats $progs)
 	sleep 0.2 # the postmaster reaps the backends of pgbench's connections
 	# shellcheck disable=SC2086
-	"$PYTHON" tests/bench/sysload.py snap "$WORK/load1.json" $$ "${tp:-} +$PG_POSTMASTER" $progs
-	read -r load steal foreign fbpf <<EOF
-$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")
-EOF
+	load_snap 1 "${tp:-} +$PG_POSTMASTER" $progs
+	load_others "$((t1 - t0))"
 	[ -z "$tp" ] || stop_tracer "$config" "$tp" "$err"
 	[ "$rc" -eq 0 ] || {
 		cat "$out" >&2
@@ -601,13 +474,11 @@ EOF
 	set -- $b0 $b1
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$config" "$rep" "$PG_SECONDS" "$tps" \
 		"$((t1 - t0))" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" \
-		"$(awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" "$foreign" "$fbpf" "$load" "$steal" "$QUIET_WAIT" >"$PG_RUN_ROW"
-	PG_OTHERS=$(awk -v l="$load" -v s="$steal" -v b="$fbpf" -v w="$((t1 - t0))" -v n="$(nproc)" \
-		'BEGIN { printf "%.1f", l + s + 100 * b / w / n }')
+		"$(awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" "$FOREIGN" "$FBPF" "$LOAD" "$STEAL" "$QUIET_WAIT" >"$PG_RUN_ROW"
 	printf 'bench: pgbench %-14s rep %s: %8s tps' "$config" "$rep" "${tps%.*}"
 	[ "$5" -eq "$2" ] || printf ', %6d ns/event over %d context switches' \
 		"$((($4 - $1) / ($5 - $2)))" "$(($5 - $2))"
-	printf ', others %s %%\n' "$PG_OTHERS"
+	printf ', others %s %%\n' "$OTHERS"
 }
 
 if [ "$PG_SECONDS" -eq 0 ]; then
@@ -636,23 +507,8 @@ else
 	PG_INFO="$(pg_sql 'show server_version' | cut -d' ' -f1), $(pg_sql 'show shared_buffers') shared_buffers, database $(pg_sql "select pg_size_pretty(pg_database_size('$PG_DB'))")"
 	# warm-up, not recorded: the tables into the caches, the backends' code
 	run_bg /dev/null "${PGBENCH[@]}" -S -c 8 -j 2 -T 2 "$PG_DB" || die "pgbench warm-up failed"
-	PG_CONFIGS="pg-base pg-offcpu pg-offcputime"
-	PG_REVERSED="pg-offcputime pg-offcpu pg-base"
 	echo "bench: pgbench: $((3 * PG_REPS)) runs of ${PG_SECONDS}s (pgbench -S -c 8 -j 2), ${PG_REPS} per configuration"
-	for rep in $(seq 1 "$PG_REPS"); do
-		order=$PG_CONFIGS
-		[ $((rep % 2)) -eq 1 ] || order=$PG_REVERSED
-		for c in $order; do
-			pg_run "$c" "$rep"
-			if [ "$RETRIES_LEFT" -gt 0 ] && awk -v o="$PG_OTHERS" -v m="$NOISY_PCT" 'BEGIN { exit !(o > m) }'; then
-				echo "bench: pgbench $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
-				printf '\t0\n' | cat "$PG_RUN_ROW" - >>"$PG_TSV"
-				RETRIES_LEFT=$((RETRIES_LEFT - 1))
-				pg_run "$c" "$rep"
-			fi
-			printf '\t1\n' | cat "$PG_RUN_ROW" - >>"$PG_TSV"
-		done
-	done
+	run_alternating "$PG_REPS" "$PG_TSV" "$PG_RUN_ROW" "pgbench " pg_run pg-base pg-offcpu pg-offcputime
 	pg_done
 fi
 
@@ -688,25 +544,15 @@ else
 fi
 
 # --- the report -------------------------------------------------------------------
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain -- bpf tools user Makefile 2>/dev/null | wc -l)
-[ "$dirty" -eq 0 ] || rev="$rev + uncommitted changes to bpf/, tools/ or user/"
-rev="$rev (bpf/offcpu.bpf.c sha256 $(sha256sum bpf/offcpu.bpf.c | cut -c1-12))"
 BENCH_DATE=$START_DATE \
-	BENCH_KERNEL="$(uname -r)" \
-	BENCH_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
-	BENCH_NPROC="$(nproc)" \
 	BENCH_COMMAND="BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_SHAPES=\"$SHAPES\" BENCH_LONG_SECONDS=$LONG_SECONDS BENCH_PG_SECONDS=$PG_SECONDS BENCH_STARTUP_REPS=$STARTUP_REPS make bench" \
-	BENCH_REV="$rev" \
 	BENCH_OFFCPUTIME="$OFFCPUTIME ($(dpkg-query -W -f='${Package} ${Version}' libbpf-tools 2>/dev/null || echo 'version unknown'))" \
 	BENCH_TOOLS="$(bpftool version 2>/dev/null | head -2 | tr '\n' ' ' | sed 's/ *$//'), $(clang --version | head -1)" \
-	BENCH_ATTACH_WAIT=$ATTACH_WAIT \
-	BENCH_NOISY_PCT=$NOISY_PCT \
 	BENCH_INTERVAL_TSV=$INTERVAL_TSV \
 	BENCH_PG_TSV=$PG_TSV \
 	BENCH_PG_INFO="$PG_INFO" \
 	BENCH_STARTUP_TSV=$STARTUP_TSV \
-	"$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
+	with_facts bpf/offcpu.bpf.c "$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
 echo "bench: wrote $DOC (raw data: $RESULTS, $PG_TSV, $STARTUP_TSV, $INTERVAL_TSV; pingpong runs done again: $DISCARDED)"
 
 # --- semlat: a section of its own, which report.py keeps; the same knobs from

@@ -15,15 +15,12 @@ import sys
 import textwrap
 
 import semlat  # its section of the document is kept when this one rewrites the rest
+from benchcommon import NOISY_PCT, NPROC, load_kept, med, number, others, ran, spread, times
 
 FILTERED_TARGET_NS = 40.0  # target: cost per event of a filtered-out task
 COST_RATIO_GOAL = 0.5  # goal: offcpu's cost at most this share of offcputime's
 ATTACH_GOAL_S = 0.3  # goal: offcpu -p attached within this
 STUCK_GOAL_S = 0.3  # goal: offcpu --stuck answered within this
-# share of the machine taken by others (processes, BPF programs, steal) above
-# which a run is flagged (and redone, while retries are left)
-NOISY_PCT = float(os.environ.get("BENCH_NOISY_PCT", "5"))
-NPROC = int(os.environ.get("BENCH_NPROC", "1"))
 
 # (config, label, command) in table order; PP = pingpong's PID, IDLE = a sleeping process
 CONFIGS = [
@@ -54,10 +51,6 @@ STARTUP = [
 ]
 
 
-def number(v):
-    return float(v) if "." in v else int(v)
-
-
 def load(path):
     """{pairs: {config: [run]}} from a results.tsv."""
     shapes = {}
@@ -71,21 +64,11 @@ def load(path):
             r["per_ev"] = r["runs"] / r["run_cnt"] if r.get("runs") and r["run_cnt"] else 1.0
             r["ev_rt"] = r["run_cnt"] / r["roundtrips"] if r["roundtrips"] else None
             r["cpu"] = r["run_time_ns"] / r["window_ns"]  # CPUs' worth of BPF time
+            r["others"] = others(r)
             # other processes, and other people's sched_switch programs, in % of the machine
-            r["foreign"] = r["foreign_cpu_pct"] + 100 * r["foreign_bpf_ns"] / r["window_ns"] / NPROC
-            r["others"] = r["foreign"] + r["steal_pct"]  # what bench.sh compares to NOISY_PCT
+            r["foreign"] = r["others"] - r["steal_pct"]
             shapes.setdefault(r["pairs"], {}).setdefault(r["config"], []).append(r)
     return shapes
-
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def spread(xs, fmt):
-    xs = [x for x in xs if x is not None]
-    return " (%s–%s)" % (fmt(min(xs)), fmt(max(xs))) if len(xs) > 1 else ""
 
 
 def f2(x):
@@ -94,10 +77,6 @@ def f2(x):
 
 def f0(x):
     return "%.0f" % x
-
-
-def times(n):
-    return {1: "once", 2: "twice"}.get(n, "%d times" % n)
 
 
 def shape_name(pairs):
@@ -340,20 +319,14 @@ def pg_section(path):
     """pgbench -S tps untraced and under each tool: (markdown, printed table, goal row) or None."""
     if not path or not os.path.exists(path):
         return None
-    kept, redone = {}, []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            r = {k: (v if k == "config" else number(v)) for k, v in row.items()}
-            r["ns_ev"] = r["run_time_ns"] / r["run_cnt"] if r["run_cnt"] else None
-            r["cs_s"] = r["run_cnt"] / r["window_ns"] * 1e9
-            r["cpu"] = r["run_time_ns"] / r["window_ns"]
-            r["own"] = r.get("tracer_cpu_s", 0) * 1e9 / r["window_ns"]  # the tracer's user space + syscalls
-            r["others"] = (r["foreign_cpu_pct"] + r["steal_pct"]
-                           + 100 * r["foreign_bpf_ns"] / r["window_ns"] / NPROC)
-            if r["kept"]:
-                kept.setdefault(r["config"], []).append(r)
-            else:
-                redone.append(r)
+
+    def derive(r):
+        r["ns_ev"] = r["run_time_ns"] / r["run_cnt"] if r["run_cnt"] else None
+        r["cs_s"] = r["run_cnt"] / r["window_ns"] * 1e9
+        r["cpu"] = r["run_time_ns"] / r["window_ns"]
+        r["own"] = r.get("tracer_cpu_s", 0) * 1e9 / r["window_ns"]  # the tracer's user space + syscalls
+
+    kept, redone = load_kept(path, derive)
     if "pg-base" not in kept:
         return None
     secs = kept["pg-base"][0]["seconds"]
@@ -363,10 +336,7 @@ def pg_section(path):
     base_noise = 100 * (max(bases) - min(bases)) / 2 / base if len(bases) > 1 else None
     bench = "pgbench -S -c 8 -j 2 -T %s" % secs
     rows, drops = [], {}
-    for config, label, cmd in PG_CONFIGS:
-        rs = kept.get(config)
-        if not rs:
-            continue
+    for config, label, cmd, rs in ran(kept, PG_CONFIGS):
         tps = [r["tps"] for r in rs]
         m = med(tps)
         drop = 100 * (1 - m / base)
