@@ -572,6 +572,21 @@ static __always_inline void async_lock_time(const struct lock_key *lock, __u64 w
 const volatile __u32 acquire_sem_off = 0;
 /* where its number of permits lies, plus one (0: not known; from the poll's code) */
 const volatile __u32 acquire_permits_at = 0;
+/* where its "queued" flag lies, plus one (from the drop's code) */
+const volatile __u32 acquire_queued_at = 0;
+
+/*
+ * A Pending that did not queue the acquire is no wait: tokio's cooperative budget makes a
+ * task yield that way (every 128 polls) before it even looks at the semaphore.
+ */
+static __always_inline bool queued_now(__u64 future)
+{
+	__u8 queued = 1;
+
+	if (acquire_queued_at)
+		bpf_probe_read_user(&queued, 1, (void *)(future + acquire_queued_at - 1));
+	return queued;
+}
 /* tokio's RwLock writers take every permit: MAX_READS, u32::MAX >> 3 */
 #define RWLOCK_PERMITS (0xffffffffU >> 3)
 
@@ -703,7 +718,7 @@ int acquire_poll_return(struct pt_regs *ctx)
 	k.future = c->future;
 	w = bpf_map_lookup_elem(&acquires, &k);
 	if ((PT_REGS_RC(ctx) & 0xff) == POLL_PENDING) {
-		if (!w)
+		if (!w && queued_now(k.future))
 			begin_async(ctx, &k, c, pid);
 	} else if (w) {
 		end_async(&k, w, OUT_WOKEN);

@@ -32,25 +32,27 @@ static const struct {
 	const uint8_t *code;
 	size_t n;
 	int rc;
-	uint32_t at, off; /* the queued path's first instruction, the &Semaphore's offset */
+	/* the queued path's first instruction, the &Semaphore's offset, the queued flag's */
+	uint32_t at, off, queued;
 } shapes[] = {
-	{rustc_195, sizeof(rustc_195), 0, 15, 0},
-	{cmp_zero, sizeof(cmp_zero), 0, 7, 8},
-	{jump_queued, sizeof(jump_queued), 0, 7, 16},
-	{testb, sizeof(testb), -1, 0, 0},
+	{rustc_195, sizeof(rustc_195), 0, 15, 0, 0x34},
+	{cmp_zero, sizeof(cmp_zero), 0, 7, 8, 0x30},
+	{jump_queued, sizeof(jump_queued), 0, 7, 16, 0x30},
+	{testb, sizeof(testb), -1, 0, 0, 0},
 };
 
 static void test_drop_shapes(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-		uint32_t at = 0, off = 0;
+		uint32_t at = 0, off = 0, queued = 0;
 
-		assert_int_equal(tokio_drop_shape(shapes[i].code, shapes[i].n, &at, &off),
+		assert_int_equal(tokio_drop_shape(shapes[i].code, shapes[i].n, &at, &off, &queued),
 				 shapes[i].rc);
 		if (!shapes[i].rc) {
 			assert_int_equal(at, shapes[i].at);
 			assert_int_equal(off, shapes[i].off);
+			assert_int_equal(queued, shapes[i].queued);
 		}
 	}
 }

@@ -264,6 +264,7 @@ static void set_optional(struct semlat_bpf *s, bool btf, const struct run *r)
 	bpf_program__set_autoload(s->progs.acquire_poll_return, tokio);
 	s->rodata->acquire_sem_off = r->tokio.sem_off;
 	s->rodata->acquire_permits_at = r->tokio.permits_at;
+	s->rodata->acquire_queued_at = r->tokio.queued_at;
 	if (!env.hold)
 		shrink((struct bpf_map *const[]){s->maps.acquiring, s->maps.held, s->maps.holds,
 						 s->maps.holders},

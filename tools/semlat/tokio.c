@@ -59,11 +59,12 @@ static size_t jcc(const uint8_t *p, size_t n, bool *ne, int64_t *taken)
  * Acquire::drop begins `if !self.queued { return }` : cmpb $0|1, queued(%rdi) and a jne/je.
  * The queued path goes on to read self.semaphore: the first 64-bit load from [rdi+disp].
  */
-int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off)
+int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off,
+		     uint32_t *queued_off)
 {
 	for (size_t i = 0; i + 4 < n && i < 32; i++) {
 		size_t len, jl;
-		int64_t disp, taken, at;
+		int64_t disp, taken, at, queued;
 		bool ne;
 
 		if (code[i] != 0x80 || ((code[i + 1] >> 3) & 7) != 7)
@@ -71,6 +72,7 @@ int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t
 		disp = rdi_disp(code + i + 1, n - i - 1, &len);
 		if (disp < 0 || i + 1 + len >= n || code[i + 1 + len] > 1)
 			continue;
+		queued = disp;
 		jl = jcc(code + i + 2 + len, n - i - 2 - len, &ne, &taken);
 		if (!jl)
 			continue;
@@ -85,6 +87,7 @@ int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t
 				if (disp >= 0) {
 					*probe_at = (uint32_t)at;
 					*sem_off = (uint32_t)disp;
+					*queued_off = (uint32_t)queued;
 					return 0;
 				}
 			}
@@ -156,13 +159,13 @@ static void resolve_pid(int pid, struct tokio *t)
 	struct probes *p = &t->probes;
 	size_t from = p->funcs.n;
 	uint8_t code[128];
-	uint32_t at, off, permits;
+	uint32_t at, off, permits, queued;
 	char hint[8];
 
 	if (probes_find(p, pid, DROP_FN, TOKIO_DROP, false, hint, sizeof(hint)) != 1)
 		goto none;
 	if (func_code(&p->funcs.v[from], code, sizeof(code)) ||
-	    tokio_drop_shape(code, sizeof(code), &at, &off)) {
+	    tokio_drop_shape(code, sizeof(code), &at, &off, &queued)) {
 		snprintf(
 			t->why, sizeof(t->why),
 			"tokio found in PID %d, but its Acquire::drop is not a shape semlat knows: "
@@ -191,6 +194,7 @@ static void resolve_pid(int pid, struct tokio *t)
 		t->permits_at = permits + 1;
 	p->funcs.v[from].offset += at;
 	t->sem_off = off;
+	t->queued_at = queued + 1;
 	t->obj = p->funcs.v[from].obj;
 	return;
 none:

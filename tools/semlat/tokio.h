@@ -17,6 +17,7 @@ struct tokio {
 	struct probes probes;
 	uint32_t sem_off;    /* where the &Semaphore lies in an Acquire future */
 	uint32_t permits_at; /* where its number of permits lies, plus one; 0 if not known */
+	uint32_t queued_at;  /* where its "queued" flag lies, plus one */
 	char why[160];	     /* when no target's tokio can be traced: why, for the report */
 	const char *obj;     /* the object the probes are in */
 };
@@ -27,10 +28,11 @@ void tokio_free(struct tokio *t);
 
 /*
  * The shape of Acquire's drop: the offset of the first instruction after its "not queued:
- * return" test, and the offset of the &Semaphore in the future. Exposed for the unit test.
- * 0, or -1 when the code is not a shape known.
+ * return" test, and the offsets of the &Semaphore and of the queued flag in the future. Exposed for
+ * the unit test. 0, or -1 when the code is not a shape known.
  */
-int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off);
+int tokio_drop_shape(const uint8_t *code, size_t n, uint32_t *probe_at, uint32_t *sem_off,
+		     uint32_t *queued_off);
 
 /* The offset of the number of permits in an Acquire future, from its poll's code; 0 or -1. */
 int tokio_permits_offset(const uint8_t *code, size_t n, uint32_t *off);
