@@ -22,6 +22,7 @@ struct query {
 	size_t lib_len;
 	const char *pattern;
 	bool glob;
+	const char *needle; /* only raw (mangled) names holding it are demangled; no hints */
 };
 
 /* Near names for "no match": the closest by edit distance of the last component. */
@@ -228,13 +229,16 @@ static int scan_table(Elf *elf, Elf_Scn *scn, Elf_Data *versym, const struct que
 		if (!raw || (strchr(raw, '@') && !strstr(raw, "@@")) ||
 		    (sh.sh_type == SHT_DYNSYM && hidden_version(versym, i)))
 			continue;
+		if (q->needle && !strstr(raw, q->needle))
+			continue;
 		name = clean_name(raw);
 		if (!name)
 			return -ENOMEM;
-		if (!matches(q, name))
-			hint_offer(h, q, name);
-		else if (!seen_address(out, o->first, sym.st_value) &&
-			 file_offset(elf, sym.st_value, &off))
+		if (!matches(q, name)) {
+			if (!q->needle)
+				hint_offer(h, q, name);
+		} else if (!seen_address(out, o->first, sym.st_value) &&
+			   file_offset(elf, sym.st_value, &off))
 			err = add_func(out, name, o->obj, o->path, sym.st_value, off);
 		free(name);
 		if (err)
@@ -373,7 +377,13 @@ static void format_hints(const struct hints *h, const char *stripped, char *hint
 
 int funcs_find(struct funcs *out, pid_t tgid, const char *pattern, char *hint, size_t hint_len)
 {
-	struct query q = {0};
+	return funcs_find_known(out, tgid, pattern, NULL, hint, hint_len);
+}
+
+int funcs_find_known(struct funcs *out, pid_t tgid, const char *pattern, const char *needle,
+		     char *hint, size_t hint_len)
+{
+	struct query q = {.needle = needle};
 	struct hints h = {0};
 	size_t before = out->n;
 	char path[64], stripped[64] = "";
@@ -381,6 +391,7 @@ int funcs_find(struct funcs *out, pid_t tgid, const char *pattern, char *hint, s
 	FILE *maps;
 
 	parse_query(&q, pattern);
+	q.needle = needle;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tgid);
 	maps = fopen(path, "re");
 	if (!maps)

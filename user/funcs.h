@@ -37,6 +37,13 @@ struct funcs {
  * stripped program; "" if nothing helps.
  */
 int funcs_find(struct funcs *out, pid_t tgid, const char *pattern, char *hint, size_t hint_len);
+/*
+ * The same, for a name the caller knows is spelled with needle in the symbol table (a Rust
+ * crate or item name is, in both manglings): other symbols are not demangled, which makes a
+ * search of a process mapping large C++ libraries cheap. No hints.
+ */
+int funcs_find_known(struct funcs *out, pid_t tgid, const char *pattern, const char *needle,
+		     char *hint, size_t hint_len);
 /* Forgets the functions from the n-th on. */
 void funcs_truncate(struct funcs *f, size_t n);
 void funcs_free(struct funcs *f);

@@ -55,6 +55,23 @@ static void test_bare_word_and_glob(void **state)
 	funcs_free(&f);
 }
 
+/* A name known to be spelled with a needle: only those symbols are looked at. */
+static void test_known_needle(void **state)
+{
+	struct funcs f = {0};
+
+	(void)state;
+	assert_int_equal(funcs_find_known(&f, getpid(), "probe_target_two", "target_two", NULL, 0),
+			 1);
+	assert_string_equal(f.v[0].name, "probe_target_two");
+	/* a needle the name does not hold hides it */
+	assert_int_equal(funcs_find_known(&f, getpid(), "probe_target_two", "nowhere", NULL, 0),
+			 -ENOENT);
+	funcs_truncate(&f, 0);
+	assert_int_equal((int)f.n, 0);
+	funcs_free(&f);
+}
+
 static void test_versioned_default(void **state)
 {
 	struct funcs f = {0};
@@ -88,9 +105,8 @@ static void test_no_match_hints(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_last_component),
-		cmocka_unit_test(test_bare_word_and_glob),
-		cmocka_unit_test(test_versioned_default),
+		cmocka_unit_test(test_last_component), cmocka_unit_test(test_bare_word_and_glob),
+		cmocka_unit_test(test_known_needle),   cmocka_unit_test(test_versioned_default),
 		cmocka_unit_test(test_no_match_hints),
 	};
 

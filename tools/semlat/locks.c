@@ -101,11 +101,9 @@ static const char *const parking_fns[] = {
 
 int parking_resolve(const int *pids, int npids, struct probes *p)
 {
-	char hint[8];
-
 	for (int i = 0; i < npids; i++)
 		for (size_t k = 0; k < sizeof(parking_fns) / sizeof(parking_fns[0]); k++)
-			if (probes_find(p, pids[i], parking_fns[k], 0, true, hint, sizeof(hint)) ==
+			if (probes_find_known(p, pids[i], parking_fns[k], "parking_lot", 0, true) ==
 			    -ENOMEM)
 				return -ENOMEM;
 	return 0;

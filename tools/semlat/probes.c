@@ -15,11 +15,9 @@ static bool is_alias(const struct funcs *f, size_t i)
 	return false;
 }
 
-int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie, bool ret,
-		char *hint, size_t hint_len)
+/* The n functions funcs_find* just added from index from: their pid, cookie, probes. */
+static int add_found(struct probes *p, size_t from, int n, int pid, uint64_t cookie, bool ret)
 {
-	size_t from = p->funcs.n;
-	int n = funcs_find(&p->funcs, pid, pattern, hint, hint_len);
 	int *pids;
 	uint64_t *cookies;
 	bool *rets, *aliases;
@@ -47,6 +45,24 @@ int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie,
 		p->alias[i] = is_alias(&p->funcs, i);
 	}
 	return n;
+}
+
+int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie, bool ret,
+		char *hint, size_t hint_len)
+{
+	size_t from = p->funcs.n;
+
+	return add_found(p, from, funcs_find(&p->funcs, pid, pattern, hint, hint_len), pid, cookie,
+			 ret);
+}
+
+int probes_find_known(struct probes *p, int pid, const char *pattern, const char *needle,
+		      uint64_t cookie, bool ret)
+{
+	size_t from = p->funcs.n;
+
+	return add_found(p, from, funcs_find_known(&p->funcs, pid, pattern, needle, NULL, 0), pid,
+			 cookie, ret);
 }
 
 static struct bpf_link *attach_one(const struct probes *p, size_t i, const struct bpf_program *prog,

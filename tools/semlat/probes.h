@@ -28,6 +28,9 @@ struct probes {
  */
 int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie, bool ret,
 		char *hint, size_t hint_len);
+/* The same for a name spelled with needle in the symbol table (funcs_find_known): cheap. */
+int probes_find_known(struct probes *p, int pid, const char *pattern, const char *needle,
+		      uint64_t cookie, bool ret);
 /*
  * Attaches them all (a return probe before its entry probe, so that a call seen entering is
  * seen returning). 0, or -errno after a one-line message naming the function.

@@ -42,7 +42,8 @@ static int symbol_index(struct symbol_table *t, const struct func *f)
  */
 static int add_polls(struct symbol_table *t, const struct func *f, int pid, const char *poll)
 {
-	char name[512], hint[8], pattern[1024];
+	char name[512], pattern[1024];
+	size_t len;
 	int sym;
 
 	snprintf(name, sizeof(name), "%s (polls)", f->name);
@@ -50,7 +51,8 @@ static int add_polls(struct symbol_table *t, const struct func *f, int pid, cons
 	if (sym < 0)
 		return -1;
 	snprintf(pattern, sizeof(pattern), "%s:%s", f->obj, poll);
-	return probes_find(&t->probes, pid, pattern, (uint64_t)sym, true, hint, sizeof(hint)) > 0
+	return probes_find_known(&t->probes, pid, pattern, funcs_last_component(f->name, &len),
+				 (uint64_t)sym, true) > 0
 		       ? 0
 		       : -1;
 }
@@ -64,11 +66,14 @@ static const char *const drop_of[] = {"core::ptr::drop_in_place<%s::{{closure}}>
 static int find_exact(struct probes *p, int pid, const char *obj, const char *fmt, const char *name,
 		      uint64_t cookie, bool ret)
 {
-	char pattern[1024], full[960], hint[8];
+	char pattern[1024], full[960];
+	size_t len;
 
 	snprintf(full, sizeof(full), fmt, name);
 	snprintf(pattern, sizeof(pattern), "%s:%s", obj, full);
-	return probes_find(p, pid, pattern, cookie, ret, hint, sizeof(hint)) > 0;
+	/* the function's own name is spelled in its future's mangled names too */
+	return probes_find_known(p, pid, pattern, funcs_last_component(name, &len), cookie, ret) >
+	       0;
 }
 
 /*

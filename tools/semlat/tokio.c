@@ -160,9 +160,8 @@ static void resolve_pid(int pid, struct tokio *t)
 	size_t from = p->funcs.n;
 	uint8_t code[128];
 	uint32_t at, off, permits, queued;
-	char hint[8];
 
-	if (probes_find(p, pid, DROP_FN, TOKIO_DROP, false, hint, sizeof(hint)) != 1)
+	if (probes_find_known(p, pid, DROP_FN, "batch_semaphore", TOKIO_DROP, false) != 1)
 		goto none;
 	if (func_code(&p->funcs.v[from], code, sizeof(code)) ||
 	    tokio_drop_shape(code, sizeof(code), &at, &off, &queued)) {
@@ -173,7 +172,7 @@ static void resolve_pid(int pid, struct tokio *t)
 			pid);
 		goto none;
 	}
-	if (probes_find(p, pid, POLL_FN, TOKIO_POLL, true, hint, sizeof(hint)) != 1) {
+	if (probes_find_known(p, pid, POLL_FN, "batch_semaphore", TOKIO_POLL, true) != 1) {
 		snprintf(t->why, sizeof(t->why),
 			 "tokio found in PID %d, but not Acquire::poll (inlined by LTO?): async "
 			 "waits not traced",
