@@ -405,7 +405,7 @@ int funcs_find_known(struct funcs *out, pid_t tgid, const char *pattern, const c
 		return (int)(out->n - before);
 	if (!symbols)
 		return -ENODATA;
-	if (hint_len)
+	if (hint && hint_len)
 		format_hints(&h, stripped, hint, hint_len);
 	return -ENOENT;
 }
