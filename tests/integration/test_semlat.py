@@ -182,11 +182,16 @@ def test_rust_std_locks(procs):
 def test_parking_lot_locks(procs):
     """parking_lot parks each thread on a futex word of its own; semlat finds the lock from
     the slow path the thread is in (uprobes there, taken only when contended): one row per
-    lock, named by its static, waits within 5 % of the threads' own timing."""
+    lock, named by its static, waits within 5 % of the threads' own timing, and nearly all
+    the wait time on those two rows."""
     doc = assert_rust_locks(procs, "parking_lot", (
         ("rlocks::PL_MUTEX", "mutex", {"rlocks::pl_mutex_hold"}),
         ("rlocks::PL_RWLOCK", "rwlock", {"rlocks::pl_write_locked", "rlocks::pl_read_locked"})))
-    assert len(doc["locks"]) == 2, [l["name"] for l in doc["locks"]]
+    # a thread already inside a slow path as the probes attach parks unnamed until it leaves
+    # it: at most a few of those waits, at the start
+    named = sum(l["wait_us"] for l in doc["locks"] if l["name"].startswith("rlocks::PL_"))
+    total = sum(l["wait_us"] for l in doc["locks"])
+    assert named >= 0.98 * total, [(l["name"], l["wait_us"]) for l in doc["locks"]]
 
 
 def assert_rust_locks(procs, mode, expected):
