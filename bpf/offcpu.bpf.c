@@ -315,21 +315,6 @@ static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 	return t->ucache[i];
 }
 
-/* As bcc's bpf_map_lookup_or_try_init: another CPU may insert the same key first. */
-static __always_inline void *lookup_or_init(void *map, const void *key, const void *init,
-					    __u32 drop)
-{
-	void *v = bpf_map_lookup_elem(map, key);
-
-	if (v)
-		return v;
-	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(map, key);
-	if (!v)
-		count(drop);
-	return v;
-}
-
 static __always_inline void notify(__u32 tgid, const struct proc_info *pi, bool exec)
 {
 	struct new_proc *np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);

@@ -135,6 +135,15 @@ struct {
 
 static const struct call zero_call;
 
+/* A function's time waiting on a lock, in this interval; NULL (counted) if the table is full. */
+static __always_inline __u64 *sym_lock_ns(__u32 sym, const struct lock_key *lock)
+{
+	struct sym_lock_key k = {.sym = sym, .lock = *lock};
+
+	k.lock.gen = interval_gen;
+	return lookup_or_init(&sym_locks, &k, &(__u64){0}, DROP_SYMLOCKS_FULL);
+}
+
 static __always_inline bool wanted(__u32 pid, __u32 tgid)
 {
 	if (n_tgids && !is_target(tgid))
@@ -228,15 +237,12 @@ static __always_inline void add_edge(const struct pending *p, __u32 pid, __u64 w
 	};
 	struct edge_val *v = bpf_map_lookup_elem(&edges, &k), init = {};
 
-	if (!v) {
+	if (!v) { /* the names are taken for a new edge only */
 		bpf_get_current_comm(init.comm, sizeof(init.comm));
 		__builtin_memcpy(init.wcomm, p->wcomm, sizeof(init.wcomm));
-		bpf_map_update_elem(&edges, &k, &init, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&edges, &k);
-		if (!v) {
-			count(DROP_EDGES_FULL);
+		v = lookup_or_init(&edges, &k, &init, DROP_EDGES_FULL);
+		if (!v)
 			return;
-		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->wait_ns, wait);
@@ -245,15 +251,7 @@ static __always_inline void add_edge(const struct pending *p, __u32 pid, __u64 w
 /* The lock's figures, a new entry if it has none. */
 static __always_inline struct lock_val *lock_of(const struct lock_key *k)
 {
-	struct lock_val *v = bpf_map_lookup_elem(&locks, k);
-
-	if (v)
-		return v;
-	bpf_map_update_elem(&locks, k, &zero_lock, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&locks, k);
-	if (!v)
-		count(DROP_LOCKS_FULL);
-	return v;
+	return lookup_or_init(&locks, k, &zero_lock, DROP_LOCKS_FULL);
 }
 
 static __always_inline int end_wait(long ret)
@@ -451,11 +449,7 @@ int async_poll(struct pt_regs *ctx)
 		}
 		sym_inside_add(sym, 1);
 	}
-	a = bpf_map_lookup_elem(&apolling, &pid);
-	if (!a) {
-		bpf_map_update_elem(&apolling, &pid, &zero_apolls, BPF_NOEXIST);
-		a = bpf_map_lookup_elem(&apolling, &pid);
-	}
+	a = lookup_or_init(&apolling, &pid, &zero_apolls, DROP_CALLS_FULL);
 	n = a ? a->n : MAX_NEST;
 	if (n >= MAX_NEST)
 		return 0;
@@ -534,7 +528,6 @@ static __always_inline void async_lock_time(const struct lock_key *lock, __u64 w
 	__u32 pid = (__u32)bpf_get_current_pid_tgid();
 	struct apolls *a = bpf_map_lookup_elem(&apolling, &pid);
 	struct afut_key k = {.tgid = lock->tgid};
-	struct sym_lock_key sk = {.lock = *lock};
 	struct afut *f;
 	__u64 *ns;
 
@@ -548,16 +541,9 @@ static __always_inline void async_lock_time(const struct lock_key *lock, __u64 w
 		if (!f)
 			continue;
 		f->locks_ns += wait;
-		sk.sym = f->sym;
-		ns = bpf_map_lookup_elem(&sym_locks, &sk);
-		if (!ns) {
-			bpf_map_update_elem(&sym_locks, &sk, &(__u64){0}, BPF_NOEXIST);
-			ns = bpf_map_lookup_elem(&sym_locks, &sk);
-		}
+		ns = sym_lock_ns(f->sym, lock);
 		if (ns)
 			__sync_fetch_and_add(ns, wait);
-		else
-			count(DROP_SYMLOCKS_FULL);
 	}
 }
 
@@ -633,11 +619,8 @@ static __always_inline void requeue(const struct lock_key *sem, __s64 by, struct
 	__s64 *n, now;
 
 	k.gen = 0;
-	n = bpf_map_lookup_elem(&queued, &k);
-	if (!n) {
-		bpf_map_update_elem(&queued, &k, &(__s64){0}, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&queued, &k);
-	}
+	/* as big as the lock table: full when it is */
+	n = lookup_or_init(&queued, &k, &(__s64){0}, DROP_LOCKS_FULL);
 	if (!n)
 		return;
 	now = __sync_add_and_fetch(n, by);
@@ -883,14 +866,11 @@ static __always_inline void add_holder(void *ctx, const struct hold_key *lock, _
 
 	k.ustack = save_user_stack(ctx, 0);
 	v = bpf_map_lookup_elem(&holders, &k);
-	if (!v) {
+	if (!v) { /* the name is taken for a new holder only */
 		bpf_get_current_comm(init.comm, sizeof(init.comm));
-		bpf_map_update_elem(&holders, &k, &init, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&holders, &k);
-		if (!v) {
-			count(DROP_HOLDERS_FULL);
+		v = lookup_or_init(&holders, &k, &init, DROP_HOLDERS_FULL);
+		if (!v)
 			return;
-		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->hold_ns, ns);
@@ -920,15 +900,9 @@ static __always_inline void end_hold(void *ctx, __u32 pid, __u32 tgid, __u64 add
 		count(DROP_NR + CNT_SHORT);
 		return;
 	}
-	v = bpf_map_lookup_elem(&holds, &lk);
-	if (!v) {
-		bpf_map_update_elem(&holds, &lk, &zero_hold, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&holds, &lk);
-		if (!v) {
-			count(DROP_HOLDS_FULL);
-			return;
-		}
-	}
+	v = lookup_or_init(&holds, &lk, &zero_hold, DROP_HOLDS_FULL);
+	if (!v)
+		return;
 	__sync_fetch_and_add(&v->holds, 1);
 	__sync_fetch_and_add(&v->hold_ns, ns);
 	if (ns > v->max_ns)
@@ -982,19 +956,13 @@ int sym_enter(struct pt_regs *ctx)
 	__u32 pid = (__u32)bpf_get_current_pid_tgid(), sym = (__u32)bpf_get_attach_cookie(ctx), n;
 	struct call *c = bpf_map_lookup_elem(&calls, &pid);
 	__u64 now = bpf_ktime_get_ns();
-	struct sym_val *v;
-	__s64 inside, *in;
-	__u32 slot;
 
 	if (!c && !in_window(now))
 		return 0;
 	if (!c) {
-		bpf_map_update_elem(&calls, &pid, &zero_call, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&calls, &pid);
-		if (!c) {
-			count(DROP_CALLS_FULL);
+		c = lookup_or_init(&calls, &pid, &zero_call, DROP_CALLS_FULL);
+		if (!c)
 			return 0;
-		}
 	}
 	for (__u32 i = 0; i < MAX_NEST; i++) {
 		if (i < c->n && c->f[i].sym == sym) {
@@ -1012,14 +980,7 @@ int sym_enter(struct pt_regs *ctx)
 	c->f[n].sym = sym;
 	c->f[n].depth = 1;
 	c->n = n + 1;
-	slot = SYM_SLOT(sym, interval_gen);
-	v = bpf_map_lookup_elem(&sym_stats, &slot);
-	in = bpf_map_lookup_elem(&sym_inside, &sym);
-	if (v && in) {
-		inside = __sync_add_and_fetch(in, 1);
-		if (inside > v->max_inside)
-			v->max_inside = inside; /* racy, as a maximum may be */
-	}
+	sym_inside_add(sym, 1);
 	return 0;
 }
 
@@ -1027,11 +988,9 @@ static __always_inline void flush_frame(const struct call_frame *f, __u64 now)
 {
 	__u32 slot = SYM_SLOT(f->sym, interval_gen);
 	struct sym_val *v = bpf_map_lookup_elem(&sym_stats, &slot);
-	__s64 *in = bpf_map_lookup_elem(&sym_inside, &f->sym);
 	__u64 wall = now - f->enter_ns;
 
-	if (in)
-		__sync_fetch_and_add(in, -1);
+	sym_inside_add(f->sym, -1);
 	if (!v || !in_window(now))
 		return;
 	__sync_fetch_and_add(&v->calls, 1);
@@ -1074,26 +1033,16 @@ int sym_exit(struct pt_regs *ctx)
 static __always_inline bool add_lock_time(struct call *c, __u32 pid, __u64 blocked)
 {
 	struct pending *p = bpf_map_lookup_elem(&pending, &pid);
-	struct sym_lock_key k = {};
 	__u64 *ns;
 
 	if (!p)
 		return false;
-	k.lock = p->lock;
-	k.lock.gen = interval_gen;
 	for (__u32 i = 0; i < MAX_NEST; i++) {
 		if (i >= c->n)
 			break;
-		k.sym = c->f[i].sym;
-		ns = bpf_map_lookup_elem(&sym_locks, &k);
-		if (!ns) {
-			bpf_map_update_elem(&sym_locks, &k, &(__u64){0}, BPF_NOEXIST);
-			ns = bpf_map_lookup_elem(&sym_locks, &k);
-		}
-		if (!ns) {
-			count(DROP_SYMLOCKS_FULL);
+		ns = sym_lock_ns(c->f[i].sym, &p->lock);
+		if (!ns)
 			return false;
-		}
 		__sync_fetch_and_add(ns, blocked);
 		c->f[i].locks_ns += blocked;
 	}

@@ -50,6 +50,25 @@ static __always_inline void count(__u32 idx)
 		(*c)++;
 }
 
+/*
+ * The key's value, init inserted first if it has none (as bcc's bpf_map_lookup_or_try_init:
+ * another CPU may insert the same key first); NULL and the drop counter counted if the map
+ * is full.
+ */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *init,
+					    __u32 drop)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		count(drop);
+	return v;
+}
+
 static __always_inline bool is_target(__u32 tgid)
 {
 	for (__u32 i = 0; i < MAX_TARGETS && i < n_tgids; i++)

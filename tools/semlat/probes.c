@@ -5,8 +5,6 @@
 #include <string.h>
 #include "probes.h"
 
-#define GROW(a, n) realloc((a), (n) * sizeof(*(a)))
-
 static bool is_alias(const struct funcs *f, size_t i)
 {
 	for (size_t k = 0; k < i; k++)
@@ -18,32 +16,16 @@ static bool is_alias(const struct funcs *f, size_t i)
 /* The n functions funcs_find* just added from index from: their pid, cookie, probes. */
 static int add_found(struct probes *p, size_t from, int n, int pid, uint64_t cookie, bool ret)
 {
-	int *pids;
-	uint64_t *cookies;
-	bool *rets, *aliases;
+	struct probe *v;
 
 	if (n <= 0)
 		return n;
-	pids = GROW(p->pid, p->funcs.n);
-	if (pids)
-		p->pid = pids;
-	cookies = GROW(p->cookie, p->funcs.n);
-	if (cookies)
-		p->cookie = cookies;
-	rets = GROW(p->ret, p->funcs.n);
-	if (rets)
-		p->ret = rets;
-	aliases = GROW(p->alias, p->funcs.n);
-	if (aliases)
-		p->alias = aliases;
-	if (!pids || !cookies || !rets || !aliases)
+	v = realloc(p->v, p->funcs.n * sizeof(*v));
+	if (!v)
 		return -ENOMEM;
-	for (size_t i = from; i < p->funcs.n; i++) {
-		p->pid[i] = pid;
-		p->cookie[i] = cookie;
-		p->ret[i] = ret;
-		p->alias[i] = is_alias(&p->funcs, i);
-	}
+	p->v = v;
+	for (size_t i = from; i < p->funcs.n; i++)
+		v[i] = (struct probe){pid, cookie, ret, is_alias(&p->funcs, i)};
 	return n;
 }
 
@@ -68,17 +50,17 @@ int probes_find_known(struct probes *p, int pid, const char *pattern, const char
 static struct bpf_link *attach_one(const struct probes *p, size_t i, const struct bpf_program *prog,
 				   bool ret)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = p->cookie[i]);
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = p->v[i].cookie);
 
-	return bpf_program__attach_uprobe_opts(prog, p->pid[i], p->funcs.v[i].path,
+	return bpf_program__attach_uprobe_opts(prog, p->v[i].pid, p->funcs.v[i].path,
 					       p->funcs.v[i].offset, &o);
 }
 
 static int attach_fn(struct probes *p, size_t i, const struct bpf_program *enter,
 		     const struct bpf_program *ret)
 {
-	struct bpf_link *r = p->ret[i] ? attach_one(p, i, ret, true) : NULL;
-	struct bpf_link *e = !p->ret[i] || r ? attach_one(p, i, enter, false) : NULL;
+	struct bpf_link *r = p->v[i].ret ? attach_one(p, i, ret, true) : NULL;
+	struct bpf_link *e = !p->v[i].ret || r ? attach_one(p, i, enter, false) : NULL;
 
 	if (!e) {
 		int err = -errno;
@@ -99,7 +81,7 @@ int probes_attach(const char *tool, struct probes *p, const struct bpf_program *
 	if (!p->links)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->funcs.n; i++) {
-		int err = p->alias[i] ? 0 : attach_fn(p, i, enter, ret);
+		int err = p->v[i].skip ? 0 : attach_fn(p, i, enter, ret);
 
 		if (err) {
 			fprintf(stderr, "%s: cannot attach a uprobe to %s (%s): %s\n", tool,
@@ -123,9 +105,6 @@ void probes_free(struct probes *p)
 {
 	probes_detach(p);
 	funcs_free(&p->funcs);
-	free(p->pid);
-	free(p->cookie);
-	free(p->ret);
-	free(p->alias);
+	free(p->v);
 	memset(p, 0, sizeof(*p));
 }

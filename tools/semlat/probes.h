@@ -12,12 +12,17 @@
 #include <bpf/libbpf.h>
 #include "funcs.h"
 
+/* How one function of funcs is probed. */
+struct probe {
+	int pid;	 /* the process */
+	uint64_t cookie; /* what the function is, to the BPF program */
+	bool ret;	 /* a return probe too */
+	bool skip;	 /* not probed: an alias of an earlier function, or left out */
+};
+
 struct probes {
 	struct funcs funcs; /* where they go */
-	int *pid;	    /* the process of each function */
-	uint64_t *cookie;   /* what each function is, to the BPF program */
-	bool *ret;	    /* a return probe too */
-	bool *alias;	    /* the same entry as an earlier function: not probed twice */
+	struct probe *v;    /* one per function */
 	struct bpf_link **links;
 	size_t nlinks;
 };

@@ -97,7 +97,7 @@ static int resolve_async(const char *tool, struct symbol_table *t, size_t i, int
 	/* completed or cancelled: the future's state at its drop, where the drop's code reads it */
 	if (!func_code(&t->drops.funcs.v[t->drops.funcs.n - 1], code, sizeof(code)) &&
 	    !async_state_offset(code, sizeof(code), &state))
-		t->drops.cookie[t->drops.funcs.n - 1] |= (uint64_t)(state + 1) << SYM_STATE_SHIFT;
+		t->drops.v[t->drops.funcs.n - 1].cookie |= (uint64_t)(state + 1) << SYM_STATE_SHIFT;
 	else
 		t->v[sym].completion_unknown = true;
 	found = 0;
@@ -112,7 +112,7 @@ static int resolve_async(const char *tool, struct symbol_table *t, size_t i, int
 		return EXIT_USAGE;
 	}
 	t->v[sym].is_async = true;
-	t->probes.alias[i] = true; /* the function that makes the future is not probed */
+	t->probes.v[i].skip = true; /* the function that makes the future is not probed */
 	if (add_polls(t, &t->probes.funcs.v[i], pid, t->polls.funcs.v[t->polls.funcs.n - 1].name)) {
 		fprintf(stderr, "%s: --symbol: too many functions to time with %s's polls\n", tool,
 			t->probes.funcs.v[i].name);
@@ -154,7 +154,7 @@ static int resolve_one(const char *tool, const char *pattern, int pid, struct sy
 				pattern, MAX_SYMBOLS);
 			return EXIT_USAGE;
 		}
-		p->cookie[i] = (uint64_t)sym;
+		p->v[i].cookie = (uint64_t)sym;
 		err = resolve_async(tool, t, i, pid, (uint32_t)sym);
 		if (err)
 			return err;
