@@ -32,7 +32,7 @@ STATIC_LDLIBS := -static -lbpf -ldw -lelf -liberty -lz -llzma -lbz2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	-Wall -Werror -mcpu=v3
 
-TOOLS := offcpu semlat
+TOOLS := offcpu semlat poolwait
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst $(OUT)/%.bpf.o,$(OUT)/%.skel.h,$(BPF_OBJS))
 LIB_SRCS := $(wildcard user/*.c)
@@ -134,6 +134,11 @@ $(RUST_FIXTURES) &: tests/fixtures/rlocks/Cargo.toml tests/fixtures/rlocks/Cargo
 
 # a service on libpq, for semlat --symbol and poolwait
 $(OUT)/fixtures/dispatch: tests/fixtures/dispatch.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I/usr/include/postgresql $< -lpq -lpthread -o $@
+
+# one libpq connection idle inside and outside transactions, for poolwait
+$(OUT)/fixtures/pgtx: tests/fixtures/pgtx.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I/usr/include/postgresql $< -lpq -lpthread -o $@
 

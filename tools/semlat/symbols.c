@@ -124,26 +124,10 @@ static int resolve_async(const char *tool, struct symbol_table *t, size_t i, int
 static int resolve_one(const char *tool, const char *pattern, int pid, struct symbol_table *t)
 {
 	struct probes *p = &t->probes;
-	char hint[512];
 	size_t from = p->funcs.n;
-	int n = probes_find(p, pid, pattern, 0, true, hint, sizeof(hint));
 
-	if (n == -ENOENT) {
-		fprintf(stderr, "%s: --symbol %s: no function of PID %d matches%s%s\n", tool,
-			pattern, pid, hint[0] ? "; " : "", hint);
+	if (probes_find_or_say(tool, "--symbol", p, pid, pattern, 0, true) < 0)
 		return EXIT_USAGE;
-	}
-	if (n == -ENODATA) {
-		fprintf(stderr,
-			"%s: --symbol %s: PID %d's binaries have no symbols to match (stripped)\n",
-			tool, pattern, pid);
-		return EXIT_USAGE;
-	}
-	if (n < 0) {
-		fprintf(stderr, "%s: --symbol %s: cannot read PID %d's binaries: %s\n", tool,
-			pattern, pid, strerror(-n));
-		return EXIT_USAGE;
-	}
 	/* resolve_async adds functions of its own after these */
 	for (size_t i = from, end = p->funcs.n; i < end; i++) {
 		int sym = symbol_index(t, &p->funcs.v[i]), err;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Sets of uprobes on functions found by name in the targets' objects, each with a
- * cookie for the BPF program: --symbol's functions, --hold's lock functions, and
- * parking_lot's slow paths.
+ * cookie for the BPF program: semlat's --symbol, --hold and parking_lot probes, poolwait's
+ * --acquire.
  */
-#ifndef SEMLAT_PROBES_H
-#define SEMLAT_PROBES_H
+#ifndef WAITSCOPE_PROBES_H
+#define WAITSCOPE_PROBES_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +33,9 @@ struct probes {
  */
 int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie, bool ret,
 		char *hint, size_t hint_len);
+/* probes_find, and on failure one line on stderr ("TOOL: FLAG PATTERN: no function of PID ..."). */
+int probes_find_or_say(const char *tool, const char *flag, struct probes *p, int pid,
+		       const char *pattern, uint64_t cookie, bool ret);
 /* The same for a name spelled with needle in the symbol table (funcs_find_known): cheap. */
 int probes_find_known(struct probes *p, int pid, const char *pattern, const char *needle,
 		      uint64_t cookie, bool ret);

@@ -38,6 +38,24 @@ int probes_find(struct probes *p, int pid, const char *pattern, uint64_t cookie,
 			 ret);
 }
 
+int probes_find_or_say(const char *tool, const char *flag, struct probes *p, int pid,
+		       const char *pattern, uint64_t cookie, bool ret)
+{
+	char hint[512];
+	int n = probes_find(p, pid, pattern, cookie, ret, hint, sizeof(hint));
+
+	if (n == -ENOENT)
+		fprintf(stderr, "%s: %s %s: no function of PID %d matches%s%s\n", tool, flag,
+			pattern, pid, hint[0] ? "; " : "", hint);
+	else if (n == -ENODATA)
+		fprintf(stderr, "%s: %s %s: PID %d's binaries have no symbols to match (stripped)\n",
+			tool, flag, pattern, pid);
+	else if (n < 0)
+		fprintf(stderr, "%s: %s %s: cannot read PID %d's binaries: %s\n", tool, flag,
+			pattern, pid, strerror(-n));
+	return n;
+}
+
 int probes_find_known(struct probes *p, int pid, const char *pattern, const char *needle,
 		      uint64_t cookie, bool ret)
 {

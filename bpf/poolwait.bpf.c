@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * poolwait: a PostgreSQL client's connections, round trips and pool exhaustion, read from the
+ * wire protocol in its socket system calls. A connection is traced from its connect() to the
+ * server (or, opened before the trace, from the task-file iterator's find) to its close().
+ * Each call on it is framed into messages: the client's Query, Sync and FunctionCall each
+ * ask for one ReadyForQuery, which ends that request's round trip and says, by its status
+ * byte, whether a transaction is open. Only calls on a traced connection are read: every
+ * other read and write costs a hash lookup.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "poolwait.h"
+
+#define COUNTERS_NR	 (DROP_NR + CNT_NR)
+#define DROP_STACKS_FULL DROP_CONNS_FULL /* no stacks here */
+#include "tracer.h"
+
+#define AF_UNIX	    1
+#define AF_INET	    2
+#define AF_INET6    10
+#define EINPROGRESS 115
+#define TCP_ESTABLISHED 1
+
+#define MAX_IOV	  4   /* iovec entries read per call */
+#define MAX_STEPS 96  /* messages (or pieces of one) framed per buffer */
+
+const volatile struct pw_endpoint endpoints[MAX_ENDPOINTS] = {};
+const volatile __u32 n_endpoints = 0;
+
+/* the trace's start: requests in flight before it are not timed */
+__u64 trace_start_ns = 0;
+__u64 next_id = 0;
+/* what a new connection's record starts as: too big for an inline memset */
+struct conn zero_conn = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct conn_key);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct proc);
+} procs SEC(".maps");
+
+enum io_op { IO_READ, IO_WRITE, IO_READV, IO_WRITEV, IO_RECVMSG, IO_SENDMSG, IO_CONNECT };
+
+/* A socket call between its entry and exit. */
+struct inflight {
+	__u64 enter_ns;
+	__u64 buf; /* the buffer, iovec array or msghdr */
+	__s32 fd;
+	__u32 op;
+	__u64 len; /* bytes asked, or iovec entries */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* a connection being made, before the table has room for it: not on the stack (too big) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn);
+} conn_scratch SEC(".maps");
+
+static __always_inline bool traced_tgid(__u32 tgid)
+{
+	if (!tgid || tgid == self_tgid)
+		return false;
+	return !n_tgids || is_target(tgid);
+}
+
+static __always_inline struct proc *proc_of(__u32 tgid)
+{
+	static const struct proc zero;
+
+	return lookup_or_init(&procs, &tgid, &zero, DROP_PROCS_FULL);
+}
+
+static __always_inline void emit(__u32 kind, const struct conn *c, __u64 now)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(DROP_EVENTS);
+		return;
+	}
+	e->kind = kind;
+	e->ts = now;
+	bpf_probe_read_kernel(&e->c, sizeof(*c), c); /* too big for an inline copy */
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* ---- exhaustion: every open connection of the process in use ---- */
+
+static __always_inline void exh_begin(struct proc *p, __u64 now)
+{
+	if (p->open > 0)
+		__sync_val_compare_and_swap(&p->exh_since, 0, now);
+}
+
+static __always_inline void exh_end(struct proc *p, __u64 now)
+{
+	__u64 since = __sync_lock_test_and_set(&p->exh_since, 0), d;
+
+	if (!since || now <= since)
+		return;
+	d = now - since;
+	__sync_fetch_and_add(&p->exh_ns, d);
+	__sync_fetch_and_add(&p->exh_count, 1);
+	if (d > p->exh_max_ns)
+		p->exh_max_ns = d;
+}
+
+static __always_inline bool available(__u8 state)
+{
+	return state == CS_IDLE || state == CS_UNKNOWN;
+}
+
+/* The connection's state changes at now: its time so far goes to the old state. */
+static __always_inline void set_state(struct conn *c, __u8 state, __u64 now)
+{
+	bool was = available(c->state), is = available(state);
+	struct proc *p;
+
+	if (c->state < CS_NR && now > c->since_ns)
+		c->state_ns[c->state] += now - c->since_ns;
+	c->since_ns = now;
+	c->state = state;
+	if (was == is)
+		return;
+	p = bpf_map_lookup_elem(&procs, &c->pid);
+	if (!p)
+		return;
+	if (is) {
+		if (__sync_fetch_and_add(&p->avail, 1) == 0)
+			exh_end(p, now);
+	} else if (__sync_fetch_and_add(&p->avail, -1) == 1) {
+		exh_begin(p, now);
+	}
+}
+
+static __always_inline void opened(struct conn *c, __u64 now)
+{
+	struct proc *p = proc_of(c->pid);
+
+	if (!p)
+		return;
+	__sync_fetch_and_add(&p->open, 1);
+	__sync_fetch_and_add(&p->opens, 1);
+	if (available(c->state))
+		__sync_fetch_and_add(&p->avail, 1);
+	else if (!p->avail)
+		exh_begin(p, now);
+	emit(EV_OPEN, c, now);
+}
+
+static __always_inline void closed(const struct conn_key *k, struct conn *c, __u64 now)
+{
+	struct proc *p = bpf_map_lookup_elem(&procs, &k->tgid);
+
+	if (p) {
+		__sync_fetch_and_add(&p->closes, 1);
+		if (__sync_fetch_and_add(&p->open, -1) == 1)
+			exh_end(p, now);
+	}
+	set_state(c, CS_CONNECTING, now); /* leaves the pool's count */
+	emit(EV_CLOSE, c, now);
+	bpf_map_delete_elem(&conns, k);
+}
+
+/* ---- the wire protocol ---- */
+
+static __always_inline __u32 be32(const __u8 *b)
+{
+	return (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+}
+
+static __always_inline __u32 fine_slot(__u64 ns)
+{
+	__u32 slot = hist_fine_slot(ns / 1000);
+
+	/* hide the slot's known range from clang so that the verifier sees the check */
+	asm volatile("" : "+r"(slot));
+	return slot;
+}
+
+static __always_inline void request_sent(struct conn *c, __u64 start)
+{
+	if (c->pending < MAX_PIPELINE)
+		c->req_start[(c->rq_head + c->pending) & (MAX_PIPELINE - 1)] = start;
+	else
+		count(DROP_PIPELINE);
+	c->pending++;
+}
+
+/* A ReadyForQuery: the oldest request in flight is done; status says what the connection is. */
+static __always_inline void ready(struct conn *c, __u8 status, __u64 now)
+{
+	__u64 start, d;
+	__u32 slot;
+	__u8 next = status == 'I' ? CS_IDLE : CS_IDLE_TX;
+
+	if (!c->startup_seen) {
+		c->startup_seen = 1;
+		c->ready_ns = now;
+		set_state(c, next, now);
+		return;
+	}
+	if (!c->pending) {
+		count(DROP_NR + CNT_UNMATCHED);
+		if (c->state != CS_BUSY)
+			set_state(c, next, now);
+		return;
+	}
+	start = c->req_start[c->rq_head & (MAX_PIPELINE - 1)];
+	c->rq_head++;
+	c->pending--;
+	if (start && now > start) {
+		d = now - start;
+		c->rt_count++;
+		c->rt_total_ns += d;
+		if (d > c->rt_max_ns)
+			c->rt_max_ns = d;
+		slot = fine_slot(d);
+		if (slot < HIST_FINE_SLOTS)
+			c->fine[slot]++;
+	}
+	if (!c->pending)
+		set_state(c, next, now);
+}
+
+/* A client message of type t began, in a call entered at t0. */
+static __always_inline void client_message(struct conn *c, __u8 t, __u64 t0)
+{
+	if (!c->startup_seen)
+		return;
+	if (!c->seg_start)
+		c->seg_start = t0;
+	if (c->state != CS_BUSY)
+		set_state(c, CS_BUSY, t0);
+	if (t == 'Q' || t == 'S' || t == 'F') {
+		request_sent(c, c->seg_start);
+		c->seg_start = 0;
+	}
+}
+
+static __always_inline bool client_type(__u8 t)
+{
+	switch (t) {
+	case 'Q': case 'P': case 'B': case 'E': case 'D': case 'C': case 'S': case 'H':
+	case 'F': case 'X': case 'd': case 'c': case 'f': case 'p':
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool server_type(__u8 t)
+{
+	switch (t) {
+	case 'R': case 'K': case 'S': case 'Z': case 'T': case 'D': case 'C': case 'E':
+	case 'N': case 'I': case '1': case '2': case '3': case 'n': case 't': case 's':
+	case 'A': case 'G': case 'H': case 'W': case 'c': case 'd': case 'V': case 'v':
+		return true;
+	}
+	return false;
+}
+
+/* The untyped first message: start-up, or a request for TLS or GSS encryption first. */
+static __always_inline __u32 untyped(struct conn *c, const __u8 *buf, __u32 off, __u32 len)
+{
+	__u8 m[8];
+	__u32 mlen, code;
+
+	if (len - off < 8 || bpf_probe_read_user(m, 8, buf + off)) {
+		c->tx.lost = 1;
+		return len;
+	}
+	mlen = be32(m);
+	code = be32(m + 4);
+	c->tx.untyped = 0;
+	if (code == 80877103 || code == 80877104) /* SSLRequest, GSSENCRequest */
+		c->rx.await_answer = 1;
+	c->tx.skip = mlen > 8 ? mlen - 8 : 0;
+	return off + 8;
+}
+
+static __always_inline void lose(struct framing *f)
+{
+	f->lost = 1;
+	f->skip = 0;
+	f->hlen = 0;
+	f->want_status = 0;
+	count(DROP_DESYNC);
+}
+
+/*
+ * Out of step, the call's last six bytes are looked at: a ReadyForQuery there ends a response
+ * and puts the framing back in step.
+ */
+static __always_inline void resync(struct conn *c, const __u8 *buf, __u32 len, __u64 now)
+{
+	__u8 z[6];
+
+	if (len < 6 || bpf_probe_read_user(z, 6, buf + len - 6))
+		return;
+	if (z[0] != 'Z' || be32(z + 1) != 5)
+		return;
+	if (z[5] != 'I' && z[5] != 'T' && z[5] != 'E')
+		return;
+	c->rx.lost = 0;
+	c->rx.skip = 0;
+	c->rx.hlen = 0;
+	ready(c, z[5], now);
+}
+
+/* A whole header (type, length) in hdr: what the message means, and how much of it to skip. */
+static __always_inline void header(struct conn *c, struct framing *f, bool rx, __u64 t0, __u64 now)
+{
+	__u8 t = f->hdr[0];
+	__u32 mlen = be32(f->hdr + 1);
+
+	f->hlen = 0;
+	if (mlen < 4 || mlen > (1U << 30) || !(rx ? server_type(t) : client_type(t))) {
+		lose(f);
+		return;
+	}
+	f->skip = mlen - 4;
+	if (!rx) {
+		client_message(c, t, t0);
+		return;
+	}
+	if (t == 'Z' && mlen == 5) {
+		f->want_status = 1;
+		f->skip = 0;
+	} else if (t == 'E') {
+		c->errors++;
+	}
+}
+
+/* The call being read: its direction, when it began and ended. */
+struct call {
+	__u64 t0, now;
+	bool rx;
+};
+
+/*
+ * Frames len bytes at buf: each step consumes a message's rest, its header or a status byte.
+ * Returns false when the steps ran out (too many messages in one buffer). Global: the
+ * verifier checks its loop once, not at each of its callers.
+ */
+__noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *k)
+{
+	const __u8 *buf = (const __u8 *)ubuf;
+	bool rx;
+
+	if (!c || !k)
+		return true;
+	rx = k->rx;
+	__u64 t0 = k->t0, now = k->now;
+	struct framing *f = rx ? &c->rx : &c->tx;
+
+	__u32 off = 0, n;
+	__u8 b;
+
+	for (int i = 0; i < MAX_STEPS; i++) {
+		if (off >= len || f->lost)
+			return true;
+		if (f->skip) {
+			n = len - off < f->skip ? len - off : f->skip;
+			f->skip -= n;
+			off += n;
+			continue;
+		}
+		if (bpf_probe_read_user(&b, 1, buf + off)) {
+			lose(f);
+			return true;
+		}
+		if (rx && f->await_answer) {
+			f->await_answer = 0;
+			if (b == 'S' || b == 'G')
+				c->tls = 1;
+			else
+				c->tx.untyped = 1;
+			off++;
+			continue;
+		}
+		if (rx && f->want_status) {
+			f->want_status = 0;
+			ready(c, b, now);
+			off++;
+			continue;
+		}
+		if (!rx && f->untyped) {
+			off = untyped(c, buf, off, len);
+			continue;
+		}
+		if (f->hlen == 0 && len - off >= 5) {
+			if (bpf_probe_read_user(f->hdr, 5, buf + off)) {
+				lose(f);
+				return true;
+			}
+			off += 5;
+			header(c, f, rx, t0, now);
+			continue;
+		}
+		/* a header split across calls, a byte at a time */
+		if (f->hlen < 5)
+			f->hdr[f->hlen] = b;
+		f->hlen++;
+		off++;
+		if (f->hlen >= 5)
+			header(c, f, rx, t0, now);
+	}
+	return off >= len;
+}
+
+static __always_inline void segment(struct conn *c, const __u8 *buf, __u32 len,
+				    const struct call *k)
+{
+	if (c->tls || !len)
+		return;
+	if (!frame(c, (__u64)buf, len, k) && !(k->rx ? c->rx.lost : c->tx.lost))
+		lose(k->rx ? &c->rx : &c->tx);
+	if (k->rx && c->rx.lost)
+		resync(c, buf, len, k->now);
+}
+
+/* ---- the calls ---- */
+
+static __always_inline void enter(__s32 fd, __u64 buf, __u64 len, __u32 op)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct conn_key k = {.tgid = tgid, .fd = fd};
+	struct inflight in = {.buf = buf, .fd = fd, .op = op, .len = len};
+
+	if (!traced_tgid(tgid) || !bpf_map_lookup_elem(&conns, &k))
+		return;
+	in.enter_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		count(DROP_INFLIGHT_FULL);
+}
+
+static __always_inline void iov_segments(struct conn *c, const struct iovec *iov, __u64 n,
+					 __u64 bytes, const struct call *k)
+{
+	for (int i = 0; i < MAX_IOV && i < n && bytes; i++) {
+		struct iovec v;
+		__u64 take;
+
+		if (bpf_probe_read_user(&v, sizeof(v), &iov[i]))
+			return;
+		take = v.iov_len < bytes ? v.iov_len : bytes;
+		segment(c, v.iov_base, take, k);
+		bytes -= take;
+	}
+}
+
+static __always_inline void exit_io(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct conn_key k;
+	struct call call;
+	struct conn *c;
+
+	if (!in)
+		return;
+	k.tgid = id >> 32;
+	k.fd = in->fd;
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (!c || ret <= 0)
+		goto out;
+	call.now = bpf_ktime_get_ns();
+	call.t0 = in->enter_ns;
+	call.rx = in->op == IO_READ || in->op == IO_READV || in->op == IO_RECVMSG;
+	count(DROP_NR + CNT_CALLS);
+	if (call.rx)
+		c->bytes_rx += ret;
+	else
+		c->bytes_tx += ret;
+	if (c->state == CS_STARTUP && !c->connected_ns)
+		c->connected_ns = in->enter_ns; /* a non-blocking connect, done */
+	if (in->op == IO_READ || in->op == IO_WRITE) {
+		segment(c, (const __u8 *)in->buf, ret, &call);
+	} else if (in->op == IO_READV || in->op == IO_WRITEV) {
+		iov_segments(c, (const struct iovec *)in->buf, in->len, ret, &call);
+	} else {
+		struct user_msghdr m;
+
+		if (!bpf_probe_read_user(&m, sizeof(m), (void *)in->buf))
+			iov_segments(c, m.msg_iov, m.msg_iovlen, ret, &call);
+	}
+out:
+	bpf_map_delete_elem(&inflight, &tid);
+}
+
+/* Every call's exit, verified once: the framer's loop is most of the verifier's work. */
+SEC("tracepoint")
+int io_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_io(ctx->ret);
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, int(void *));
+} exits SEC(".maps") = {
+	.values = {[0] = (void *)&io_exit},
+};
+
+#define IO_PROGS(name, op)                                                                 \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
+	int name##_enter(struct trace_event_raw_sys_enter *ctx)                            \
+	{                                                                                  \
+		enter(ctx->args[0], ctx->args[1], ctx->args[2], op);                       \
+		return 0;                                                                  \
+	}                                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
+	int name##_exit(struct trace_event_raw_sys_exit *ctx)                              \
+	{                                                                                  \
+		bpf_tail_call(ctx, &exits, 0);                                             \
+		return 0;                                                                  \
+	}
+
+/* (fd, buffer or iovec array or msghdr, length or iovec count) */
+IO_PROGS(read, IO_READ)
+IO_PROGS(write, IO_WRITE)
+IO_PROGS(recvfrom, IO_READ)
+IO_PROGS(sendto, IO_WRITE)
+IO_PROGS(readv, IO_READV)
+IO_PROGS(writev, IO_WRITEV)
+IO_PROGS(recvmsg, IO_RECVMSG)
+IO_PROGS(sendmsg, IO_SENDMSG)
+
+/* ---- connections: made, found, closed ---- */
+
+/* Is this address the server's? The path of a unix socket is compared by its hash. */
+static __always_inline bool server_addr(__u16 family, __u16 port, const __u8 *addr, __u64 hash)
+{
+	for (__u32 i = 0; i < MAX_ENDPOINTS && i < n_endpoints; i++) {
+		const volatile struct pw_endpoint *e = &endpoints[i];
+		bool same = true;
+
+		if (e->family != family)
+			continue;
+		if (family == AF_UNIX) {
+			if (e->path_hash == hash)
+				return true;
+			continue;
+		}
+		if (e->port != port)
+			continue;
+		for (int b = 0; b < 16; b++)
+			if (e->addr[b] != addr[b])
+				same = false;
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline __u64 path_hash(const char *path, __u32 max, bool user)
+{
+	__u64 h = PW_PATH_HASH_SEED;
+	char p[108];
+
+	__builtin_memset(p, 0, sizeof(p));
+	if (max > sizeof(p))
+		max = sizeof(p);
+	if (user ? bpf_probe_read_user(p, max & 127, path) :
+		   bpf_probe_read_kernel(p, max & 127, path))
+		return 0;
+	for (int i = 0; i < (int)sizeof(p) && i < max && p[i]; i++)
+		h = pw_path_hash_step(h, p[i]);
+	return h;
+}
+
+/* ::ffff:a.b.c.d is a.b.c.d */
+static __always_inline void unmap_v4(__u16 *family, __u8 *addr)
+{
+	static const __u8 prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (*family != AF_INET6)
+		return;
+	for (int i = 0; i < 12; i++)
+		if (addr[i] != prefix[i])
+			return;
+	__builtin_memmove(addr, addr + 12, 4);
+	__builtin_memset(addr + 4, 0, 12);
+	*family = AF_INET;
+}
+
+/* The socket's addresses into c, and whether its peer is the server. */
+static __always_inline bool sock_is_server(struct sock *sk, struct conn *c)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family), dport;
+	__u64 hash = 0;
+
+	if (family == AF_INET) {
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		__builtin_memcpy(c->raddr, &d, 4);
+		__builtin_memcpy(c->laddr, &s, 4);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+	} else if (family == AF_UNIX) {
+		struct unix_sock *peer = (void *)BPF_CORE_READ((struct unix_sock *)sk, peer);
+		struct unix_address *a = peer ? BPF_CORE_READ(peer, addr) : NULL;
+		int alen = a ? BPF_CORE_READ(a, len) : 0;
+
+		if (alen <= 2)
+			return false;
+		hash = path_hash((const char *)a + bpf_core_field_offset(struct unix_address, name) + 2,
+				 alen - 2, false);
+	} else {
+		return false;
+	}
+	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	c->rport = __builtin_bswap16(dport);
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == AF_INET6)
+		unmap_v4(&(__u16){AF_INET6}, c->laddr);
+	unmap_v4(&family, c->raddr);
+	c->family = family;
+	return server_addr(family, dport, c->raddr, hash);
+}
+
+static __always_inline struct sock *fd_sock(__s32 fd, __u64 *ino)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(task, files, fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return NULL;
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
+	sock = BPF_CORE_READ(f, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* connect(): is it to the server? Read the address the caller passes. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int connect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	const __u8 *uaddr = (const __u8 *)ctx->args[1];
+	__u32 alen = ctx->args[2];
+	struct inflight in = {.fd = ctx->args[0], .op = IO_CONNECT};
+	__u8 sa[24] = {};
+	__u16 family, port;
+	__u64 hash = 0;
+
+	if (!traced_tgid(tgid) || bpf_probe_read_user(sa, sizeof(sa), uaddr))
+		return 0;
+	family = *(__u16 *)sa;
+	port = *(__u16 *)(sa + 2);
+	if (family == AF_INET) {
+		__builtin_memmove(sa, sa + 4, 4);
+		__builtin_memset(sa + 4, 0, 12);
+	} else if (family == AF_INET6) {
+		__builtin_memmove(sa, sa + 8, 16);
+	} else if (family == AF_UNIX && alen > 2) {
+		hash = path_hash((const char *)uaddr + 2, alen - 2, true);
+	} else {
+		return 0;
+	}
+	unmap_v4(&family, sa);
+	if (!server_addr(family, port, sa, hash))
+		return 0;
+	in.enter_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		count(DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, zero = 0;
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct conn_key k = {.tgid = id >> 32};
+	struct conn *c;
+	struct sock *sk;
+	long ret = ctx->ret;
+
+	if (!in || in->op != IO_CONNECT)
+		return 0;
+	k.fd = in->fd;
+	c = bpf_map_lookup_elem(&conn_scratch, &zero);
+	if (!c)
+		goto out;
+	if (ret < 0 && ret != -EINPROGRESS) {
+		struct proc *p = proc_of(k.tgid);
+
+		if (p)
+			__sync_fetch_and_add(&p->connect_failed, 1);
+		count(DROP_NR + CNT_CONNECT_FAILED);
+		goto out;
+	}
+	bpf_probe_read_kernel(c, sizeof(*c), &zero_conn);
+	c->id = __sync_fetch_and_add(&next_id, 1) + 1;
+	c->pid = k.tgid;
+	c->tid = tid;
+	c->connect_ns = in->enter_ns;
+	c->connected_ns = ret == 0 ? now : 0;
+	c->nonblocking = ret != 0;
+	c->since_ns = now;
+	c->state = CS_STARTUP;
+	c->tx.untyped = 1;
+	sk = fd_sock(k.fd, &c->ino);
+	if (sk)
+		sock_is_server(sk, c);
+	if (bpf_map_update_elem(&conns, &k, c, BPF_ANY)) {
+		count(DROP_CONNS_FULL);
+		goto out;
+	}
+	opened(c, now);
+out:
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int close_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct conn_key k = {.tgid = id >> 32, .fd = ctx->args[0]};
+	struct conn *c;
+
+	if (!traced_tgid(k.tgid))
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (c)
+		closed(&k, c, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* Connections open before the trace began, found among every traced task's files. */
+SEC("iter/task_file")
+int find_conns(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct conn_key k = {.fd = ctx->fd};
+	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	struct socket *sock;
+	struct conn *c;
+	struct sock *sk;
+
+	if (!task || !file)
+		return 0;
+	k.tgid = task->tgid;
+	if (task->pid != task->tgid || !traced_tgid(k.tgid))
+		return 0; /* a process's files once, through its leader */
+	sock = bpf_sock_from_file(file);
+	if (!sock || bpf_map_lookup_elem(&conns, &k))
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	c = bpf_map_lookup_elem(&conn_scratch, &zero);
+	if (!sk || !c)
+		return 0;
+	bpf_probe_read_kernel(c, sizeof(*c), &zero_conn);
+	if (!sock_is_server(sk, c))
+		return 0;
+	if (c->family != AF_UNIX && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED)
+		return 0;
+	c->id = __sync_fetch_and_add(&next_id, 1) + 1;
+	c->pid = k.tgid;
+	c->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	c->before_trace = 1;
+	c->startup_seen = 1;
+	c->state = CS_UNKNOWN;
+	c->since_ns = now;
+	if (bpf_map_update_elem(&conns, &k, c, BPF_NOEXIST)) {
+		count(DROP_CONNS_FULL);
+		return 0;
+	}
+	opened(c, now);
+	bpf_seq_write(ctx->meta->seq, &k, sizeof(k));
+	return 0;
+}
+
+/* ---- --acquire: the pool's own functions ---- */
+
+struct acquire_totals acq = {};
+
+struct held_key {
+	__u32 tgid, pad;
+	__u64 what; /* the acquire's return value: the connection handed out */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} acquiring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct held_key);
+	__type(value, __u64);
+} held SEC(".maps");
+
+SEC("uprobe")
+int acquire_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id;
+	struct held_key hk = {.tgid = id >> 32, .what = PT_REGS_PARM1(ctx)};
+	__u64 *t;
+	__s64 w;
+
+	if (bpf_get_attach_cookie(ctx) == ACQ_RELEASE) {
+		t = bpf_map_lookup_elem(&held, &hk);
+		if (t && now > *t) {
+			__sync_fetch_and_add(&acq.holds, 1);
+			__sync_fetch_and_add(&acq.hold_ns, now - *t);
+			bpf_map_delete_elem(&held, &hk);
+		}
+		return 0;
+	}
+	if (bpf_map_update_elem(&acquiring, &tid, &now, BPF_ANY)) {
+		count(DROP_INFLIGHT_FULL);
+		return 0;
+	}
+	w = __sync_fetch_and_add(&acq.waiting, 1) + 1;
+	if (w > acq.waiting_max)
+		acq.waiting_max = w;
+	return 0;
+}
+
+SEC("uretprobe")
+int acquire_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), d;
+	__u32 tid = (__u32)id, slot;
+	struct held_key hk = {.tgid = id >> 32, .what = PT_REGS_RC(ctx)};
+	__u64 *t = bpf_map_lookup_elem(&acquiring, &tid);
+
+	if (!t)
+		return 0;
+	d = now > *t ? now - *t : 0;
+	bpf_map_delete_elem(&acquiring, &tid);
+	__sync_fetch_and_add(&acq.waiting, -1);
+	__sync_fetch_and_add(&acq.calls, 1);
+	__sync_fetch_and_add(&acq.wait_ns, d);
+	if (d > acq.max_ns)
+		acq.max_ns = d;
+	slot = fine_slot(d);
+	if (slot < HIST_FINE_SLOTS)
+		__sync_fetch_and_add(&acq.fine[slot], 1);
+	if (hk.what)
+		bpf_map_update_elem(&held, &hk, &now, BPF_ANY);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

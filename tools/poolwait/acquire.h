@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* --acquire SYM[:RELEASE]: the pool's acquire wait and hold time, by uprobes on its functions. */
+#ifndef POOLWAIT_ACQUIRE_H
+#define POOLWAIT_ACQUIRE_H
+
+#include <stdint.h>
+#include "probes.h"
+#include "report.h"
+
+struct poolwait_bpf;
+
+struct acquire {
+	struct probes probes;
+	const struct poolwait_bpf *skel;
+};
+
+/* Finds SYM (and RELEASE) in each target. 0, or EXIT_USAGE after one line. */
+int acquire_resolve(const char *tool, const char *spec, const int *pids, int npids,
+		    struct acquire *a);
+/* Before load: the probes' programs load only when there is something to probe. */
+void acquire_configure(const struct acquire *a, struct poolwait_bpf *s);
+int acquire_attach(const char *tool, struct acquire *a, const struct poolwait_bpf *s);
+void acquire_detach(struct acquire *a);
+void acquire_free(struct acquire *a);
+/* What the probes counted. */
+void acquire_read(const struct acquire *a, struct acquire_stats *out);
+/* Calls in the acquire function now. */
+uint64_t acquire_waiting(const struct acquire *a);
+
+#endif

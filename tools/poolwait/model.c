@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "target.h"
+
+struct pw_proc *model_find_proc(struct pw_model *m, int pid)
+{
+	struct pw_proc *p;
+
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid == pid)
+			return &m->procs[i];
+	if (m->nprocs == m->pcap) {
+		size_t cap = m->pcap ? 2 * m->pcap : 16;
+		struct pw_proc *v = realloc(m->procs, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		m->procs = v;
+		m->pcap = cap;
+	}
+	p = &m->procs[m->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->last_ns = m->start_ns;
+	proc_comm(pid, pid, p->comm, sizeof(p->comm));
+	return p;
+}
+
+/* The open count changes by delta at ts: the time before counts at the old level. */
+static void open_changes(struct pw_proc *p, int delta, uint64_t ts)
+{
+	if (ts > p->last_ns) {
+		p->open_area += (double)p->open_now * (ts - p->last_ns);
+		p->last_ns = ts;
+	}
+	p->open_now += delta;
+	if (p->open_now > p->open_max)
+		p->open_max = p->open_now;
+	if (p->open_now < p->open_min)
+		p->open_min = p->open_now;
+}
+
+static struct pw_conn *add_conn(struct pw_model *m)
+{
+	if (m->nconns == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		struct pw_conn *v = realloc(m->conns, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		m->conns = v;
+		m->cap = cap;
+	}
+	memset(&m->conns[m->nconns], 0, sizeof(m->conns[0]));
+	return &m->conns[m->nconns++];
+}
+
+int model_event(struct pw_model *m, const struct event *e)
+{
+	struct pw_proc *p = model_find_proc(m, e->c.pid);
+	struct pw_conn *pc;
+
+	if (!p)
+		return -ENOMEM;
+	if (e->kind == EV_OPEN) {
+		/* found at the start: open all along */
+		open_changes(p, 1, e->c.before_trace ? m->start_ns : e->ts);
+		if (e->c.before_trace && p->open_now > p->open_min && p->last_ns == m->start_ns)
+			p->open_min = p->open_now;
+		p->conns++;
+		return 0;
+	}
+	open_changes(p, -1, e->ts);
+	pc = add_conn(m);
+	if (!pc)
+		return -ENOMEM;
+	pc->c = e->c;
+	pc->closed = true;
+	pc->end_ns = e->ts;
+	return 0;
+}
+
+int model_open_conn(struct pw_model *m, const struct conn *c, uint64_t now)
+{
+	struct pw_conn *pc = add_conn(m);
+
+	if (!pc)
+		return -ENOMEM;
+	pc->c = *c;
+	pc->end_ns = now;
+	if (c->state < CS_NR && now > c->since_ns)
+		pc->c.state_ns[c->state] += now - c->since_ns;
+	return 0;
+}
+
+void model_proc(struct pw_model *m, int pid, const struct proc *k, uint64_t now)
+{
+	struct pw_proc *p = model_find_proc(m, pid);
+	uint64_t since = k->exh_since;
+
+	if (!p)
+		return;
+	p->opens = k->opens;
+	p->closes = k->closes;
+	p->connect_failed = k->connect_failed;
+	p->exh_ns = k->exh_ns;
+	p->exh_count = k->exh_count;
+	p->exh_max_ns = k->exh_max_ns;
+	if (since && now > since) { /* still exhausted */
+		p->exh_ns += now - since;
+		p->exh_count++;
+		if (now - since > p->exh_max_ns)
+			p->exh_max_ns = now - since;
+	}
+}
+
+void model_finish(struct pw_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		open_changes(&m->procs[i], 0, m->end_ns);
+}
+
+void model_free(struct pw_model *m)
+{
+	free(m->conns);
+	free(m->procs);
+	memset(m, 0, sizeof(*m));
+}
+
+void conn_roundtrips(const struct conn *c, struct hist *h)
+{
+	hist_add_fine(h, c->fine, HIST_FINE_SLOTS, c->rt_total_ns, c->rt_max_ns);
+}
+
+void model_roundtrips(const struct pw_model *m, struct hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < m->nconns; i++)
+		conn_roundtrips(&m->conns[i].c, h);
+}
+
+uint64_t conn_total_ns(const struct conn *c)
+{
+	uint64_t t = 0;
+
+	for (int s = 0; s < CS_NR; s++)
+		t += c->state_ns[s];
+	return t;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* poolwait's faces: text, JSON (docs/poolwait.schema.json), a line per interval. */
+#ifndef POOLWAIT_REPORT_H
+#define POOLWAIT_REPORT_H
+
+#include <stdio.h>
+#include "model.h"
+
+struct pw_report {
+	const struct pw_model *m;
+	const char *server;	 /* the DSN as dsn_describe() writes it: no password */
+	const char *endpoints;	 /* "127.0.0.1:5432, /tmp/.s.PGSQL.5432" */
+	const int *pids;
+	int npids;
+	int top; /* connections listed, 0 for all */
+	bool acquire;
+	struct acquire_stats {
+		uint64_t calls, wait_ns, hold_ns, holds, concurrency_max;
+		struct hist hist;
+	} acq;
+};
+
+void report_text(FILE *f, const struct pw_report *r);
+void report_json(FILE *f, const struct pw_report *r);
+
+/* -i: the interval's line, from totals now and at the last line (prev, updated). */
+struct pw_totals {
+	uint64_t ns;			/* when */
+	uint64_t state_ns[CS_NR];	/* over connections */
+	uint64_t exh_ns;		/* over processes */
+	int64_t open;
+	uint64_t acq_waiting;
+	struct hist rt;
+};
+void totals_of(const struct pw_model *m, uint64_t now, struct pw_totals *t);
+void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header);
+
+const char *poolwait_lost_name(int i);
+
+#endif
