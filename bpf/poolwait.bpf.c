@@ -29,6 +29,7 @@
 
 const volatile struct pw_endpoint endpoints[MAX_ENDPOINTS] = {};
 const volatile __u32 n_endpoints = 0;
+const volatile bool by_thread = false;
 
 /* the trace's start: requests in flight before it are not timed */
 __u64 trace_start_ns = 0;
@@ -49,6 +50,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct proc);
 } procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct thread_rt);
+} threads SEC(".maps");
 
 enum io_op { IO_READ, IO_WRITE, IO_READV, IO_WRITEV, IO_RECVMSG, IO_SENDMSG, IO_CONNECT };
 
@@ -205,18 +213,38 @@ static __always_inline __u32 fine_slot(__u64 ns)
 
 static __always_inline void request_sent(struct conn *c, __u64 start)
 {
-	if (c->pending < MAX_PIPELINE)
-		c->req_start[(c->rq_head + c->pending) & (MAX_PIPELINE - 1)] = start;
-	else
+	__u32 i = (c->rq_head + c->pending) & (MAX_PIPELINE - 1);
+
+	if (c->pending < MAX_PIPELINE) {
+		c->req_start[i] = start;
+		c->req_tid[i] = (__u32)bpf_get_current_pid_tgid();
+	} else
 		count(DROP_PIPELINE);
 	c->pending++;
+}
+
+static __always_inline void thread_rt_add(__u32 tid, __u32 pid, __u64 d)
+{
+	static const struct thread_rt zero;
+	struct thread_rt *t = lookup_or_init(&threads, &tid, &zero, DROP_THREADS_FULL);
+	__u32 slot = fine_slot(d);
+
+	if (!t)
+		return;
+	t->pid = pid;
+	__sync_fetch_and_add(&t->count, 1);
+	__sync_fetch_and_add(&t->total_ns, d);
+	if (d > t->max_ns)
+		t->max_ns = d;
+	if (slot < HIST_FINE_SLOTS)
+		__sync_fetch_and_add(&t->fine[slot], 1);
 }
 
 /* A ReadyForQuery: the oldest request in flight is done; status says what the connection is. */
 static __always_inline void ready(struct conn *c, __u8 status, __u64 now)
 {
 	__u64 start, d;
-	__u32 slot;
+	__u32 slot, tid;
 	__u8 next = status == 'I' ? CS_IDLE : CS_IDLE_TX;
 
 	if (!c->startup_seen) {
@@ -232,6 +260,7 @@ static __always_inline void ready(struct conn *c, __u8 status, __u64 now)
 		return;
 	}
 	start = c->req_start[c->rq_head & (MAX_PIPELINE - 1)];
+	tid = c->req_tid[c->rq_head & (MAX_PIPELINE - 1)];
 	c->rq_head++;
 	c->pending--;
 	if (start && now > start) {
@@ -243,6 +272,8 @@ static __always_inline void ready(struct conn *c, __u8 status, __u64 now)
 		slot = fine_slot(d);
 		if (slot < HIST_FINE_SLOTS)
 			c->fine[slot]++;
+		if (by_thread)
+			thread_rt_add(tid, c->pid, d);
 	}
 	if (!c->pending)
 		set_state(c, next, now);

@@ -20,6 +20,7 @@ enum poolwait_drop {
 			     * that are no protocol message): framing restarts at the next
 			     * ReadyForQuery */
 	DROP_PIPELINE,	    /* more than MAX_PIPELINE requests in flight: one timed from a later one */
+	DROP_THREADS_FULL,  /* --by thread: thread table full, a round trip left out of it */
 	DROP_NR,
 };
 
@@ -69,6 +70,7 @@ struct conn {
 	__u64 rt_count, rt_total_ns, rt_max_ns;
 	__u64 bytes_tx, bytes_rx;
 	__u64 req_start[MAX_PIPELINE]; /* of the requests in flight, oldest at rq_head */
+	__u32 req_tid[MAX_PIPELINE];   /* the threads that sent them */
 	__u64 seg_start;	       /* the request being sent began */
 	__u32 rq_head, pending;	       /* requests in flight (each ends at a ReadyForQuery) */
 	__u32 errors;		       /* ErrorResponse messages */
@@ -99,6 +101,13 @@ struct event {
 	__u32 pad;
 	__u64 ts;
 	struct conn c;
+};
+
+/* --by thread|actor: round trips by the thread that sent the request. */
+struct thread_rt {
+	__u32 pid, pad;
+	__u64 count, total_ns, max_ns;
+	__u32 fine[HIST_FINE_SLOTS];
 };
 
 /* --acquire: the pool's acquire function (cookie ACQ_ACQUIRE) and its release. */

@@ -30,6 +30,7 @@ static struct env {
 	int pids[MAX_TARGETS];
 	int npids;
 	bool json, verbose;
+	enum pw_by by;
 	int top;
 	const char *dsn, *acquire;
 	double duration, interval;
@@ -41,8 +42,8 @@ static const char doc[] =
 	"Show a PostgreSQL client's connections, round trips, busy and idle-in-transaction time, "
 	"and when its pool ran out of free connections.\n"
 	"\n"
-	"USAGE: poolwait --dsn DSN [-p PID[,PID..]] [--acquire SYM[:RELEASE_SYM]] [-n N]\n"
-	"                [--json] [-i SECONDS] [duration]\n"
+	"USAGE: poolwait --dsn DSN [-p PID[,PID..]] [--acquire SYM[:RELEASE_SYM]]\n"
+	"                [--by connection|thread|actor] [-n N] [--json] [-i SECONDS] [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  poolwait --dsn postgresql://app@db1:5432/orders -p 1234 10\n"
@@ -54,7 +55,7 @@ static const char doc[] =
 	"socket calls (the PostgreSQL wire protocol): connections opened before the trace too.\n"
 	"The DSN's password is never printed; only its host and port lists matter here.\n";
 
-enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE };
+enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY };
 
 static const struct argp_option opts[] = {
 	{"dsn", OPT_DSN, "DSN", 0, "The server: a libpq URI or key=value string (required)", 0},
@@ -63,6 +64,8 @@ static const struct argp_option opts[] = {
 	{"acquire", OPT_ACQUIRE, "SYM[:RELEASE_SYM]", 0,
 	 "The pool's acquire function (and its release): wait and hold times (uprobes; needs -p)",
 	 0},
+	{"by", OPT_BY, "connection|thread|actor", 0,
+	 "Round trips per connection (default), per thread that sent them, or per thread role", 0},
 	{"top", 'n', "N", 0, "Connections listed (default 20, 0 for all)", 0},
 	{"interval", 'i', "SECONDS", 0, "A line every SECONDS: open, busy, idle, exhausted", 0},
 	{"json", OPT_JSON, NULL, 0, "One JSON document (docs/poolwait.schema.json)", 0},
@@ -87,6 +90,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!arg[0] || arg[0] == ':')
 			usage_error(TOOL, "--acquire needs a function name");
 		env.acquire = arg;
+		break;
+	case OPT_BY:
+		if (!strcmp(arg, "connection"))
+			env.by = BY_CONNECTION;
+		else if (!strcmp(arg, "thread"))
+			env.by = BY_THREAD;
+		else if (!strcmp(arg, "actor"))
+			env.by = BY_ACTOR;
+		else
+			usage_error(TOOL, "--by takes connection, thread or actor, not %s", arg);
 		break;
 	case 'n':
 		n = parse_count(TOOL, "N", arg);
@@ -167,6 +180,9 @@ static struct poolwait_bpf *open_and_load(const struct run *r)
 	s->rodata->n_tgids = env.npids;
 	s->rodata->self_tgid = getpid();
 	set_endpoints(s, &r->dsn);
+	s->rodata->by_thread = env.by != BY_CONNECTION;
+	if (env.by == BY_CONNECTION)
+		bpf_map__set_max_entries(s->maps.threads, 1);
 	/* no stacks here */
 	bpf_map__set_max_entries(s->maps.stacks, 1);
 	bpf_map__set_max_entries(s->maps.scratch, 1);
@@ -231,6 +247,26 @@ static void on_status(void *ctx, char *buf, size_t n)
 						    DROP_NR + CNT_CALLS));
 }
 
+static int read_threads(struct run *r, struct pw_model *m)
+{
+	int fd = bpf_map__fd(r->skel->maps.threads), err = 0;
+	size_t n;
+	__u32 *tids = map_keys(fd, sizeof(*tids), &n);
+
+	m->threads = NULL;
+	m->nthreads = 0;
+	for (size_t i = 0; tids && !err && i < n; i++) {
+		struct thread_rt t;
+
+		if (!bpf_map_lookup_elem(fd, &tids[i], &t))
+			err = model_thread(m, tids[i], &t);
+	}
+	free(tids);
+	if (!err && env.by == BY_ACTOR)
+		model_fold_actors(m);
+	return tids ? err : -ENOMEM;
+}
+
 /* The model as of now: the closed connections so far, and the open ones as they stand. */
 static int snapshot(struct run *r, uint64_t now, struct pw_model *m)
 {
@@ -263,6 +299,8 @@ static int snapshot(struct run *r, uint64_t now, struct pw_model *m)
 		if (!bpf_map_lookup_elem(pfd, &pids[i], &p))
 			model_proc(m, pids[i], &p, now);
 	}
+	if (!err && env.by != BY_CONNECTION)
+		err = read_threads(r, m);
 	for (int i = 0; i < DROP_NR + CNT_NR; i++)
 		m->counters[i] = map_percpu_sum(bpf_map__fd(r->skel->maps.counters), i);
 	m->end_ns = now;
@@ -285,7 +323,7 @@ static void on_interval(void *ctx)
 	}
 	totals_of(&m, now, &t);
 	t.acq_waiting = acquire_waiting(&r->acq);
-	report_interval(stdout, &t, &r->last, !r->lines);
+	report_interval(stdout, &t, &r->last, !r->lines, env.acquire != NULL);
 	r->lines = true;
 	fflush(stdout);
 	model_free(&m);
@@ -301,6 +339,7 @@ static int report(struct run *r, uint64_t end_ns)
 		.pids = env.pids,
 		.npids = env.npids,
 		.top = env.top,
+		.by = env.by,
 		.acquire = env.acquire != NULL,
 	};
 	int err = snapshot(r, end_ns, &m);

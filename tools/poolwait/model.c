@@ -117,6 +117,43 @@ void model_proc(struct pw_model *m, int pid, const struct proc *k, uint64_t now)
 	}
 }
 
+int model_thread(struct pw_model *m, int tid, const struct thread_rt *t)
+{
+	struct pw_thread *v = realloc(m->threads, (m->nthreads + 1) * sizeof(*v)), *p;
+
+	if (!v)
+		return -ENOMEM;
+	m->threads = v;
+	p = &v[m->nthreads++];
+	memset(p, 0, sizeof(*p));
+	p->tid = tid;
+	p->pid = t->pid;
+	p->threads = 1;
+	proc_comm(t->pid, tid, p->comm, sizeof(p->comm));
+	actor_of(p->comm, p->actor, sizeof(p->actor));
+	hist_add_fine(&p->rt, t->fine, HIST_FINE_SLOTS, t->total_ns, t->max_ns);
+	return 0;
+}
+
+void model_fold_actors(struct pw_model *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nthreads; i++) {
+		size_t k = 0;
+
+		while (k < n && strcmp(m->threads[k].actor, m->threads[i].actor))
+			k++;
+		if (k < n) {
+			hist_merge(&m->threads[k].rt, &m->threads[i].rt);
+			m->threads[k].threads++;
+		} else {
+			m->threads[n++] = m->threads[i];
+		}
+	}
+	m->nthreads = n;
+}
+
 void model_finish(struct pw_model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -127,6 +164,7 @@ void model_free(struct pw_model *m)
 {
 	free(m->conns);
 	free(m->procs);
+	free(m->threads);
 	memset(m, 0, sizeof(*m));
 }
 

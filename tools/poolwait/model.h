@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "poolwait.h"
+#include "actors.h"
 #include "hist.h"
 
 struct pw_conn {
@@ -30,12 +31,23 @@ struct pw_proc {
 	int conns;	      /* connections seen */
 };
 
+/* --by thread|actor: a thread's round trips (the requests it sent). */
+struct pw_thread {
+	int tid, pid;
+	char comm[TASK_COMM_LEN];
+	char actor[ACTOR_LEN];
+	int threads; /* in an actor's row: how many */
+	struct hist rt;
+};
+
 struct pw_model {
 	uint64_t start_ns, end_ns;
 	struct pw_conn *conns;
 	size_t nconns, cap;
 	struct pw_proc *procs;
 	size_t nprocs, pcap;
+	struct pw_thread *threads;
+	size_t nthreads;
 	uint64_t counters[DROP_NR + CNT_NR];
 };
 
@@ -45,6 +57,10 @@ int model_event(struct pw_model *m, const struct event *e);
 int model_open_conn(struct pw_model *m, const struct conn *c, uint64_t now);
 /* A process's counters as the map holds them at now. */
 void model_proc(struct pw_model *m, int pid, const struct proc *p, uint64_t now);
+/* A thread's round trips as the map holds them. 0 or -ENOMEM. */
+int model_thread(struct pw_model *m, int tid, const struct thread_rt *t);
+/* The threads' rows folded by actor (thread name with instance numbers folded). */
+void model_fold_actors(struct pw_model *m);
 /* Ends the open-count timelines at end_ns. */
 void model_finish(struct pw_model *m);
 void model_free(struct pw_model *m);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include "report.h"
 #include "json.h"
 #include "units.h"
@@ -15,6 +16,7 @@ static const char *const lost_names[DROP_NR + CNT_NR] = {
 	[DROP_EVENTS] = "events",
 	[DROP_DESYNC] = "framing_lost",
 	[DROP_PIPELINE] = "pipeline_overflow",
+	[DROP_THREADS_FULL] = "threads_full",
 	[DROP_NR + CNT_UNMATCHED] = "ready_unmatched",
 };
 
@@ -131,6 +133,39 @@ static void print_conns(FILE *f, const struct pw_report *r)
 	free(v);
 }
 
+static int by_roundtrips(const void *a, const void *b)
+{
+	const struct pw_thread *x = a, *y = b;
+
+	if (x->rt.total_ns != y->rt.total_ns)
+		return x->rt.total_ns < y->rt.total_ns ? 1 : -1;
+	return x->tid - y->tid;
+}
+
+/* --by thread|actor: who sent the requests, and how long their round trips took. */
+static void print_threads(FILE *f, const struct pw_report *r)
+{
+	bool actors = r->by == BY_ACTOR;
+	struct pw_thread *v = r->m->threads;
+	size_t n = r->m->nthreads;
+
+	qsort(v, n, sizeof(*v), by_roundtrips);
+	fprintf(f, "\nround trips by %s, longest in all first:\n", actors ? "actor" : "thread");
+	fprintf(f, "%-20s %7s %9s %10s %9s %9s %9s\n", actors ? "ACTOR" : "THREAD",
+		actors ? "THREADS" : "TID", "COUNT", "TOTAL", "MEAN", "p50", "p99");
+	for (size_t i = 0; i < n && (!r->top || i < (size_t)r->top); i++) {
+		const struct hist *h = &v[i].rt;
+		char t[32], m[32], p50[32], p99[32];
+
+		fprintf(f, "%-20s %7d %9" PRIu64 " %10s %9s %9s %9s\n",
+			actors ? v[i].actor : v[i].comm, actors ? v[i].threads : v[i].tid, h->count,
+			fmt_duration(t, sizeof(t), h->total_ns),
+			fmt_duration(m, sizeof(m), h->count ? h->total_ns / h->count : 0),
+			fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(h, 50) * 1000)),
+			fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(h, 99) * 1000)));
+	}
+}
+
 static void print_acquire(FILE *f, const struct pw_report *r)
 {
 	const struct acquire_stats *a = &r->acq;
@@ -178,7 +213,10 @@ void report_text(FILE *f, const struct pw_report *r)
 	fprintf(f, "\nround trips: %" PRIu64 ", mean %s\n", rt.count,
 		fmt_duration(d, sizeof(d), rt.count ? rt.total_ns / rt.count : 0));
 	hist_print(f, &rt, "  ");
-	print_conns(f, r);
+	if (r->by == BY_CONNECTION)
+		print_conns(f, r);
+	else
+		print_threads(f, r);
 	if (r->acquire)
 		print_acquire(f, r);
 	fprintf(f, "\n");
@@ -266,6 +304,30 @@ static void json_acquire(struct json *j, const struct acquire_stats *a)
 	json_object_end(j);
 }
 
+static void json_threads(struct json *j, const struct pw_report *r)
+{
+	bool actors = r->by == BY_ACTOR;
+
+	json_array_begin(j, actors ? "actors" : "threads");
+	for (size_t i = 0; i < r->m->nthreads; i++) {
+		const struct pw_thread *t = &r->m->threads[i];
+
+		json_object_begin(j, NULL);
+		if (actors) {
+			json_string(j, "actor", t->actor);
+			json_u64(j, "threads", t->threads);
+		} else {
+			json_u64(j, "tid", t->tid);
+			json_u64(j, "pid", t->pid);
+			json_string(j, "comm", t->comm);
+			json_string(j, "actor", t->actor);
+		}
+		json_hist(j, "roundtrips", &t->rt);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 void report_json(FILE *f, const struct pw_report *r)
 {
 	const struct pw_model *m = r->m;
@@ -296,6 +358,8 @@ void report_json(FILE *f, const struct pw_report *r)
 	json_roundtrips(&j, m);
 	json_double(&j, "exhausted_us", exh / 1000.0);
 	json_u64(&j, "exhausted_count", exh_count);
+	if (r->by != BY_CONNECTION)
+		json_threads(&j, r);
 	if (r->acquire)
 		json_acquire(&j, &r->acq);
 	json_object_begin(&j, "lost");
@@ -320,11 +384,13 @@ void totals_of(const struct pw_model *m, uint64_t now, struct pw_totals *t)
 	model_roundtrips(m, &t->rt);
 }
 
-void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header)
+void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header,
+		     bool acquire)
 {
 	uint64_t dt = now->ns - prev->ns, st[CS_NR], all = 0;
 	struct hist rt = now->rt;
-	char p50[32], p99[32];
+	char p50[32], p99[32], clock[16], waiting[24] = "";
+	time_t t = time(NULL);
 
 	for (int s = 0; s < CS_NR; s++) {
 		st[s] = now->state_ns[s] - prev->state_ns[s];
@@ -336,12 +402,16 @@ void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *pre
 		rt.slots[i] -= prev->rt.slots[i];
 	rt.count -= prev->rt.count;
 	rt.total_ns -= prev->rt.total_ns;
+	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&t));
+	if (acquire)
+		snprintf(waiting, sizeof(waiting), " %7" PRIu64, now->acq_waiting);
 	if (header)
-		printf("%8s %5s %6s %6s %6s %9s %9s %9s %9s\n", "TIME", "OPEN", "BUSY", "IDLE",
-		       "IN-TX", "EXHAUSTED", "RT/s", "RT p50", "RT p99");
-	fprintf(f, "%8.1f %5" PRId64 " %5.1f%% %5.1f%% %5.1f%% %8.1f%% %9.0f %9s %9s\n",
-		(double)dt / 1e9, now->open, share(st[CS_BUSY], all), share(st[CS_IDLE], all),
-		share(st[CS_IDLE_TX], all), share(now->exh_ns - prev->exh_ns, dt),
+		fprintf(f, "%-8s %5s %6s %6s %6s %9s%s %9s %9s %9s\n", "TIME", "OPEN", "BUSY",
+			"IDLE", "IN-TX", "EXHAUSTED", acquire ? " WAITING" : "", "RT/s", "RT p50",
+			"RT p99");
+	fprintf(f, "%-8s %5" PRId64 " %5.1f%% %5.1f%% %5.1f%% %8.1f%%%s %9.0f %9s %9s\n", clock,
+		now->open, share(st[CS_BUSY], all), share(st[CS_IDLE], all),
+		share(st[CS_IDLE_TX], all), share(now->exh_ns - prev->exh_ns, dt), waiting,
 		dt ? rt.count * 1e9 / dt : 0,
 		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&rt, 50) * 1000)),
 		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&rt, 99) * 1000)));

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include "model.h"
 
+enum pw_by { BY_CONNECTION, BY_THREAD, BY_ACTOR };
+
 struct pw_report {
+	enum pw_by by;
 	const struct pw_model *m;
 	const char *server;	 /* the DSN as dsn_describe() writes it: no password */
 	const char *endpoints;	 /* "127.0.0.1:5432, /tmp/.s.PGSQL.5432" */
@@ -33,7 +36,8 @@ struct pw_totals {
 	struct hist rt;
 };
 void totals_of(const struct pw_model *m, uint64_t now, struct pw_totals *t);
-void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header);
+void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header,
+		     bool acquire);
 
 const char *poolwait_lost_name(int i);
 
