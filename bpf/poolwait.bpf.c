@@ -30,9 +30,8 @@
 const volatile struct pw_endpoint endpoints[MAX_ENDPOINTS] = {};
 const volatile __u32 n_endpoints = 0;
 const volatile bool by_thread = false;
+const volatile bool libpq = false;
 
-/* the trace's start: requests in flight before it are not timed */
-__u64 trace_start_ns = 0;
 __u64 next_id = 0;
 /* what a new connection's record starts as: too big for an inline memset */
 struct conn zero_conn = {};
@@ -370,6 +369,11 @@ static __always_inline void header(struct conn *c, struct framing *f, bool rx, _
 	__u32 mlen = be32(f->hdr + 1);
 
 	f->hlen = 0;
+	if (t >= 20 && t <= 23 && f->hdr[1] == 3) {
+		/* a TLS record: a connection found open, encrypted since before the trace */
+		c->tls = 1;
+		return;
+	}
 	if (mlen < 4 || mlen > (1U << 30) || !(rx ? server_type(t) : client_type(t))) {
 		lose(f);
 		return;
@@ -506,6 +510,8 @@ static __always_inline void iov_segments(struct conn *c, const struct iovec *iov
 	}
 }
 
+static __always_inline void lpq_bind(const struct conn_key *k, struct conn *c);
+
 static __always_inline void exit_io(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -532,6 +538,8 @@ static __always_inline void exit_io(long ret)
 		c->bytes_tx += ret;
 	if (c->state == CS_STARTUP && !c->connected_ns)
 		c->connected_ns = in->enter_ns; /* a non-blocking connect, done */
+	if (c->tls && libpq)
+		lpq_bind(&k, c);
 	if (in->op == IO_READ || in->op == IO_WRITE) {
 		segment(c, (const __u8 *)in->buf, ret, &call);
 	} else if (in->op == IO_READV || in->op == IO_WRITEV) {
@@ -841,6 +849,170 @@ int find_conns(struct bpf_iter__task_file *ctx)
 	}
 	opened(c, now);
 	bpf_seq_write(ctx->meta->seq, &k, sizeof(k));
+	return 0;
+}
+
+/* ---- --libpq: requests timed by libpq's functions, for TLS connections ---- */
+
+/*
+ * A PGconn: its socket connection, learnt from the calls on a TLS connection made by a thread
+ * inside one of its functions, and the request in flight.
+ */
+struct lpq_key {
+	__u32 tgid, pad;
+	__u64 pgconn;
+};
+
+struct lpq_conn {
+	struct conn_key sock;
+	__u64 start_ns;
+	__u64 sent; /* the socket's bytes sent when the request began */
+	__u8 bound, busy, pad[6];
+};
+
+/* the PGconn a thread is inside a function of, and how deep (PQexec calls PQsendQuery) */
+struct lpq_cur {
+	__u64 pgconn;
+	__u32 depth, kind;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct lpq_key);
+	__type(value, struct lpq_conn);
+} lpq SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct lpq_cur);
+} lpq_cur SEC(".maps");
+
+static __always_inline struct conn *lpq_sock(struct lpq_conn *l)
+{
+	struct conn *c;
+
+	if (!l->bound)
+		return NULL;
+	c = bpf_map_lookup_elem(&conns, &l->sock);
+	return c && c->tls ? c : NULL;
+}
+
+/* A call on a TLS connection, from inside a libpq function: the PGconn's socket. */
+static __always_inline void lpq_bind(const struct conn_key *k, struct conn *c)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lpq_cur *cur = bpf_map_lookup_elem(&lpq_cur, &tid);
+	struct lpq_key lk = {.tgid = k->tgid};
+	struct lpq_conn *l;
+
+	if (!cur)
+		return;
+	lk.pgconn = cur->pgconn;
+	l = bpf_map_lookup_elem(&lpq, &lk);
+	if (!l || l->bound)
+		return;
+	l->sock = *k;
+	l->bound = 1;
+	c->libpq = 1;
+}
+
+static __always_inline void lpq_request(struct lpq_conn *l, __u64 now)
+{
+	struct conn *c;
+
+	if (l->busy)
+		return;
+	l->busy = 1;
+	l->start_ns = now;
+	c = lpq_sock(l);
+	l->sent = c ? c->bytes_tx : 0;
+	if (c && c->startup_seen && c->state != CS_BUSY)
+		set_state(c, CS_BUSY, now);
+}
+
+/* PQgetResult gave NULL: the request's results are all in. */
+static __always_inline void lpq_done(struct lpq_conn *l, __u64 now)
+{
+	struct conn *c = lpq_sock(l);
+	__u64 d = now - l->start_ns;
+	__u32 slot = fine_slot(d);
+
+	/* PQexec first drains what an earlier request left: a NULL before anything was sent */
+	if (!l->busy || !c || c->bytes_tx == l->sent)
+		return;
+	l->busy = 0;
+	if (!c->startup_seen)
+		return;
+	c->rt_count++;
+	c->rt_total_ns += d;
+	if (d > c->rt_max_ns)
+		c->rt_max_ns = d;
+	if (slot < HIST_FINE_SLOTS)
+		c->fine[slot]++;
+	/* the status byte is encrypted: a transaction left open looks idle */
+	set_state(c, CS_IDLE, now);
+}
+
+SEC("uprobe")
+int lpq_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id, kind = bpf_get_attach_cookie(ctx);
+	struct lpq_key lk = {.tgid = id >> 32, .pgconn = PT_REGS_PARM1(ctx)};
+	struct lpq_cur *cur = bpf_map_lookup_elem(&lpq_cur, &tid), init = {lk.pgconn, 1, kind};
+	static const struct lpq_conn zero;
+	struct lpq_conn *l;
+
+	if (cur && cur->pgconn == lk.pgconn) {
+		cur->depth++;
+		return 0;
+	}
+	bpf_map_update_elem(&lpq_cur, &tid, &init, BPF_ANY);
+	l = lookup_or_init(&lpq, &lk, &zero, DROP_LIBPQ_FULL);
+	if (!l)
+		return 0;
+	if (kind == LPQ_SEND) {
+		lpq_request(l, now);
+	} else if (kind == LPQ_CONNPOLL && l->bound) {
+		struct conn *c = lpq_sock(l);
+
+		if (!c || c->ready_ns)
+			l->bound = 0; /* a PGconn freed, its address reused for a new connection */
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int lpq_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), rc = PT_REGS_RC(ctx);
+	__u32 tid = (__u32)id, kind = bpf_get_attach_cookie(ctx);
+	struct lpq_cur *cur = bpf_map_lookup_elem(&lpq_cur, &tid);
+	struct lpq_key lk = {.tgid = id >> 32};
+	struct lpq_conn *l;
+	struct conn *c;
+
+	if (!cur)
+		return 0;
+	lk.pgconn = cur->pgconn;
+	if (--cur->depth == 0)
+		bpf_map_delete_elem(&lpq_cur, &tid);
+	l = bpf_map_lookup_elem(&lpq, &lk);
+	if (!l)
+		return 0;
+	if (kind == LPQ_GETRESULT && rc == 0) {
+		lpq_done(l, now);
+	} else if (kind == LPQ_CONNPOLL && rc == 3 /* PGRES_POLLING_OK */) {
+		c = lpq_sock(l);
+		if (c && !c->startup_seen) {
+			c->startup_seen = 1;
+			c->ready_ns = now;
+			set_state(c, CS_IDLE, now);
+		}
+	}
 	return 0;
 }
 

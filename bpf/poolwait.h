@@ -21,6 +21,7 @@ enum poolwait_drop {
 			     * ReadyForQuery */
 	DROP_PIPELINE,	    /* more than MAX_PIPELINE requests in flight: one timed from a later one */
 	DROP_THREADS_FULL,  /* --by thread: thread table full, a round trip left out of it */
+	DROP_LIBPQ_FULL,    /* --libpq: PGconn table full, a connection's requests not timed */
 	DROP_NR,
 };
 
@@ -75,7 +76,9 @@ struct conn {
 	__u32 rq_head, pending;	       /* requests in flight (each ends at a ReadyForQuery) */
 	__u32 errors;		       /* ErrorResponse messages */
 	__u8 state, tls, before_trace, nonblocking;
-	__u8 family, startup_seen, pad[2];
+	__u8 family, startup_seen;
+	__u8 libpq; /* TLS: its round trips come from libpq's functions */
+	__u8 pad;
 	__u16 lport, rport;	/* host order */
 	__u8 laddr[16], raddr[16];
 	__u64 ino;		/* the socket's inode */
@@ -109,6 +112,9 @@ struct thread_rt {
 	__u64 count, total_ns, max_ns;
 	__u32 fine[HIST_FINE_SLOTS];
 };
+
+/* --libpq: what each probed libpq function is (its cookie). */
+enum { LPQ_SEND, LPQ_GETRESULT, LPQ_CONNPOLL };
 
 /* --acquire: the pool's acquire function (cookie ACQ_ACQUIRE) and its release. */
 enum { ACQ_ACQUIRE, ACQ_RELEASE };

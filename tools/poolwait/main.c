@@ -17,6 +17,7 @@
 #include "acquire.h"
 #include "dsn.h"
 #include "iter.h"
+#include "libpq.h"
 #include "loader.h"
 #include "mapread.h"
 #include "model.h"
@@ -29,10 +30,11 @@
 static struct env {
 	int pids[MAX_TARGETS];
 	int npids;
-	bool json, verbose;
+	bool json, verbose, libpq;
 	enum pw_by by;
 	int top;
-	const char *dsn, *acquire;
+	char *dsn; /* in argv: the password is wiped from it once parsed */
+	const char *acquire;
 	double duration, interval;
 } env = {.top = 20};
 
@@ -55,7 +57,7 @@ static const char doc[] =
 	"socket calls (the PostgreSQL wire protocol): connections opened before the trace too.\n"
 	"The DSN's password is never printed; only its host and port lists matter here.\n";
 
-enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY };
+enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY, OPT_LIBPQ };
 
 static const struct argp_option opts[] = {
 	{"dsn", OPT_DSN, "DSN", 0, "The server: a libpq URI or key=value string (required)", 0},
@@ -63,6 +65,10 @@ static const struct argp_option opts[] = {
 	 0},
 	{"acquire", OPT_ACQUIRE, "SYM[:RELEASE_SYM]", 0,
 	 "The pool's acquire function (and its release): wait and hold times (uprobes; needs -p)",
+	 0},
+	{"libpq", OPT_LIBPQ, NULL, 0,
+	 "Also time requests through libpq's functions (uprobes; needs -p): round trips of TLS "
+	 "connections, whose bytes are opaque",
 	 0},
 	{"by", OPT_BY, "connection|thread|actor", 0,
 	 "Round trips per connection (default), per thread that sent them, or per thread role", 0},
@@ -90,6 +96,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!arg[0] || arg[0] == ':')
 			usage_error(TOOL, "--acquire needs a function name");
 		env.acquire = arg;
+		break;
+	case OPT_LIBPQ:
+		env.libpq = true;
 		break;
 	case OPT_BY:
 		if (!strcmp(arg, "connection"))
@@ -128,6 +137,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			usage_error(TOOL, "--dsn is needed: the server whose connections to trace");
 		if (env.acquire && !env.npids)
 			usage_error(TOOL, "--acquire needs -p: the pool's functions are in a process");
+		if (env.libpq && !env.npids)
+			usage_error(TOOL, "--libpq needs -p: libpq's functions are probed in a process");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -142,6 +153,7 @@ struct run {
 	struct dsn dsn;
 	char server[512], endpoints[1024];
 	struct acquire acq;
+	struct probes libpq;
 	struct pw_totals last;
 	bool exited[MAX_TARGETS];
 	bool lines; /* -i: the header was printed */
@@ -187,6 +199,7 @@ static struct poolwait_bpf *open_and_load(const struct run *r)
 	bpf_map__set_max_entries(s->maps.stacks, 1);
 	bpf_map__set_max_entries(s->maps.scratch, 1);
 	acquire_configure(&r->acq, s);
+	libpq_configure(&r->libpq, s);
 	err = poolwait_bpf__load(s);
 	if (!err)
 		return s;
@@ -336,6 +349,7 @@ static int report(struct run *r, uint64_t end_ns)
 		.m = &m,
 		.server = r->server,
 		.endpoints = r->endpoints,
+		.dsn = &r->dsn,
 		.pids = env.pids,
 		.npids = env.npids,
 		.top = env.top,
@@ -396,15 +410,15 @@ static int trace(struct run *r)
 		return EXIT_ENV;
 	}
 	s.rb = r->rb;
-	r->events.start_ns = mono_ns();
-	r->skel->bss->trace_start_ns = r->events.start_ns;
 	if (poolwait_bpf__attach(r->skel)) {
 		fprintf(stderr, "%s: cannot attach to the socket calls' tracepoints: %s\n", TOOL,
 			strerror(errno));
 		return EXIT_ENV;
 	}
-	if (acquire_attach(TOOL, &r->acq, r->skel))
+	if (acquire_attach(TOOL, &r->acq, r->skel) || libpq_attach(TOOL, &r->libpq, r->skel))
 		return EXIT_ENV;
+	/* the window: every program attached (syscall tracepoints take a while each) */
+	r->events.start_ns = mono_ns();
 	find_open(r);
 	ring_buffer__consume(r->rb);
 	r->last.ns = r->events.start_ns;
@@ -422,6 +436,7 @@ static int trace(struct run *r)
 		err = report(r, end_ns);
 	finish_stdout();
 	acquire_detach(&r->acq);
+	probes_detach(&r->libpq);
 	poolwait_bpf__detach(r->skel);
 	return err;
 }
@@ -436,6 +451,11 @@ static int server(struct run *r)
 		return EXIT_USAGE;
 	}
 	dsn_describe(&r->dsn, r->server, sizeof(r->server));
+	if (r->dsn.has_password) { /* out of ps and /proc/PID/cmdline: the DSN without it */
+		size_t n = strlen(env.dsn);
+
+		snprintf(env.dsn, n + 1, "%-*s", (int)n, r->server);
+	}
 	for (int i = 0; i < r->dsn.neps && off < sizeof(r->endpoints) - 1; i++) {
 		char e[128];
 
@@ -463,10 +483,13 @@ int main(int argc, char **argv)
 		err = preflight(TOOL, NULL);
 	if (!err && env.acquire)
 		err = acquire_resolve(TOOL, env.acquire, env.pids, env.npids, &r.acq);
+	if (!err && env.libpq && !libpq_resolve(env.pids, env.npids, &r.libpq))
+		fprintf(stderr, "%s: --libpq: no target maps libpq: nothing to probe\n", TOOL);
 	if (!err && loader_tracefs(TOOL))
 		err = EXIT_ENV;
 	if (err) {
 		acquire_free(&r.acq);
+		probes_free(&r.libpq);
 		return err;
 	}
 	loader_log(env.verbose);
@@ -475,6 +498,7 @@ int main(int argc, char **argv)
 	err = r.skel ? trace(&r) : EXIT_ENV;
 	ring_buffer__free(r.rb);
 	acquire_free(&r.acq);
+	probes_free(&r.libpq);
 	model_free(&r.events);
 	poolwait_bpf__destroy(r.skel);
 	return err;

@@ -109,7 +109,7 @@ static void print_conn(FILE *f, const struct pw_conn *pc)
 		share(c->state_ns[CS_BUSY], total), share(c->state_ns[CS_IDLE], total),
 		share(c->state_ns[CS_IDLE_TX], total), p50, p99,
 		c->before_trace ? " (open before the trace)" : "", pc->closed ? " (closed)" : "",
-		c->tls ? " (TLS: opaque)" : "");
+		!c->tls ? "" : c->libpq ? " (TLS: timed by libpq)" : " (TLS: opaque, --libpq times it)");
 	(void)ra;
 }
 
@@ -223,8 +223,9 @@ void report_text(FILE *f, const struct pw_report *r)
 	print_lost(f, m);
 }
 
-static void json_conn(struct json *j, const struct pw_conn *pc)
+static void json_conn(struct json *j, struct pw_model *m, const struct pw_conn *pc)
 {
+	const struct pw_proc *p = model_find_proc(m, pc->c.pid);
 	const struct conn *c = &pc->c;
 	char la[64], ra[64];
 	struct hist h = {0};
@@ -235,6 +236,7 @@ static void json_conn(struct json *j, const struct pw_conn *pc)
 	json_object_begin(j, NULL);
 	json_u64(j, "id", c->id);
 	json_u64(j, "pid", c->pid);
+	json_string(j, "comm", p ? p->comm : "?");
 	json_string(j, "laddr", la);
 	json_string(j, "raddr", ra);
 	json_double(j, "connect_us", connect_ns(c) / 1000.0);
@@ -248,6 +250,8 @@ static void json_conn(struct json *j, const struct pw_conn *pc)
 	json_bool(j, "opened_before_trace", c->before_trace);
 	json_bool(j, "closed", pc->closed);
 	json_bool(j, "tls", c->tls);
+	/* where its round trips came from: the protocol read in the calls, libpq, or nowhere */
+	json_string(j, "roundtrips_from", !c->tls ? "wire" : c->libpq ? "libpq" : "none");
 	json_u64(j, "errors", c->errors);
 	json_u64(j, "bytes_sent", c->bytes_tx);
 	json_u64(j, "bytes_received", c->bytes_rx);
@@ -330,7 +334,7 @@ static void json_threads(struct json *j, const struct pw_report *r)
 
 void report_json(FILE *f, const struct pw_report *r)
 {
-	const struct pw_model *m = r->m;
+	struct pw_model *m = r->m;
 	uint64_t dur = m->end_ns - m->start_ns, exh = 0, exh_count = 0;
 	struct json j;
 
@@ -338,15 +342,26 @@ void report_json(FILE *f, const struct pw_report *r)
 	json_object_begin(&j, NULL);
 	json_string(&j, "tool", "poolwait");
 	json_double(&j, "duration_us", dur / 1000.0);
+	json_object_begin(&j, "window");
+	json_u64(&j, "start_ns", m->start_ns);
+	json_u64(&j, "end_ns", m->end_ns);
+	json_object_end(&j);
 	json_string(&j, "server", r->server);
-	json_string(&j, "endpoints", r->endpoints);
+	json_array_begin(&j, "endpoints");
+	for (int i = 0; r->dsn && i < r->dsn->neps; i++) {
+		char e[DSN_PATH_MAX + 8];
+
+		endpoint_format(&r->dsn->eps[i], e, sizeof(e));
+		json_string(&j, NULL, e);
+	}
+	json_array_end(&j);
 	json_array_begin(&j, "targets");
 	for (int i = 0; i < r->npids; i++)
 		json_u64(&j, NULL, r->pids[i]);
 	json_array_end(&j);
 	json_array_begin(&j, "connections");
 	for (size_t i = 0; i < m->nconns; i++)
-		json_conn(&j, &m->conns[i]);
+		json_conn(&j, m, &m->conns[i]);
 	json_array_end(&j);
 	json_array_begin(&j, "processes");
 	for (size_t i = 0; i < m->nprocs; i++) {

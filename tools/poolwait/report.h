@@ -4,15 +4,17 @@
 #define POOLWAIT_REPORT_H
 
 #include <stdio.h>
+#include "dsn.h"
 #include "model.h"
 
 enum pw_by { BY_CONNECTION, BY_THREAD, BY_ACTOR };
 
 struct pw_report {
 	enum pw_by by;
-	const struct pw_model *m;
+	struct pw_model *m;
 	const char *server;	 /* the DSN as dsn_describe() writes it: no password */
 	const char *endpoints;	 /* "127.0.0.1:5432, /tmp/.s.PGSQL.5432" */
+	const struct dsn *dsn;	 /* its endpoints, one by one */
 	const int *pids;
 	int npids;
 	int top; /* connections listed, 0 for all */
