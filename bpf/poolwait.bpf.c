@@ -31,6 +31,7 @@ const volatile struct pw_endpoint endpoints[MAX_ENDPOINTS] = {};
 const volatile __u32 n_endpoints = 0;
 const volatile bool by_thread = false;
 const volatile bool libpq = false;
+const volatile bool statements = false;
 
 __u64 next_id = 0;
 /* what a new connection's record starts as: too big for an inline memset */
@@ -56,6 +57,34 @@ struct {
 	__type(key, __u32);
 	__type(value, struct thread_rt);
 } threads SEC(".maps");
+
+/*
+ * --statements: the text of each request in flight (slot 0..MAX_PIPELINE-1), of the one being
+ * sent (MAX_PIPELINE), and of each prepared statement (its name's hash, top bit set).
+ */
+struct text_key {
+	__u32 tgid;
+	__s32 fd;
+	__u64 slot;
+};
+
+#define TEXT_SENDING MAX_PIPELINE
+#define TEXT_NAMED   (1ULL << 63)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct text_key);
+	__type(value, struct stmt_text);
+} texts SEC(".maps");
+
+/* one text read at a time per CPU: not on the stack (too big) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stmt_text);
+} text_scratch SEC(".maps");
 
 enum io_op { IO_READ, IO_WRITE, IO_READV, IO_WRITEV, IO_RECVMSG, IO_SENDMSG, IO_CONNECT };
 
@@ -239,6 +268,28 @@ static __always_inline void thread_rt_add(__u32 tid, __u32 pid, __u64 d)
 		__sync_fetch_and_add(&t->fine[slot], 1);
 }
 
+/* --statements: a request's round trip, with its statement's text, to user space. */
+static __always_inline void stmt_done(const struct conn *c, __u32 slot, __u64 d)
+{
+	struct text_key tk = {.tgid = c->pid, .fd = c->fd, .slot = slot};
+	struct stmt_text *t = bpf_map_lookup_elem(&texts, &tk);
+	struct stmt_event *e;
+
+	if (!t)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(DROP_EVENTS);
+		return;
+	}
+	e->kind = EV_STMT;
+	e->pid = c->pid;
+	e->ns = d;
+	bpf_probe_read_kernel(&e->t, sizeof(e->t), t);
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_delete_elem(&texts, &tk);
+}
+
 /* A ReadyForQuery: the oldest request in flight is done; status says what the connection is. */
 static __always_inline void ready(struct conn *c, __u8 status, __u64 now)
 {
@@ -273,9 +324,16 @@ static __always_inline void ready(struct conn *c, __u8 status, __u64 now)
 			c->fine[slot]++;
 		if (by_thread)
 			thread_rt_add(tid, c->pid, d);
+		if (statements)
+			stmt_done(c, (c->rq_head - 1) & (MAX_PIPELINE - 1), d);
 	}
-	if (!c->pending)
+	if (!c->pending) {
 		set_state(c, next, now);
+		/* nothing in flight: the client's next message starts at a call's start */
+		c->tx.lost = 0;
+		c->tx.skip = 0;
+		c->tx.hlen = 0;
+	}
 }
 
 /* A client message of type t began, in a call entered at t0. */
@@ -375,9 +433,13 @@ static __always_inline void header(struct conn *c, struct framing *f, bool rx, _
 		return;
 	}
 	if (mlen < 4 || mlen > (1U << 30) || !(rx ? server_type(t) : client_type(t))) {
-		lose(f);
+		if (f->joined) /* came in inside a message: not a loss, find the next boundary */
+			f->lost = 1;
+		else
+			lose(f);
 		return;
 	}
+	f->joined = 0;
 	f->skip = mlen - 4;
 	if (!rx) {
 		client_message(c, t, t0);
@@ -389,6 +451,87 @@ static __always_inline void header(struct conn *c, struct framing *f, bool rx, _
 	} else if (t == 'E') {
 		c->errors++;
 	}
+}
+
+static __always_inline void text_put(const struct text_key *k, const struct stmt_text *t)
+{
+	if (bpf_map_update_elem(&texts, k, t, BPF_ANY))
+		count(DROP_TEXTS_FULL);
+}
+
+static __always_inline __u64 name_hash(const char *name, int n)
+{
+	__u64 h = PW_PATH_HASH_SEED;
+
+	for (int i = 0; i < 64 && i < n && name[i]; i++)
+		h = pw_path_hash_step(h, name[i]);
+	return h | TEXT_NAMED;
+}
+
+/*
+ * --statements: a client message of type t whose body is at body. A Query's text, a Parse's
+ * statement (kept by its name too), a Bind's by the name it gives; a Query or Sync hands the
+ * text to the request it ends. A message split across calls keeps what the first call has.
+ */
+static __always_inline void stmt_sent(const struct conn *c, __u8 t, __u64 body)
+{
+	struct text_key tk = {.tgid = c->pid, .fd = c->fd, .slot = TEXT_SENDING};
+	struct text_key named = tk;
+	struct stmt_text *st;
+	__u32 zero = 0;
+	char name[64];
+	long n;
+
+	if (t == 'S') {
+		st = bpf_map_lookup_elem(&texts, &tk);
+		if (!st || !c->pending || c->pending > MAX_PIPELINE)
+			return;
+		named.slot = (c->rq_head + c->pending - 1) & (MAX_PIPELINE - 1);
+		text_put(&named, st);
+		bpf_map_delete_elem(&texts, &tk);
+		return;
+	}
+	st = bpf_map_lookup_elem(&text_scratch, &zero);
+	if (!st)
+		return;
+	if (t == 'Q') {
+		if (c->pending > MAX_PIPELINE || !c->pending)
+			return;
+		tk.slot = (c->rq_head + c->pending - 1) & (MAX_PIPELINE - 1);
+		if (bpf_probe_read_user_str(st->text, STMT_LEN, (void *)body) > 0)
+			text_put(&tk, st);
+		return;
+	}
+	if (t != 'P' && t != 'B' && t != 'C')
+		return;
+	n = bpf_probe_read_user_str(name, sizeof(name), (void *)body);
+	if (n <= 0)
+		return;
+	if (t == 'C') { /* Close: 'S' and a prepared statement's name, or 'P' and a portal's */
+		if (name[0] != 'S')
+			return;
+		n = bpf_probe_read_user_str(name, sizeof(name), (void *)(body + 1));
+		named.slot = name_hash(name, n);
+		if (n > 0)
+			bpf_map_delete_elem(&texts, &named);
+		return;
+	}
+	if (t == 'B') { /* portal name, then the statement's */
+		body += n;
+		n = bpf_probe_read_user_str(name, sizeof(name), (void *)body);
+		if (n <= 0)
+			return;
+		named.slot = name_hash(name, n);
+		st = bpf_map_lookup_elem(&texts, &named);
+		if (st)
+			text_put(&tk, st);
+		return;
+	}
+	if (bpf_probe_read_user_str(st->text, STMT_LEN, (void *)(body + n)) <= 0)
+		return;
+	named.slot = name_hash(name, n);
+	text_put(&named, st);
+	text_put(&tk, st);
 }
 
 /* The call being read: its direction, when it began and ended. */
@@ -455,6 +598,8 @@ __noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *
 			}
 			off += 5;
 			header(c, f, rx, t0, now);
+			if (statements && !rx && !f->lost)
+				stmt_sent(c, f->hdr[0], ubuf + off);
 			continue;
 		}
 		/* a header split across calls, a byte at a time */
@@ -468,9 +613,21 @@ __noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *
 	return off >= len;
 }
 
+/* A call on a connection found open, out of step from its start: a TLS record's header? */
+static __always_inline void tls_peek(struct conn *c, const __u8 *buf, __u32 len)
+{
+	__u8 h[3];
+
+	if (len >= 5 && !bpf_probe_read_user(h, 3, buf) && h[0] >= 20 && h[0] <= 23 && h[1] == 3 &&
+	    h[2] <= 4)
+		c->tls = 1;
+}
+
 static __always_inline void segment(struct conn *c, const __u8 *buf, __u32 len,
 				    const struct call *k)
 {
+	if (!c->tls && c->before_trace && (k->rx ? c->rx.lost : c->tx.lost))
+		tls_peek(c, buf, len);
 	if (c->tls || !len)
 		return;
 	if (!frame(c, (__u64)buf, len, k) && !(k->rx ? c->rx.lost : c->tx.lost))
@@ -776,6 +933,7 @@ int connect_exit(struct trace_event_raw_sys_exit *ctx)
 	c->connected_ns = ret == 0 ? now : 0;
 	c->nonblocking = ret != 0;
 	c->since_ns = now;
+	c->fd = k.fd;
 	c->state = CS_STARTUP;
 	c->tx.untyped = 1;
 	sk = fd_sock(k.fd, &c->ino);
@@ -838,8 +996,10 @@ int find_conns(struct bpf_iter__task_file *ctx)
 		return 0;
 	c->id = __sync_fetch_and_add(&next_id, 1) + 1;
 	c->pid = k.tgid;
+	c->fd = k.fd;
 	c->ino = BPF_CORE_READ(file, f_inode, i_ino);
 	c->before_trace = 1;
+	c->tx.joined = c->rx.joined = 1;
 	c->startup_seen = 1;
 	c->state = CS_UNKNOWN;
 	c->since_ns = now;

@@ -22,6 +22,7 @@ enum poolwait_drop {
 	DROP_PIPELINE,	    /* more than MAX_PIPELINE requests in flight: one timed from a later one */
 	DROP_THREADS_FULL,  /* --by thread: thread table full, a round trip left out of it */
 	DROP_LIBPQ_FULL,    /* --libpq: PGconn table full, a connection's requests not timed */
+	DROP_TEXTS_FULL,    /* --statements: text table full, a statement's text not kept */
 	DROP_NR,
 };
 
@@ -52,7 +53,8 @@ struct framing {
 	__u8 lost;	   /* out of step: looking for a ReadyForQuery at a call's end */
 	__u8 untyped;	   /* tx: the next message has no type byte (start-up, SSL request) */
 	__u8 await_answer; /* rx: the next byte answers an SSL or GSS request */
-	__u8 pad[2];
+	__u8 joined;	   /* found open: the first call seen may begin inside a message */
+	__u8 pad;
 };
 
 struct conn_key {
@@ -79,6 +81,7 @@ struct conn {
 	__u8 family, startup_seen;
 	__u8 libpq; /* TLS: its round trips come from libpq's functions */
 	__u8 pad;
+	__s32 fd, pad2;
 	__u16 lport, rport;	/* host order */
 	__u8 laddr[16], raddr[16];
 	__u64 ino;		/* the socket's inode */
@@ -97,6 +100,19 @@ struct proc {
 enum event_kind {
 	EV_OPEN,  /* a connection opened (or was found at the start) */
 	EV_CLOSE, /* it closed: its last record */
+	EV_STMT,  /* --statements: a round trip and the text of its statement */
+};
+
+#define STMT_LEN 160 /* of a statement's text kept: the rest is cut */
+
+struct stmt_text {
+	char text[STMT_LEN];
+};
+
+struct stmt_event {
+	__u32 kind, pid;
+	__u64 ns; /* the round trip */
+	struct stmt_text t;
 };
 
 struct event {

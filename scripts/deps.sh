@@ -5,7 +5,7 @@ set -e
 PKGS="make gcc g++ clang llvm bpftool libbpf-dev libelf-dev libdw-dev libiberty-dev zlib1g-dev
 liblzma-dev libbz2-dev
 libcmocka-dev libc6-dbg man-db binutils elfutils xz-utils python3 python3-pytest python3-jsonschema libbpf-tools bpftrace stress-ng
-postgresql pgbouncer libpq-dev cppcheck chromium golang-go librust-parking-lot-dev librust-tokio-dev librust-tokio-postgres-dev"
+postgresql pgbouncer openssl libpq-dev cppcheck chromium golang-go librust-parking-lot-dev librust-tokio-dev librust-tokio-postgres-dev"
 
 missing=""
 for p in $PKGS; do

@@ -7,10 +7,11 @@
 #   WAITSCOPE_PGBOUNCER_PORT  its port (54330)
 #   WAITSCOPE_PGBOUNCER_POOL  default_pool_size: server connections per user+db (2)
 #   WAITSCOPE_PGPORT          the cluster's port (54329)
+#   WAITSCOPE_PGBOUNCER_TLS   1: clients must speak TLS (a self-signed certificate made here)
 #
 # It runs as postgres (pgbouncer refuses root), who may not enter the clone:
 # its files live under /var/tmp, in a folder named after the clone, and
-# build/pgbouncer links to them (pgbouncer.pid there). `start` prints its pid
+# build/pgbouncer.PORT links to them (pgbouncer.pid there). `start` prints its pid
 # on the last line ("pgbouncer: running on ... pid N ..."); it is a no-op when
 # one runs with the same settings and restarts it when they changed.
 set -e
@@ -19,7 +20,10 @@ POOL=${WAITSCOPE_PGBOUNCER_POOL:-2}
 PGPORT=${WAITSCOPE_PGPORT:-54329}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null || true)
-HOME_DIR=/var/tmp/waitscope-pgbouncer.$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+TLS=${WAITSCOPE_PGBOUNCER_TLS:-0}
+# one per port: a TLS one may run beside the plain one
+HOME_DIR=/var/tmp/waitscope-pgbouncer.$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1).$PORT
+LINK=$ROOT/build/pgbouncer.$PORT
 INI=$HOME_DIR/pgbouncer.ini
 PIDFILE=$HOME_DIR/pgbouncer.pid
 
@@ -43,7 +47,7 @@ stop() {
 		if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
 	fi
 	rm -rf "$HOME_DIR"
-	rm -f "$ROOT/build/pgbouncer"
+	rm -f "$LINK"
 }
 
 config() {
@@ -68,6 +72,13 @@ ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
 EOF
+	if [ "$TLS" = 1 ]; then
+		cat <<EOF
+client_tls_sslmode = require
+client_tls_key_file = $HOME_DIR/key.pem
+client_tls_cert_file = $HOME_DIR/cert.pem
+EOF
+	fi
 }
 
 case "${1:-start}" in
@@ -82,11 +93,15 @@ start)
 		config >"$INI"
 		# trust: no password is checked, but the user must be listed
 		echo '"postgres" ""' >"$HOME_DIR/users.txt"
+		if [ "$TLS" = 1 ]; then
+			openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+				-keyout "$HOME_DIR/key.pem" -out "$HOME_DIR/cert.pem" 2>/dev/null
+		fi
 		[ "$(id -u)" -eq 0 ] && chown -R postgres: "$HOME_DIR"
 		as_pg "$BIN" -d -q "$INI"
 	fi
 	mkdir -p "$ROOT/build"
-	ln -sfn "$HOME_DIR" "$ROOT/build/pgbouncer"
+	ln -sfn "$HOME_DIR" "$LINK"
 	i=0
 	until psql -h 127.0.0.1 -p "$PORT" -U postgres -Atc 'select 1' postgres >/dev/null 2>&1; do
 		i=$((i + 1))

@@ -18,6 +18,7 @@
 #include "dsn.h"
 #include "iter.h"
 #include "libpq.h"
+#include "statements.h"
 #include "loader.h"
 #include "mapread.h"
 #include "model.h"
@@ -30,7 +31,7 @@
 static struct env {
 	int pids[MAX_TARGETS];
 	int npids;
-	bool json, verbose, libpq;
+	bool json, verbose, libpq, statements;
 	enum pw_by by;
 	int top;
 	char *dsn; /* in argv: the password is wiped from it once parsed */
@@ -57,7 +58,7 @@ static const char doc[] =
 	"socket calls (the PostgreSQL wire protocol): connections opened before the trace too.\n"
 	"The DSN's password is never printed; only its host and port lists matter here.\n";
 
-enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY, OPT_LIBPQ };
+enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY, OPT_LIBPQ, OPT_STATEMENTS };
 
 static const struct argp_option opts[] = {
 	{"dsn", OPT_DSN, "DSN", 0, "The server: a libpq URI or key=value string (required)", 0},
@@ -70,6 +71,8 @@ static const struct argp_option opts[] = {
 	 "Also time requests through libpq's functions (uprobes; needs -p): round trips of TLS "
 	 "connections, whose bytes are opaque",
 	 0},
+	{"statements", OPT_STATEMENTS, NULL, 0,
+	 "Round trips per statement, literals replaced by $N (the values are never shown)", 0},
 	{"by", OPT_BY, "connection|thread|actor", 0,
 	 "Round trips per connection (default), per thread that sent them, or per thread role", 0},
 	{"top", 'n', "N", 0, "Connections listed (default 20, 0 for all)", 0},
@@ -96,6 +99,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!arg[0] || arg[0] == ':')
 			usage_error(TOOL, "--acquire needs a function name");
 		env.acquire = arg;
+		break;
+	case OPT_STATEMENTS:
+		env.statements = true;
 		break;
 	case OPT_LIBPQ:
 		env.libpq = true;
@@ -154,6 +160,7 @@ struct run {
 	char server[512], endpoints[1024];
 	struct acquire acq;
 	struct probes libpq;
+	struct statements stmts;
 	struct pw_totals last;
 	bool exited[MAX_TARGETS];
 	bool lines; /* -i: the header was printed */
@@ -193,6 +200,9 @@ static struct poolwait_bpf *open_and_load(const struct run *r)
 	s->rodata->self_tgid = getpid();
 	set_endpoints(s, &r->dsn);
 	s->rodata->by_thread = env.by != BY_CONNECTION;
+	s->rodata->statements = env.statements;
+	if (!env.statements)
+		bpf_map__set_max_entries(s->maps.texts, 1);
 	if (env.by == BY_CONNECTION)
 		bpf_map__set_max_entries(s->maps.threads, 1);
 	/* no stacks here */
@@ -217,9 +227,12 @@ static void *load_one(void *ctx, int i)
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct run *r = ctx;
+	const struct stmt_event *st = data;
 
 	if (len >= sizeof(struct event))
 		model_event(&r->events, data);
+	else if (len >= sizeof(*st) && st->kind == EV_STMT)
+		statements_add(&r->stmts, st->t.text, sizeof(st->t.text), st->ns);
 	return 0;
 }
 
@@ -354,6 +367,7 @@ static int report(struct run *r, uint64_t end_ns)
 		.npids = env.npids,
 		.top = env.top,
 		.by = env.by,
+		.stmts = env.statements ? &r->stmts : NULL,
 		.acquire = env.acquire != NULL,
 	};
 	int err = snapshot(r, end_ns, &m);
@@ -499,6 +513,7 @@ int main(int argc, char **argv)
 	ring_buffer__free(r.rb);
 	acquire_free(&r.acq);
 	probes_free(&r.libpq);
+	statements_free(&r.stmts);
 	model_free(&r.events);
 	poolwait_bpf__destroy(r.skel);
 	return err;

@@ -17,6 +17,8 @@ static const char *const lost_names[DROP_NR + CNT_NR] = {
 	[DROP_DESYNC] = "framing_lost",
 	[DROP_PIPELINE] = "pipeline_overflow",
 	[DROP_THREADS_FULL] = "threads_full",
+	[DROP_LIBPQ_FULL] = "libpq_full",
+	[DROP_TEXTS_FULL] = "texts_full",
 	[DROP_NR + CNT_UNMATCHED] = "ready_unmatched",
 };
 
@@ -166,6 +168,28 @@ static void print_threads(FILE *f, const struct pw_report *r)
 	}
 }
 
+static void print_statements(FILE *f, const struct pw_report *r)
+{
+	struct statements *s = r->stmts;
+
+	statements_sort(s);
+	fprintf(f, "\nstatements, longest in all first:\n");
+	fprintf(f, "%9s %10s %9s %9s %9s  %s\n", "COUNT", "TOTAL", "MEAN", "p50", "p99", "STATEMENT");
+	for (size_t i = 0; i < s->n && (!r->top || i < (size_t)r->top); i++) {
+		const struct hist *h = &s->v[i].rt;
+		char t[32], m[32], p50[32], p99[32];
+
+		fprintf(f, "%9" PRIu64 " %10s %9s %9s %9s  %s\n", h->count,
+			fmt_duration(t, sizeof(t), h->total_ns),
+			fmt_duration(m, sizeof(m), h->total_ns / h->count),
+			fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(h, 50) * 1000)),
+			fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(h, 99) * 1000)),
+			s->v[i].text);
+	}
+	if (!s->n)
+		fprintf(f, "  none: no Query, or Parse and Bind, was seen\n");
+}
+
 static void print_acquire(FILE *f, const struct pw_report *r)
 {
 	const struct acquire_stats *a = &r->acq;
@@ -217,6 +241,8 @@ void report_text(FILE *f, const struct pw_report *r)
 		print_conns(f, r);
 	else
 		print_threads(f, r);
+	if (r->stmts)
+		print_statements(f, r);
 	if (r->acquire)
 		print_acquire(f, r);
 	fprintf(f, "\n");
@@ -332,6 +358,19 @@ static void json_threads(struct json *j, const struct pw_report *r)
 	json_array_end(j);
 }
 
+static void json_statements(struct json *j, struct statements *s)
+{
+	statements_sort(s);
+	json_array_begin(j, "statements");
+	for (size_t i = 0; i < s->n; i++) {
+		json_object_begin(j, NULL);
+		json_string(j, "text", s->v[i].text);
+		json_hist(j, "roundtrips", &s->v[i].rt);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 void report_json(FILE *f, const struct pw_report *r)
 {
 	struct pw_model *m = r->m;
@@ -375,6 +414,8 @@ void report_json(FILE *f, const struct pw_report *r)
 	json_u64(&j, "exhausted_count", exh_count);
 	if (r->by != BY_CONNECTION)
 		json_threads(&j, r);
+	if (r->stmts)
+		json_statements(&j, r->stmts);
 	if (r->acquire)
 		json_acquire(&j, &r->acq);
 	json_object_begin(&j, "lost");

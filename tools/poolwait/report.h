@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "dsn.h"
 #include "model.h"
+#include "statements.h"
 
 enum pw_by { BY_CONNECTION, BY_THREAD, BY_ACTOR };
 
@@ -18,6 +19,7 @@ struct pw_report {
 	const int *pids;
 	int npids;
 	int top; /* connections listed, 0 for all */
+	struct statements *stmts; /* --statements */
 	bool acquire;
 	struct acquire_stats {
 		uint64_t calls, wait_ns, hold_ns, holds, concurrency_max;
