@@ -18,14 +18,14 @@
 #define DROP_STACKS_FULL DROP_CONNS_FULL /* no stacks here */
 #include "tracer.h"
 
-#define AF_UNIX	    1
-#define AF_INET	    2
-#define AF_INET6    10
-#define EINPROGRESS 115
+#define AF_UNIX		1
+#define AF_INET		2
+#define AF_INET6	10
+#define EINPROGRESS	115
 #define TCP_ESTABLISHED 1
 
-#define MAX_IOV	  4   /* iovec entries read per call */
-#define MAX_STEPS 96  /* messages (or pieces of one) framed per buffer */
+#define MAX_IOV	  4  /* iovec entries read per call */
+#define MAX_STEPS 96 /* messages (or pieces of one) framed per buffer */
 
 const volatile struct pw_endpoint endpoints[MAX_ENDPOINTS] = {};
 const volatile __u32 n_endpoints = 0;
@@ -351,25 +351,24 @@ static __always_inline void client_message(struct conn *c, __u8 t, __u64 t0)
 	}
 }
 
-static __always_inline bool client_type(__u8 t)
-{
-	switch (t) {
-	case 'Q': case 'P': case 'B': case 'E': case 'D': case 'C': case 'S': case 'H':
-	case 'F': case 'X': case 'd': case 'c': case 'f': case 'p':
-		return true;
-	}
-	return false;
-}
+/* Message types as bit sets: bit c - 64 of HI for 'A'..'z', bit c of LO for '0'..'?'. */
+#define HI(c) (1ULL << ((c)-64))
+#define LO(c) (1ULL << (c))
+#define CLIENT_HI                                                                                  \
+	(HI('Q') | HI('P') | HI('B') | HI('E') | HI('D') | HI('C') | HI('S') | HI('H') | HI('F') | \
+	 HI('X') | HI('d') | HI('c') | HI('f') | HI('p'))
+#define SERVER_HI                                                                                  \
+	(HI('R') | HI('K') | HI('S') | HI('Z') | HI('T') | HI('D') | HI('C') | HI('E') | HI('N') | \
+	 HI('I') | HI('n') | HI('t') | HI('s') | HI('A') | HI('G') | HI('H') | HI('W') | HI('c') | \
+	 HI('d') | HI('V') | HI('v'))
+#define SERVER_LO (LO('1') | LO('2') | LO('3'))
 
-static __always_inline bool server_type(__u8 t)
+/* Is t a message type of the client (or, rx, of the server)? */
+static __always_inline bool known_type(__u8 t, bool rx)
 {
-	switch (t) {
-	case 'R': case 'K': case 'S': case 'Z': case 'T': case 'D': case 'C': case 'E':
-	case 'N': case 'I': case '1': case '2': case '3': case 'n': case 't': case 's':
-	case 'A': case 'G': case 'H': case 'W': case 'c': case 'd': case 'V': case 'v':
-		return true;
-	}
-	return false;
+	if (t >= 64 && t < 128)
+		return ((rx ? SERVER_HI : CLIENT_HI) >> (t - 64)) & 1;
+	return t < 64 && rx && (SERVER_LO >> t) & 1;
 }
 
 /* The untyped first message: start-up, or a request for TLS or GSS encryption first. */
@@ -432,7 +431,7 @@ static __always_inline void header(struct conn *c, struct framing *f, bool rx, _
 		c->tls = 1;
 		return;
 	}
-	if (mlen < 4 || mlen > (1U << 30) || !(rx ? server_type(t) : client_type(t))) {
+	if (mlen < 4 || mlen > (1U << 30) || !known_type(t, rx)) {
 		if (f->joined) /* came in inside a message: not a loss, find the next boundary */
 			f->lost = 1;
 		else
@@ -728,18 +727,18 @@ struct {
 	.values = {[0] = (void *)&io_exit},
 };
 
-#define IO_PROGS(name, op)                                                                 \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
-	int name##_enter(struct trace_event_raw_sys_enter *ctx)                            \
-	{                                                                                  \
-		enter(ctx->args[0], ctx->args[1], ctx->args[2], op);                       \
-		return 0;                                                                  \
-	}                                                                                  \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
-	int name##_exit(struct trace_event_raw_sys_exit *ctx)                              \
-	{                                                                                  \
-		bpf_tail_call(ctx, &exits, 0);                                             \
-		return 0;                                                                  \
+#define IO_PROGS(name, op)                                                                         \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                                \
+	int name##_enter(struct trace_event_raw_sys_enter *ctx)                                    \
+	{                                                                                          \
+		enter(ctx->args[0], ctx->args[1], ctx->args[2], op);                               \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int name##_exit(struct trace_event_raw_sys_exit *ctx)                                      \
+	{                                                                                          \
+		bpf_tail_call(ctx, &exits, 0);                                                     \
+		return 0;                                                                          \
 	}
 
 /* (fd, buffer or iovec array or msghdr, length or iovec count) */
@@ -787,8 +786,8 @@ static __always_inline __u64 path_hash(const char *path, __u32 max, bool user)
 	__builtin_memset(p, 0, sizeof(p));
 	if (max > sizeof(p))
 		max = sizeof(p);
-	if (user ? bpf_probe_read_user(p, max & 127, path) :
-		   bpf_probe_read_kernel(p, max & 127, path))
+	if (user ? bpf_probe_read_user(p, max & 127, path)
+		 : bpf_probe_read_kernel(p, max & 127, path))
 		return 0;
 	for (int i = 0; i < (int)sizeof(p) && i < max && p[i]; i++)
 		h = pw_path_hash_step(h, p[i]);
@@ -832,7 +831,8 @@ static __always_inline bool sock_is_server(struct sock *sk, struct conn *c)
 
 		if (alen <= 2)
 			return false;
-		hash = path_hash((const char *)a + bpf_core_field_offset(struct unix_address, name) + 2,
+		hash = path_hash((const char *)a +
+					 bpf_core_field_offset(struct unix_address, name) + 2,
 				 alen - 2, false);
 	} else {
 		return false;

@@ -19,10 +19,10 @@ enum poolwait_drop {
 	DROP_DESYNC,	    /* a message boundary was lost (too many messages in one call, or bytes
 			     * that are no protocol message): framing restarts at the next
 			     * ReadyForQuery */
-	DROP_PIPELINE,	    /* more than MAX_PIPELINE requests in flight: one timed from a later one */
-	DROP_THREADS_FULL,  /* --by thread: thread table full, a round trip left out of it */
-	DROP_LIBPQ_FULL,    /* --libpq: PGconn table full, a connection's requests not timed */
-	DROP_TEXTS_FULL,    /* --statements: text table full, a statement's text not kept */
+	DROP_PIPELINE, /* more than MAX_PIPELINE requests in flight: one timed from a later one */
+	DROP_THREADS_FULL, /* --by thread: thread table full, a round trip left out of it */
+	DROP_LIBPQ_FULL,   /* --libpq: PGconn table full, a connection's requests not timed */
+	DROP_TEXTS_FULL,   /* --statements: text table full, a statement's text not kept */
 	DROP_NR,
 };
 
@@ -63,12 +63,12 @@ struct conn_key {
 };
 
 struct conn {
-	__u64 id;	     /* unique over the trace: fds are reused */
-	__u32 pid, tid;	     /* the process, and the thread that connected */
-	__u64 connect_ns;    /* connect() entered (0: opened before the trace) */
-	__u64 connected_ns;  /* connect() returned or, non-blocking, the first send */
-	__u64 ready_ns;	     /* the first ReadyForQuery */
-	__u64 since_ns;	     /* the state began */
+	__u64 id;	    /* unique over the trace: fds are reused */
+	__u32 pid, tid;	    /* the process, and the thread that connected */
+	__u64 connect_ns;   /* connect() entered (0: opened before the trace) */
+	__u64 connected_ns; /* connect() returned or, non-blocking, the first send */
+	__u64 ready_ns;	    /* the first ReadyForQuery */
+	__u64 since_ns;	    /* the state began */
 	__u64 state_ns[CS_NR];
 	__u64 rt_count, rt_total_ns, rt_max_ns;
 	__u64 bytes_tx, bytes_rx;
@@ -82,9 +82,9 @@ struct conn {
 	__u8 libpq; /* TLS: its round trips come from libpq's functions */
 	__u8 pad;
 	__s32 fd, pad2;
-	__u16 lport, rport;	/* host order */
+	__u16 lport, rport; /* host order */
 	__u8 laddr[16], raddr[16];
-	__u64 ino;		/* the socket's inode */
+	__u64 ino; /* the socket's inode */
 	struct framing tx, rx;
 	__u32 fine[HIST_FINE_SLOTS]; /* round trips */
 };

@@ -48,8 +48,9 @@ int probes_find_or_say(const char *tool, const char *flag, struct probes *p, int
 		fprintf(stderr, "%s: %s %s: no function of PID %d matches%s%s\n", tool, flag,
 			pattern, pid, hint[0] ? "; " : "", hint);
 	else if (n == -ENODATA)
-		fprintf(stderr, "%s: %s %s: PID %d's binaries have no symbols to match (stripped)\n",
-			tool, flag, pattern, pid);
+		fprintf(stderr,
+			"%s: %s %s: PID %d's binaries have no symbols to match (stripped)\n", tool,
+			flag, pattern, pid);
 	else if (n < 0)
 		fprintf(stderr, "%s: %s %s: cannot read PID %d's binaries: %s\n", tool, flag,
 			pattern, pid, strerror(-n));

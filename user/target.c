@@ -219,6 +219,32 @@ long parse_count(const char *tool, const char *what, const char *arg)
 	return v;
 }
 
+int parse_top(const char *tool, const char *arg)
+{
+	long n = parse_count(tool, "N", arg);
+
+	if (n > 1000000)
+		usage_error(tool, "invalid N: %s (0 to 1000000; 0 for all)", arg);
+	return (int)n;
+}
+
+int parse_choice(const char *tool, const char *flag, const char *arg, const char *const *names,
+		 int n)
+{
+	char list[256] = "";
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(arg, names[i]))
+			return i;
+	for (int i = 0; i < n && len < sizeof(list); i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%s", names[i],
+				i == n - 1   ? ""
+				: i == n - 2 ? " or "
+					     : ", ");
+	usage_error(tool, "%s takes %s, not %s", flag, list, arg);
+}
+
 double parse_interval(const char *tool, const char *arg)
 {
 	double v = parse_seconds(arg);

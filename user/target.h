@@ -44,6 +44,14 @@ int parse_args(const char *tool, const struct argp *argp, int argc, char **argv)
 double parse_seconds(const char *s);
 /* A whole number >= 0 of a flag (what: "MIN_US"); exits with a usage error if it is not. */
 long parse_count(const char *tool, const char *what, const char *arg);
+/* -n N: 0 (all) to 1000000; exits with a usage error if it is not. */
+int parse_top(const char *tool, const char *arg);
+/*
+ * The index of arg among names (a flag's values: --by thread); exits with a usage error that
+ * lists them if it is none ("--by takes lock, thread or actor, not x").
+ */
+int parse_choice(const char *tool, const char *flag, const char *arg, const char *const *names,
+		 int n);
 /* -i SECONDS: seconds > 0; exits with a usage error if not. */
 double parse_interval(const char *tool, const char *arg);
 

@@ -31,14 +31,16 @@ static void test_params_kept(void **state)
 {
 	(void)state;
 	/* extended protocol's own parameters stay; literals are numbered after them */
-	assert_string_equal(norm("SELECT $1, $2 FROM t LIMIT 10", 0), "SELECT $1, $2 FROM t LIMIT $3");
+	assert_string_equal(norm("SELECT $1, $2 FROM t LIMIT 10", 0),
+			    "SELECT $1, $2 FROM t LIMIT $3");
 }
 
 static void test_identifiers_and_comments(void **state)
 {
 	(void)state;
-	assert_string_equal(norm("SELECT \"col 1\", x2 /* 99 */ FROM \"t'1\" -- 5\n WHERE y = 3", 0),
-			    "SELECT \"col 1\", x2 FROM \"t'1\" WHERE y = $1");
+	assert_string_equal(
+		norm("SELECT \"col 1\", x2 /* 99 */ FROM \"t'1\" -- 5\n WHERE y = 3", 0),
+		"SELECT \"col 1\", x2 FROM \"t'1\" WHERE y = $1");
 	assert_string_equal(norm("  SELECT\n\t1  ", 0), "SELECT $1");
 }
 
@@ -46,7 +48,8 @@ static void test_cut(void **state)
 {
 	(void)state;
 	/* a literal cut by the end of the buffer: replaced, not shown in part */
-	assert_string_equal(norm("INSERT INTO t VALUES ('secret-va", 1), "INSERT INTO t VALUES ($1...");
+	assert_string_equal(norm("INSERT INTO t VALUES ('secret-va", 1),
+			    "INSERT INTO t VALUES ($1...");
 	assert_string_equal(norm("SELECT 1", 1), "SELECT $1...");
 }
 

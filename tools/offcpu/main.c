@@ -121,20 +121,6 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-static int parse_by(const char *arg)
-{
-	if (!strcmp(arg, "stack"))
-		return BY_STACK;
-	if (!strcmp(arg, "thread"))
-		return BY_THREAD;
-	if (!strcmp(arg, "reason"))
-		return BY_REASON;
-	if (!strcmp(arg, "actor"))
-		return BY_ACTOR;
-	usage_error(TOOL, "--by takes stack, thread, reason or actor, not %s", arg);
-	return BY_STACK;
-}
-
 static void add_rules(bool file, const char *arg)
 {
 	char err[256];
@@ -174,7 +160,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.kernel_stacks_only = true;
 		break;
 	case OPT_BY:
-		env.by = parse_by(arg);
+		env.by = parse_choice(TOOL, "--by", arg, /* in enum report_by's order */
+				      (const char *const[]){"stack", "thread", "reason", "actor"}, 4);
 		break;
 	case OPT_STACK:
 		if (!strcmp(arg, "auto"))
@@ -187,9 +174,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			usage_error(TOOL, "invalid --stack: %s (auto, fp or dwarf)", arg);
 		break;
 	case 'n':
-		if (parse_count(TOOL, "N", arg) > 1000000)
-			usage_error(TOOL, "invalid N: %s (at most 1000000; 0 for all)", arg);
-		env.top = parse_count(TOOL, "N", arg);
+		env.top = parse_top(TOOL, arg);
 		break;
 	case OPT_JSON:
 		env.output = OUT_JSON;

@@ -20,8 +20,8 @@ int acquire_resolve(const char *tool, const char *spec, const int *pids, int npi
 				       true) < 0)
 			return EXIT_USAGE;
 		if (release && release[0] &&
-		    probes_find_or_say(tool, "--acquire", &a->probes, pids[i], release,
-				       ACQ_RELEASE, false) < 0)
+		    probes_find_or_say(tool, "--acquire", &a->probes, pids[i], release, ACQ_RELEASE,
+				       false) < 0)
 			return EXIT_USAGE;
 	}
 	return 0;

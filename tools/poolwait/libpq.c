@@ -38,7 +38,8 @@ int libpq_resolve(const int *pids, int npids, struct probes *p)
 			char pattern[64];
 
 			snprintf(pattern, sizeof(pattern), "libpq:%s", fns[f].name);
-			if (probes_find_known(p, pids[i], pattern, fns[f].name, fns[f].kind, true) > 0)
+			if (probes_find_known(p, pids[i], pattern, fns[f].name, fns[f].kind, true) >
+			    0)
 				found++;
 		}
 		with += found > 0;

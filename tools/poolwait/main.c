@@ -62,8 +62,7 @@ enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY, OPT_LIBPQ, OPT_STATEMENTS
 
 static const struct argp_option opts[] = {
 	{"dsn", OPT_DSN, "DSN", 0, "The server: a libpq URI or key=value string (required)", 0},
-	{"pid", 'p', "PID[,PID..]", 0, "Only these processes' connections (default: every one)",
-	 0},
+	{"pid", 'p', "PID[,PID..]", 0, "Only these processes' connections (default: every one)", 0},
 	{"acquire", OPT_ACQUIRE, "SYM[:RELEASE_SYM]", 0,
 	 "The pool's acquire function (and its release): wait and hold times (uprobes; needs -p)",
 	 0},
@@ -84,8 +83,6 @@ static const struct argp_option opts[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	long n;
-
 	switch (key) {
 	case OPT_DSN:
 		env.dsn = arg;
@@ -106,21 +103,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_LIBPQ:
 		env.libpq = true;
 		break;
-	case OPT_BY:
-		if (!strcmp(arg, "connection"))
-			env.by = BY_CONNECTION;
-		else if (!strcmp(arg, "thread"))
-			env.by = BY_THREAD;
-		else if (!strcmp(arg, "actor"))
-			env.by = BY_ACTOR;
-		else
-			usage_error(TOOL, "--by takes connection, thread or actor, not %s", arg);
+	case OPT_BY: /* in enum pw_by's order */
+		env.by = parse_choice(TOOL, "--by", arg,
+				      (const char *const[]){"connection", "thread", "actor"}, 3);
 		break;
 	case 'n':
-		n = parse_count(TOOL, "N", arg);
-		if (n > 1000000)
-			usage_error(TOOL, "invalid N: %s (0 to 1000000)", arg);
-		env.top = n;
+		env.top = parse_top(TOOL, arg);
 		break;
 	case 'i':
 		env.interval = parse_interval(TOOL, arg);
@@ -142,9 +130,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!env.dsn)
 			usage_error(TOOL, "--dsn is needed: the server whose connections to trace");
 		if (env.acquire && !env.npids)
-			usage_error(TOOL, "--acquire needs -p: the pool's functions are in a process");
+			usage_error(TOOL,
+				    "--acquire needs -p: the pool's functions are in a process");
 		if (env.libpq && !env.npids)
-			usage_error(TOOL, "--libpq needs -p: libpq's functions are probed in a process");
+			usage_error(TOOL,
+				    "--libpq needs -p: libpq's functions are probed in a process");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -460,7 +450,8 @@ static int server(struct run *r)
 	char err[256];
 	size_t off = 0;
 
-	if (dsn_parse(env.dsn, &r->dsn, err, sizeof(err)) || dsn_resolve(&r->dsn, err, sizeof(err))) {
+	if (dsn_parse(env.dsn, &r->dsn, err, sizeof(err)) ||
+	    dsn_resolve(&r->dsn, err, sizeof(err))) {
 		fprintf(stderr, "%s: bad --dsn: %s\n", TOOL, err);
 		return EXIT_USAGE;
 	}

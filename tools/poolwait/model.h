@@ -14,21 +14,21 @@
 #include "hist.h"
 
 struct pw_conn {
-	struct conn c;	   /* the last record read */
-	uint64_t end_ns;   /* closed at, or the end of the window it was read for */
+	struct conn c;	 /* the last record read */
+	uint64_t end_ns; /* closed at, or the end of the window it was read for */
 	bool closed;
-	bool gone;	   /* its process exited without closing it */
+	bool gone; /* its process exited without closing it */
 };
 
 struct pw_proc {
 	int pid;
 	char comm[TASK_COMM_LEN];
 	int64_t open_now, open_min, open_max;
-	double open_area;     /* open connections x ns, for the mean */
-	uint64_t last_ns;     /* of the last change of open_now */
+	double open_area; /* open connections x ns, for the mean */
+	uint64_t last_ns; /* of the last change of open_now */
 	uint64_t opens, closes, connect_failed;
 	uint64_t exh_ns, exh_count, exh_max_ns; /* with an exhaustion going on at the end */
-	int conns;	      /* connections seen */
+	int conns;				/* connections seen */
 };
 
 /* --by thread|actor: a thread's round trips (the requests it sent). */

@@ -10,16 +10,11 @@
 #include "units.h"
 
 static const char *const lost_names[DROP_NR + CNT_NR] = {
-	[DROP_CONNS_FULL] = "conns_full",
-	[DROP_PROCS_FULL] = "procs_full",
-	[DROP_INFLIGHT_FULL] = "inflight_full",
-	[DROP_EVENTS] = "events",
-	[DROP_DESYNC] = "framing_lost",
-	[DROP_PIPELINE] = "pipeline_overflow",
-	[DROP_THREADS_FULL] = "threads_full",
-	[DROP_LIBPQ_FULL] = "libpq_full",
-	[DROP_TEXTS_FULL] = "texts_full",
-	[DROP_NR + CNT_UNMATCHED] = "ready_unmatched",
+	[DROP_CONNS_FULL] = "conns_full",	[DROP_PROCS_FULL] = "procs_full",
+	[DROP_INFLIGHT_FULL] = "inflight_full", [DROP_EVENTS] = "events",
+	[DROP_DESYNC] = "framing_lost",		[DROP_PIPELINE] = "pipeline_overflow",
+	[DROP_THREADS_FULL] = "threads_full",	[DROP_LIBPQ_FULL] = "libpq_full",
+	[DROP_TEXTS_FULL] = "texts_full",	[DROP_NR + CNT_UNMATCHED] = "ready_unmatched",
 };
 
 const char *poolwait_lost_name(int i)
@@ -62,7 +57,8 @@ static int by_busy(const void *a, const void *b)
 
 static uint64_t connect_ns(const struct conn *c)
 {
-	return c->connect_ns && c->connected_ns > c->connect_ns ? c->connected_ns - c->connect_ns : 0;
+	return c->connect_ns && c->connected_ns > c->connect_ns ? c->connected_ns - c->connect_ns
+								: 0;
 }
 
 static uint64_t startup_ns(const struct conn *c)
@@ -83,8 +79,9 @@ static void print_procs(FILE *f, const struct pw_report *r, uint64_t dur)
 
 		snprintf(open, sizeof(open), "%" PRId64 "/%.1f/%" PRId64, p->open_min,
 			 dur ? p->open_area / dur : 0, p->open_max);
-		fprintf(f, "%-16s %7d %5d %16s %6" PRIu64 " %6" PRIu64 " %7" PRIu64
-			   " %10s (%4.1f%%) %8" PRIu64 " %9s\n",
+		fprintf(f,
+			"%-16s %7d %5d %16s %6" PRIu64 " %6" PRIu64 " %7" PRIu64
+			" %10s (%4.1f%%) %8" PRIu64 " %9s\n",
 			p->comm, p->pid, p->conns, open, p->opens, p->closes, p->connect_failed,
 			fmt_duration(a, sizeof(a), p->exh_ns), share(p->exh_ns, dur), p->exh_count,
 			fmt_duration(b, sizeof(b), p->exh_max_ns));
@@ -111,7 +108,9 @@ static void print_conn(FILE *f, const struct pw_conn *pc)
 		share(c->state_ns[CS_BUSY], total), share(c->state_ns[CS_IDLE], total),
 		share(c->state_ns[CS_IDLE_TX], total), p50, p99,
 		c->before_trace ? " (open before the trace)" : "", pc->closed ? " (closed)" : "",
-		!c->tls ? "" : c->libpq ? " (TLS: timed by libpq)" : " (TLS: opaque, --libpq times it)");
+		!c->tls	   ? ""
+		: c->libpq ? " (TLS: timed by libpq)"
+			   : " (TLS: opaque, --libpq times it)");
 	(void)ra;
 }
 
@@ -163,8 +162,10 @@ static void print_threads(FILE *f, const struct pw_report *r)
 			actors ? v[i].actor : v[i].comm, actors ? v[i].threads : v[i].tid, h->count,
 			fmt_duration(t, sizeof(t), h->total_ns),
 			fmt_duration(m, sizeof(m), h->count ? h->total_ns / h->count : 0),
-			fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(h, 50) * 1000)),
-			fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(h, 99) * 1000)));
+			fmt_duration(p50, sizeof(p50),
+				     (uint64_t)(hist_percentile_us(h, 50) * 1000)),
+			fmt_duration(p99, sizeof(p99),
+				     (uint64_t)(hist_percentile_us(h, 99) * 1000)));
 	}
 }
 
@@ -174,7 +175,8 @@ static void print_statements(FILE *f, const struct pw_report *r)
 
 	statements_sort(s);
 	fprintf(f, "\nstatements, longest in all first:\n");
-	fprintf(f, "%9s %10s %9s %9s %9s  %s\n", "COUNT", "TOTAL", "MEAN", "p50", "p99", "STATEMENT");
+	fprintf(f, "%9s %10s %9s %9s %9s  %s\n", "COUNT", "TOTAL", "MEAN", "p50", "p99",
+		"STATEMENT");
 	for (size_t i = 0; i < s->n && (!r->top || i < (size_t)r->top); i++) {
 		const struct hist *h = &s->v[i].rt;
 		char t[32], m[32], p50[32], p99[32];
@@ -182,8 +184,10 @@ static void print_statements(FILE *f, const struct pw_report *r)
 		fprintf(f, "%9" PRIu64 " %10s %9s %9s %9s  %s\n", h->count,
 			fmt_duration(t, sizeof(t), h->total_ns),
 			fmt_duration(m, sizeof(m), h->total_ns / h->count),
-			fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(h, 50) * 1000)),
-			fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(h, 99) * 1000)),
+			fmt_duration(p50, sizeof(p50),
+				     (uint64_t)(hist_percentile_us(h, 50) * 1000)),
+			fmt_duration(p99, sizeof(p99),
+				     (uint64_t)(hist_percentile_us(h, 99) * 1000)),
 			s->v[i].text);
 	}
 	if (!s->n)
@@ -195,10 +199,11 @@ static void print_acquire(FILE *f, const struct pw_report *r)
 	const struct acquire_stats *a = &r->acq;
 	char w[32], h[32];
 
-	fprintf(f, "\nacquire: %" PRIu64 " calls, waited %s in all, held %s in all, at most %" PRIu64
-		   " waiting at once\n",
-		a->calls, fmt_duration(w, sizeof(w), a->wait_ns), fmt_duration(h, sizeof(h), a->hold_ns),
-		a->concurrency_max);
+	fprintf(f,
+		"\nacquire: %" PRIu64 " calls, waited %s in all, held %s in all, at most %" PRIu64
+		" waiting at once\n",
+		a->calls, fmt_duration(w, sizeof(w), a->wait_ns),
+		fmt_duration(h, sizeof(h), a->hold_ns), a->concurrency_max);
 	hist_print(f, &a->hist, "  ");
 }
 

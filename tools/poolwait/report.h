@@ -13,12 +13,12 @@ enum pw_by { BY_CONNECTION, BY_THREAD, BY_ACTOR };
 struct pw_report {
 	enum pw_by by;
 	struct pw_model *m;
-	const char *server;	 /* the DSN as dsn_describe() writes it: no password */
-	const char *endpoints;	 /* "127.0.0.1:5432, /tmp/.s.PGSQL.5432" */
-	const struct dsn *dsn;	 /* its endpoints, one by one */
+	const char *server;    /* the DSN as dsn_describe() writes it: no password */
+	const char *endpoints; /* "127.0.0.1:5432, /tmp/.s.PGSQL.5432" */
+	const struct dsn *dsn; /* its endpoints, one by one */
 	const int *pids;
 	int npids;
-	int top; /* connections listed, 0 for all */
+	int top;		  /* connections listed, 0 for all */
 	struct statements *stmts; /* --statements */
 	bool acquire;
 	struct acquire_stats {
@@ -32,9 +32,9 @@ void report_json(FILE *f, const struct pw_report *r);
 
 /* -i: the interval's line, from totals now and at the last line (prev, updated). */
 struct pw_totals {
-	uint64_t ns;			/* when */
-	uint64_t state_ns[CS_NR];	/* over connections */
-	uint64_t exh_ns;		/* over processes */
+	uint64_t ns;		  /* when */
+	uint64_t state_ns[CS_NR]; /* over connections */
+	uint64_t exh_ns;	  /* over processes */
 	int64_t open;
 	uint64_t acq_waiting;
 	struct hist rt;

@@ -38,7 +38,8 @@ static int max_param(const char *t, size_t len)
 	int max = 0;
 
 	for (size_t i = 0; i + 1 < len; i++)
-		if (t[i] == '$' && isdigit((unsigned char)t[i + 1]) && (!i || !ident_char(t[i - 1])))
+		if (t[i] == '$' && isdigit((unsigned char)t[i + 1]) &&
+		    (!i || !ident_char(t[i - 1])))
 			if (atoi(t + i + 1) > max)
 				max = atoi(t + i + 1);
 	return max;
@@ -68,7 +69,8 @@ static size_t dollar_end(const char *t, size_t i, size_t len)
 {
 	size_t j = i + 1, tag;
 
-	while (j < len && (isalnum((unsigned char)t[j]) || t[j] == '_') && !isdigit((unsigned char)t[i + 1]))
+	while (j < len && (isalnum((unsigned char)t[j]) || t[j] == '_') &&
+	       !isdigit((unsigned char)t[i + 1]))
 		j++;
 	if (j >= len || t[j] != '$' || (i && ident_char(t[i - 1])))
 		return 0;
@@ -126,7 +128,8 @@ static size_t literal_end(const char *t, size_t i, size_t len)
 		return number_end(t, i + 1, len);
 	if (c == '\'')
 		return quoted_end(t, i, len, '\'', false);
-	if ((c == 'E' || c == 'e') && i + 1 < len && t[i + 1] == '\'' && (!i || !ident_char(t[i - 1])))
+	if ((c == 'E' || c == 'e') && i + 1 < len && t[i + 1] == '\'' &&
+	    (!i || !ident_char(t[i - 1])))
 		return quoted_end(t, i + 1, len, '\'', true);
 	if (c == '$')
 		return dollar_end(t, i, len) ?: i;

@@ -111,21 +111,8 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-static enum semlat_by parse_by(const char *arg)
-{
-	static const char *const names[] = {"lock", "thread", "actor", "stack"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(arg, names[i]))
-			return (enum semlat_by)i;
-	usage_error(TOOL, "--by takes lock, thread, actor or stack, not %s", arg);
-	return BY_LOCK;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	long n;
-
 	switch (key) {
 	case 'p':
 		env.npids = target_parse_pids(TOOL, arg, env.pids, MAX_TARGETS);
@@ -138,10 +125,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			usage_error(TOOL, "invalid TID: %s", arg);
 		break;
 	case 'n':
-		n = parse_count(TOOL, "N", arg);
-		if (n > 1000000)
-			usage_error(TOOL, "invalid N: %s (0 to 1000000)", arg);
-		env.top = n;
+		env.top = parse_top(TOOL, arg);
 		break;
 	case 'm':
 		env.min_us = parse_count(TOOL, "MIN_US", arg);
@@ -150,7 +134,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.interval = parse_interval(TOOL, arg);
 		break;
 	case OPT_BY:
-		env.by = parse_by(arg);
+		env.by = parse_choice(TOOL, "--by", arg, /* in enum semlat_by's order */
+				      (const char *const[]){"lock", "thread", "actor", "stack"}, 4);
 		break;
 	case OPT_SVG:
 		env.svg = arg;
