@@ -17,6 +17,7 @@
 #define COUNTERS_NR	 (DROP_NR + CNT_NR)
 #define DROP_STACKS_FULL DROP_CONNS_FULL /* no stacks here */
 #include "tracer.h"
+#include "classify.h"
 
 #define AF_UNIX		1
 #define AF_INET		2
@@ -1185,11 +1186,17 @@ struct held_key {
 	__u64 what; /* the acquire's return value: the connection handed out */
 };
 
+/* a thread inside the acquire function: since when, and since when (and why) off the CPU */
+struct acq_call {
+	__u64 enter_ns, out_ns;
+	__u16 reason, pad[3];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct acq_call);
 } acquiring SEC(".maps");
 
 struct {
@@ -1205,6 +1212,7 @@ int acquire_enter(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)id;
 	struct held_key hk = {.tgid = id >> 32, .what = PT_REGS_PARM1(ctx)};
+	struct acq_call call = {.enter_ns = now};
 	__u64 *t;
 	__s64 w;
 
@@ -1217,7 +1225,7 @@ int acquire_enter(struct pt_regs *ctx)
 		}
 		return 0;
 	}
-	if (bpf_map_update_elem(&acquiring, &tid, &now, BPF_ANY)) {
+	if (bpf_map_update_elem(&acquiring, &tid, &call, BPF_ANY)) {
 		count(DROP_INFLIGHT_FULL);
 		return 0;
 	}
@@ -1233,11 +1241,11 @@ int acquire_return(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), d;
 	__u32 tid = (__u32)id, slot;
 	struct held_key hk = {.tgid = id >> 32, .what = PT_REGS_RC(ctx)};
-	__u64 *t = bpf_map_lookup_elem(&acquiring, &tid);
+	struct acq_call *c = bpf_map_lookup_elem(&acquiring, &tid);
 
-	if (!t)
+	if (!c)
 		return 0;
-	d = now > *t ? now - *t : 0;
+	d = now > c->enter_ns ? now - c->enter_ns : 0;
 	bpf_map_delete_elem(&acquiring, &tid);
 	__sync_fetch_and_add(&acq.waiting, -1);
 	__sync_fetch_and_add(&acq.calls, 1);
@@ -1250,6 +1258,48 @@ int acquire_return(struct pt_regs *ctx)
 	if (hk.what)
 		bpf_map_update_elem(&held, &hk, &now, BPF_ANY);
 	return 0;
+}
+
+/*
+ * What an acquire's wait is made of: the time its thread spends off the CPU, by the reason it
+ * left (a blocked period's wakeup latency counts with it); the rest is on the CPU.
+ */
+static __always_inline int acquire_switch(__u32 prev, __u32 prev_tgid, __u32 next, __u32 state)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct task_struct *cur;
+	struct acq_call *c;
+	__u16 syscall;
+
+	if (traced_tgid(prev_tgid) && (c = bpf_map_lookup_elem(&acquiring, &prev))) {
+		cur = bpf_get_current_task_btf(); /* at sched_switch, prev is the current task */
+		c->out_ns = now;
+		c->reason = classify(cur, (struct pt_regs *)bpf_task_pt_regs(cur), state, &syscall);
+	}
+	c = bpf_map_lookup_elem(&acquiring, &next);
+	if (c && c->out_ns) {
+		if (c->reason < REASON_NR)
+			__sync_fetch_and_add(&acq.off_ns[c->reason], now - c->out_ns);
+		c->out_ns = 0;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 state = has_prev_state ? (__u32)ctx[3] : prev->__state;
+
+	return acquire_switch(prev->pid, prev->tgid, next->pid, state);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 state = has_prev_state ? (__u32)ctx[3] : BPF_CORE_READ(prev, __state);
+
+	return acquire_switch(BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
+			      BPF_CORE_READ(next, pid), state);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -4,6 +4,7 @@
 #define WAITSCOPE_POOLWAIT_H
 
 #include "hist_slots.h"
+#include "reasons.h"
 
 #define MAX_TARGETS   64
 #define MAX_ENDPOINTS 32 /* the server's addresses and socket files */
@@ -139,6 +140,7 @@ struct acquire_totals {
 	__u64 calls, wait_ns, max_ns;
 	__u64 holds, hold_ns;
 	__s64 waiting, waiting_max;
+	__u64 off_ns[REASON_NR]; /* of the waits: off the CPU, by the reason it left */
 	__u32 fine[HIST_FINE_SLOTS];
 };
 

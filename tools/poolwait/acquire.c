@@ -2,7 +2,9 @@
 #include <string.h>
 #include "acquire.h"
 #include "poolwait.skel.h"
+#include "loader.h"
 #include "target.h"
+#include "taxonomy.h"
 
 int acquire_resolve(const char *tool, const char *spec, const int *pids, int npids,
 		    struct acquire *a)
@@ -27,12 +29,19 @@ int acquire_resolve(const char *tool, const char *spec, const int *pids, int npi
 	return 0;
 }
 
-void acquire_configure(const struct acquire *a, struct poolwait_bpf *s)
+void acquire_configure(const struct acquire *a, struct poolwait_bpf *s, bool btf)
 {
 	bool on = a->probes.funcs.n > 0;
 
 	bpf_program__set_autoload(s->progs.acquire_enter, on);
 	bpf_program__set_autoload(s->progs.acquire_return, on);
+	/* the switches that split a wait into its reasons */
+	bpf_program__set_autoload(s->progs.sched_switch_btf, on && btf);
+	bpf_program__set_autoload(s->progs.sched_switch_raw, on && !btf);
+	if (on) {
+		s->rodata->has_prev_state = loader_tracepoint_args(NULL, "sched_switch", 4);
+		reasons_fill_syscall_classes((uint8_t *)s->rodata->sys_class, MAX_SYSCALLS);
+	}
 	if (!on) {
 		bpf_map__set_max_entries(s->maps.acquiring, 1);
 		bpf_map__set_max_entries(s->maps.held, 1);
@@ -65,6 +74,8 @@ void acquire_read(const struct acquire *a, struct acquire_stats *out)
 	out->holds = t->holds;
 	out->hold_ns = t->hold_ns;
 	out->concurrency_max = t->waiting_max > 0 ? t->waiting_max : 0;
+	for (int i = 0; i < REASON_NR; i++)
+		out->off_ns[i] = t->off_ns[i];
 	hist_add_fine(&out->hist, t->fine, HIST_FINE_SLOTS, t->wait_ns, t->max_ns);
 }
 

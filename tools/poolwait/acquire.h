@@ -17,8 +17,11 @@ struct acquire {
 /* Finds SYM (and RELEASE) in each target. 0, or EXIT_USAGE after one line. */
 int acquire_resolve(const char *tool, const char *spec, const int *pids, int npids,
 		    struct acquire *a);
-/* Before load: the probes' programs load only when there is something to probe. */
-void acquire_configure(const struct acquire *a, struct poolwait_bpf *s);
+/*
+ * Before load: the probes' programs, and the sched_switch program (tp_btf if btf, else raw_tp)
+ * that splits the waits, load only when there is something to probe.
+ */
+void acquire_configure(const struct acquire *a, struct poolwait_bpf *s, bool btf);
 int acquire_attach(const char *tool, struct acquire *a, const struct poolwait_bpf *s);
 void acquire_detach(struct acquire *a);
 void acquire_free(struct acquire *a);

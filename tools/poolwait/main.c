@@ -177,7 +177,7 @@ static void set_endpoints(struct poolwait_bpf *s, const struct dsn *d)
 	s->rodata->n_endpoints = n;
 }
 
-static struct poolwait_bpf *open_and_load(const struct run *r)
+static struct poolwait_bpf *open_and_load(const struct run *r, bool btf)
 {
 	struct poolwait_bpf *s = poolwait_bpf__open();
 	int err;
@@ -198,7 +198,7 @@ static struct poolwait_bpf *open_and_load(const struct run *r)
 	/* no stacks here */
 	bpf_map__set_max_entries(s->maps.stacks, 1);
 	bpf_map__set_max_entries(s->maps.scratch, 1);
-	acquire_configure(&r->acq, s);
+	acquire_configure(&r->acq, s, btf);
 	libpq_configure(&r->libpq, s);
 	err = poolwait_bpf__load(s);
 	if (!err)
@@ -208,10 +208,10 @@ static struct poolwait_bpf *open_and_load(const struct run *r)
 	return NULL;
 }
 
+/* flavour 0 splits --acquire's waits at tp_btf/sched_switch, 1 at raw_tp */
 static void *load_one(void *ctx, int i)
 {
-	(void)i;
-	return open_and_load(ctx);
+	return open_and_load(ctx, i == 0);
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -478,7 +478,7 @@ int main(int argc, char **argv)
 {
 	static const struct argp argp = {opts, parse_arg, "[duration]", doc, NULL, NULL, NULL};
 	struct run r = {0};
-	struct loader l = {.tool = TOOL, .ctx = &r, .nflavours = 1, .load = load_one};
+	struct loader l = {.tool = TOOL, .ctx = &r, .nflavours = 2, .load = load_one};
 	int err, chosen;
 
 	err = parse_args(TOOL, &argp, argc, argv);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "report.h"
 #include "json.h"
+#include "taxonomy.h"
 #include "units.h"
 
 static const char *const lost_names[DROP_NR + CNT_NR] = {
@@ -194,6 +195,16 @@ static void print_statements(FILE *f, const struct pw_report *r)
 		fprintf(f, "  none: no Query, or Parse and Bind, was seen\n");
 }
 
+/* The part of the waits spent on the CPU: what no switch took. */
+static uint64_t acquire_oncpu_ns(const struct acquire_stats *a)
+{
+	uint64_t off = 0;
+
+	for (int i = 0; i < REASON_NR; i++)
+		off += a->off_ns[i];
+	return a->wait_ns > off ? a->wait_ns - off : 0;
+}
+
 static void print_acquire(FILE *f, const struct pw_report *r)
 {
 	const struct acquire_stats *a = &r->acq;
@@ -204,6 +215,15 @@ static void print_acquire(FILE *f, const struct pw_report *r)
 		" waiting at once\n",
 		a->calls, fmt_duration(w, sizeof(w), a->wait_ns),
 		fmt_duration(h, sizeof(h), a->hold_ns), a->concurrency_max);
+	fprintf(f, "  the wait was:");
+	for (int i = -1; i < REASON_NR; i++) {
+		uint64_t ns = i < 0 ? acquire_oncpu_ns(a) : a->off_ns[i];
+
+		if (ns)
+			fprintf(f, " %s %.1f%%", i < 0 ? "on-CPU" : reason_name(i),
+				share(ns, a->wait_ns));
+	}
+	fprintf(f, "\n");
 	hist_print(f, &a->hist, "  ");
 }
 
@@ -336,6 +356,11 @@ static void json_acquire(struct json *j, const struct acquire_stats *a)
 	json_double(j, "hold_us", a->hold_ns / 1000.0);
 	json_u64(j, "holds", a->holds);
 	json_u64(j, "concurrency_max", a->concurrency_max);
+	json_object_begin(j, "breakdown"); /* semlat's keys: oncpu, then each wait reason */
+	json_double(j, "oncpu", acquire_oncpu_ns(a) / 1000.0);
+	for (int i = 0; i < REASON_NR; i++)
+		json_double(j, reason_name(i), a->off_ns[i] / 1000.0);
+	json_object_end(j);
 	json_object_end(j);
 }
 

@@ -23,6 +23,7 @@ struct pw_report {
 	bool acquire;
 	struct acquire_stats {
 		uint64_t calls, wait_ns, hold_ns, holds, concurrency_max;
+		uint64_t off_ns[REASON_NR]; /* of the waits, off the CPU by reason */
 		struct hist hist;
 	} acq;
 };
