@@ -202,7 +202,8 @@ static __always_inline void opened(struct conn *c, __u64 now)
 	if (!p)
 		return;
 	__sync_fetch_and_add(&p->open, 1);
-	__sync_fetch_and_add(&p->opens, 1);
+	if (!c->before_trace)
+		__sync_fetch_and_add(&p->opens, 1);
 	if (available(c->state))
 		__sync_fetch_and_add(&p->avail, 1);
 	else if (!p->avail)
@@ -210,10 +211,21 @@ static __always_inline void opened(struct conn *c, __u64 now)
 	emit(EV_OPEN, c, now);
 }
 
+static __always_inline void connect_failed(__u32 tgid)
+{
+	struct proc *p = proc_of(tgid);
+
+	if (p)
+		__sync_fetch_and_add(&p->connect_failed, 1);
+	count(DROP_NR + CNT_CONNECT_FAILED);
+}
+
 static __always_inline void closed(const struct conn_key *k, struct conn *c, __u64 now)
 {
 	struct proc *p = bpf_map_lookup_elem(&procs, &k->tgid);
 
+	if (c->nonblocking && !c->connected_ns) /* refused, or timed out: it never carried a byte */
+		connect_failed(k->tgid);
 	if (p) {
 		__sync_fetch_and_add(&p->closes, 1);
 		if (__sync_fetch_and_add(&p->open, -1) == 1)
@@ -240,10 +252,30 @@ static __always_inline __u32 fine_slot(__u64 ns)
 	return slot;
 }
 
+static __always_inline struct thread_rt *thread_of(__u32 tid)
+{
+	static const struct thread_rt zero;
+
+	return lookup_or_init(&threads, &tid, &zero, DROP_THREADS_FULL);
+}
+
+/* --by thread: the sender's name, while it lives (the report may come after it exited) */
+static __always_inline void thread_named(__u32 pid)
+{
+	struct thread_rt *t = thread_of((__u32)bpf_get_current_pid_tgid());
+
+	if (t && !t->comm[0]) {
+		t->pid = pid;
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
+	}
+}
+
 static __always_inline void request_sent(struct conn *c, __u64 start)
 {
 	__u32 i = (c->rq_head + c->pending) & (MAX_PIPELINE - 1);
 
+	if (by_thread)
+		thread_named(c->pid);
 	if (c->pending < MAX_PIPELINE) {
 		c->req_start[i] = start;
 		c->req_tid[i] = (__u32)bpf_get_current_pid_tgid();
@@ -254,8 +286,7 @@ static __always_inline void request_sent(struct conn *c, __u64 start)
 
 static __always_inline void thread_rt_add(__u32 tid, __u32 pid, __u64 d)
 {
-	static const struct thread_rt zero;
-	struct thread_rt *t = lookup_or_init(&threads, &tid, &zero, DROP_THREADS_FULL);
+	struct thread_rt *t = thread_of(tid);
 	__u32 slot = fine_slot(d);
 
 	if (!t)
@@ -574,9 +605,12 @@ __noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *
 		}
 		if (rx && f->await_answer) {
 			f->await_answer = 0;
-			if (b == 'S' || b == 'G')
+			if (b == 'S' || b == 'G') {
 				c->tls = 1;
-			else
+				/* its start-up and requests unseen unless libpq says */
+				if (!libpq)
+					set_state(c, CS_UNKNOWN, now);
+			} else
 				c->tx.untyped = 1;
 			off++;
 			continue;
@@ -893,7 +927,10 @@ int connect_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	}
 	unmap_v4(&family, sa);
-	if (!server_addr(family, port, sa, hash))
+	/* a unix socket reached by another path (a link to the directory) is the server's if its
+	 * peer, once connected, has the server's own path: looked at on exit */
+	in.len = server_addr(family, port, sa, hash);
+	if (!in.len && family != AF_UNIX)
 		return 0;
 	in.enter_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
@@ -919,11 +956,8 @@ int connect_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!c)
 		goto out;
 	if (ret < 0 && ret != -EINPROGRESS) {
-		struct proc *p = proc_of(k.tgid);
-
-		if (p)
-			__sync_fetch_and_add(&p->connect_failed, 1);
-		count(DROP_NR + CNT_CONNECT_FAILED);
+		if (in->len) /* to the server's own address */
+			connect_failed(k.tgid);
 		goto out;
 	}
 	bpf_probe_read_kernel(c, sizeof(*c), &zero_conn);
@@ -938,8 +972,8 @@ int connect_exit(struct trace_event_raw_sys_exit *ctx)
 	c->state = CS_STARTUP;
 	c->tx.untyped = 1;
 	sk = fd_sock(k.fd, &c->ino);
-	if (sk)
-		sock_is_server(sk, c);
+	if (!(sk && sock_is_server(sk, c)) && !in->len)
+		goto out;
 	if (bpf_map_update_elem(&conns, &k, c, BPF_ANY)) {
 		count(DROP_CONNS_FULL);
 		goto out;
@@ -1255,8 +1289,8 @@ int acquire_return(struct pt_regs *ctx)
 	slot = fine_slot(d);
 	if (slot < HIST_FINE_SLOTS)
 		__sync_fetch_and_add(&acq.fine[slot], 1);
-	if (hk.what)
-		bpf_map_update_elem(&held, &hk, &now, BPF_ANY);
+	if (hk.what && bpf_map_update_elem(&held, &hk, &now, BPF_ANY))
+		count(DROP_HELD_FULL);
 	return 0;
 }
 

@@ -24,6 +24,7 @@ enum poolwait_drop {
 	DROP_THREADS_FULL, /* --by thread: thread table full, a round trip left out of it */
 	DROP_LIBPQ_FULL,   /* --libpq: PGconn table full, a connection's requests not timed */
 	DROP_TEXTS_FULL,   /* --statements: text table full, a statement's text not kept */
+	DROP_HELD_FULL,	   /* --acquire: table of connections handed out full, a hold not timed */
 	DROP_NR,
 };
 
@@ -126,6 +127,7 @@ struct event {
 /* --by thread|actor: round trips by the thread that sent the request. */
 struct thread_rt {
 	__u32 pid, pad;
+	char comm[TASK_COMM_LEN]; /* as it sent its first request */
 	__u64 count, total_ns, max_ns;
 	__u32 fine[HIST_FINE_SLOTS];
 };

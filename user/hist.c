@@ -191,19 +191,24 @@ static void print_row(FILE *f, const char *indent, int i, uint64_t val, uint64_t
 		"****************************************", HIST_BAR_WIDTH - stars, "");
 }
 
-static void print_summary(FILE *f, const struct hist *h, const char *indent)
+static void print_summary(FILE *f, const struct hist *h, const char *indent, const char *what)
 {
 	char p50[32], p90[32], p99[32], max[32], total[32];
 
-	fprintf(f, "%sp50 %s  p90 %s  p99 %s  max %s  (%" PRIu64 " periods, total %s)\n", indent,
+	fprintf(f, "%sp50 %s  p90 %s  p99 %s  max %s  (%" PRIu64 " %s, total %s)\n", indent,
 		fmt_us(p50, sizeof(p50), hist_percentile_us(h, 50)),
 		fmt_us(p90, sizeof(p90), hist_percentile_us(h, 90)),
 		fmt_us(p99, sizeof(p99), hist_percentile_us(h, 99)),
-		fmt_duration(max, sizeof(max), h->max_ns), h->count,
+		fmt_duration(max, sizeof(max), h->max_ns), h->count, what,
 		fmt_duration(total, sizeof(total), h->total_ns));
 }
 
 void hist_print(FILE *f, const struct hist *h, const char *indent)
+{
+	hist_print_of(f, h, indent, "periods");
+}
+
+void hist_print_of(FILE *f, const struct hist *h, const char *indent, const char *what)
 {
 	int lo = -1, hi = -1;
 	uint64_t val_max = 0;
@@ -225,5 +230,5 @@ void hist_print(FILE *f, const struct hist *h, const char *indent)
 		for (int i = lo; i <= hi; i++)
 			print_row(f, indent, i, h->slots[i], val_max);
 	}
-	print_summary(f, h, indent);
+	print_summary(f, h, indent, what);
 }

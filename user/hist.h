@@ -39,5 +39,7 @@ double hist_percentile_us(const struct hist *h, double pct);
 
 /* bcc-style chart: "     usecs : count  distribution" rows, then a p50/p90/p99/max line. */
 void hist_print(FILE *f, const struct hist *h, const char *indent);
+/* The same, the summary counting what ("round trips") instead of periods. */
+void hist_print_of(FILE *f, const struct hist *h, const char *indent, const char *what);
 
 #endif

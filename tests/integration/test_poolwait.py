@@ -45,6 +45,7 @@ from conftest import BUILD, DISPATCH, PG_DSN, REPO, TOKIOSVC, validate_json
 
 POOLWAIT = BUILD / "poolwait"
 PGTX = BUILD / "fixtures" / "pgtx"
+SCHEMA = REPO / "docs" / "poolwait.schema.json"
 PGPORT = os.environ.get("WAITSCOPE_PGPORT", "54329")
 BOUNCER_PORT = os.environ.get("WAITSCOPE_PGBOUNCER_PORT", "54330")
 BOUNCER_POOL = int(os.environ.get("WAITSCOPE_PGBOUNCER_POOL", "2"))
@@ -94,7 +95,7 @@ def pgbench_tables(pw_env):
 @pytest.fixture(scope="module")
 def bouncer(pw_env):
     """The private pgbouncer's pid; stopped at the end unless it ran before."""
-    pidfile = BUILD / "pgbouncer" / "pgbouncer.pid"
+    pidfile = BUILD / f"pgbouncer.{BOUNCER_PORT}" / "pgbouncer.pid"
     ran = False
     try:
         os.kill(int(pidfile.read_text()), 0)
@@ -189,8 +190,7 @@ class Poolwait:
         except ValueError as e:
             raise AssertionError(f"poolwait --json output is not JSON ({e}): {self.out[:2000]!r}")
         assert doc.get("tool") == "poolwait", doc.get("tool")
-        if (REPO / "docs" / "poolwait.schema.json").exists():
-            validate_json(doc)
+        check_schema(doc)
         lost = dict(doc.get("lost") or {})
         # a ReadyForQuery whose request went before the trace: only on a connection opened
         # before it, at most as many as it had requests in flight (tokiosvc: 3 Syncs)
@@ -213,6 +213,14 @@ class Poolwait:
         assert self.t_tracing is not None and self.t_out is not None, (self.args, self.err)
         end = self.t_out
         return (self.t_tracing, end), (end - doc["duration_us"] * 1000, end)
+
+
+def check_schema(doc):
+    """Holds a --json document against docs/poolwait.schema.json (python3-jsonschema), as
+    test_semlat holds semlat's: each of its objects admits only the keys it lists, so a key
+    poolwait writes and the schema does not know fails here (lost's counters excepted)."""
+    assert SCHEMA.exists(), f"{SCHEMA.relative_to(REPO)} is missing"
+    validate_json(doc)
 
 
 def poolwait(procs, args, timeout=60):
@@ -400,8 +408,8 @@ def traced_dispatch(procs, threads, conns, seconds=3):
 def test_dispatch_oversubscribed_pool(procs):
     """8 threads share 2 connections (mutex+condvar pool, 5 ms queries): --acquire pool_get:
     pool_put's calls, wait and hold within 5 % of the fixture's own timing of pool_get and of
-    the query it runs while holding the connection; the queries as the fixture's; the pool
-    exhausted more than half of the time."""
+    the query it runs while holding the connection, the waits made of lock (condvar) time; the
+    queries as the fixture's; the pool exhausted more than half of the time."""
     svc, doc, win = traced_dispatch(procs, 8, 2)
     conns = conns_of(doc, svc.pid)
     assert len(conns) == 2, show(conns)
@@ -414,6 +422,10 @@ def test_dispatch_oversubscribed_pool(procs):
     assert_between(acq["wait_us"], lo_us, hi_us, "acquire wait_us (total)")
     assert acq["p50_us"] <= acq["p99_us"] <= acq["max_us"], acq
     assert 1 <= acq["concurrency_max"] <= 8, acq
+    # what the waits were made of: pool_get sleeps on the pool's condvar, a futex
+    parts = acq["breakdown"]
+    assert abs(sum(parts.values()) - acq["wait_us"]) <= 0.01 * acq["wait_us"] + 100, acq
+    assert parts["lock"] >= 0.9 * acq["wait_us"], f"pool_get waits on a condvar: {acq}"
     # held from pool_get's return to pool_put: the query, give or take the fixture's clock reads
     (qlo_n, qlo_us), (qhi_n, qhi_us) = bracket(svc.records, {"query"}, win)
     assert_between(acq["hold_us"], qlo_us, qhi_us, "acquire hold_us (total)")
@@ -460,11 +472,13 @@ def test_dispatch_spare_connection(procs):
 
 
 def test_json_shape(procs):
-    """The document has the spec's fields, of the spec's types (dispatch -n 2 -c 2, 1 s, with
-    and without --acquire)."""
+    """The document has the spec's fields, of the spec's types, and matches docs/poolwait.
+    schema.json (dispatch -n 2 -c 2, 1 s: with --acquire and --by thread, then with --by
+    actor)."""
     svc = procs.fixture(DISPATCH, "-d", 0, "-n", 2, "-c", 2, "-q", 2, PG_DSN)
     docs = [poolwait(procs, ["--dsn", PG_DSN, "-p", svc.pid, *extra, "--json", 1]).doc()
-            for extra in (["--acquire", "pool_get:pool_put"], [])]
+            for extra in (["--acquire", "pool_get:pool_put", "--by", "thread"],
+                          ["--by", "actor"])]
     svc.finish()
     num = (int, float)
     problems = []
@@ -478,6 +492,7 @@ def test_json_shape(procs):
                 problems.append(f"{where}.{name}: {obj[name]!r} is no {types}")
 
     stats = {k: num for k in ("count", "total_us", "p50_us", "p90_us", "p99_us", "max_us")}
+    num_or_null = (int, float, type(None))  # connect and start-up not seen: opened before
     for doc in docs:
         check(doc, "top", {"tool": str, "duration_us": num, "server": str, "endpoints": list,
                            "targets": list, "connections": list, "processes": list,
@@ -489,7 +504,8 @@ def test_json_shape(procs):
         for c in conns:
             check(c, f"connection {c.get('id')}", {
                 "id": int, "pid": int, "comm": str, "laddr": str, "raddr": str,
-                "connect_us": num, "startup_us": num, "queries": int, "busy_us": num,
+                "connect_us": num_or_null, "startup_us": num_or_null, "queries": int,
+                "busy_us": num,
                 "idle_us": num, "idle_in_tx_us": num, "opened_before_trace": bool,
                 "closed": bool, "tls": bool, "roundtrips": dict})
             check(c["roundtrips"], "connection.roundtrips", dict(stats, slots=list))
@@ -504,6 +520,23 @@ def test_json_shape(procs):
         "calls", "wait_us", "p50_us", "p99_us", "max_us", "hold_us", "concurrency_max")})
     if "acquire" in docs[1]:
         problems.append("acquire present without --acquire")
+    # --by thread: the two workers that sent requests; --by actor: one role of two threads
+    threads = [t for t in docs[0].get("threads", []) if t.get("pid") == svc.pid]
+    if len(threads) != 2:
+        problems.append(f"--by thread: {len(threads)} threads of the 2 workers")
+    for t in threads:
+        check(t, f"thread {t.get('tid')}", {"tid": int, "pid": int, "comm": str, "actor": str,
+                                            "roundtrips": dict})
+        check(t["roundtrips"], "thread.roundtrips", dict(stats, slots=list))
+    actors = docs[1].get("actors", [])
+    if [(a.get("actor"), a.get("threads")) for a in actors] != [("d-worker", 2)]:
+        problems.append(f"--by actor: {[(a.get('actor'), a.get('threads')) for a in actors]}")
+    for a in actors:
+        check(a, "actor", {"actor": str, "threads": int, "roundtrips": dict})
+    if "actors" in docs[0] or "threads" in docs[1]:
+        problems.append("--by thread writes threads only, --by actor actors only")
+    for doc in docs:
+        check_schema(doc)
     assert not problems, "\n".join(problems)
 
 
@@ -671,17 +704,21 @@ def test_bad_input(procs, args, what):
 
 
 REFUSER = r'''
-import os, signal, socket, time
+import errno, os, select, signal, socket, sys, time
+blocking = sys.argv[1] == "blocking"
 stop = []
 signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
 print("ready", os.getpid(), flush=True)
 recs = []
 while not stop:
     s = socket.socket()
+    s.setblocking(blocking)
     t0 = time.monotonic_ns()
-    try:
-        s.connect(("127.0.0.1", 1))
-    except OSError:
+    err = s.connect_ex(("127.0.0.1", 1))
+    if err == errno.EINPROGRESS:  # as libpq and most drivers connect: refused later
+        select.select([], [s], [], 1)
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
         recs.append((t0, time.monotonic_ns()))
     s.close()
     time.sleep(0.02)
@@ -691,14 +728,16 @@ print("done", os.getpid(), flush=True)
 '''
 
 
-def test_refused_connects(procs):
-    """A process whose blocking connects to 127.0.0.1:1 are refused (it times each):
+@pytest.mark.parametrize("mode", ["blocking", "nonblocking"])
+def test_refused_connects(procs, mode):
+    """A process whose connects to 127.0.0.1:1 are refused (it times each), blocking or not
+    (a non-blocking one returns EINPROGRESS and fails later, the socket closed unused):
     processes[].connect_failures as its attempts over the window; no connection listed."""
     if subprocess.run(["sh", "-c", "ss -Htln 'sport = :1' | grep -q ."]).returncode == 0:
         pytest.skip("something listens on port 1")
     script = procs.tmpdir / "refuser.py"
     script.write_text(REFUSER)
-    fx = procs.fixture(sys.executable, script)
+    fx = procs.fixture(sys.executable, script, mode)
     time.sleep(0.2)
     pw = poolwait(procs, ["--dsn", "host=127.0.0.1 port=1 user=postgres", "-p", fx.pid,
                           "--json", 2])
@@ -726,3 +765,30 @@ def test_no_connections(procs):
     doc = js.doc()
     assert doc["connections"] == [], show(doc["connections"])
     assert all(q["connections"] == 0 for q in doc["processes"]), doc["processes"]
+
+
+def test_server_stopped_mid_trace(procs, pw_env):
+    """The server goes away under a traced client (a private pgbouncer of its own, stopped
+    1.5 s into the trace): the client's connection shows closed, what came before it is kept
+    (its round trips), and poolwait ends normally with the target."""
+    port = "54332"
+    env = dict(os.environ, WAITSCOPE_PGBOUNCER_PORT=port, WAITSCOPE_PGBOUNCER_POOL="1")
+    script = str(REPO / "scripts" / "pgbouncer.sh")
+    r = subprocess.run([script, "start"], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, f"scripts/pgbouncer.sh start: {r.stdout}{r.stderr}"
+    try:
+        dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+        svc = procs.fixture(PGTX, "-d", 0, "-t", 5, "-q", 2, dsn)
+        pw = Poolwait(procs, ["--dsn", f"host=127.0.0.1 port={port}", "-p", svc.pid, "--json",
+                              20]).wait_tracing()
+        time.sleep(1.5)
+        subprocess.run([script, "stop"], timeout=60, env=env)
+        pw.finish(timeout=30)  # the client fails and exits: so does the trace
+    finally:
+        subprocess.run([script, "stop"], timeout=60, env=env)
+    assert svc.popen.wait(10) != 0, "pgtx should have failed when its server went away"
+    doc = pw.doc()
+    conns = conns_of(doc, svc.pid)
+    assert len(conns) == 1 and conns[0]["closed"], show(conns)
+    assert conns[0]["queries"] > 50, show(conns)
+    assert doc["duration_us"] < 15e6, doc["duration_us"]

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
 #include "acquire.h"
 #include "poolwait.skel.h"
@@ -6,24 +7,63 @@
 #include "target.h"
 #include "taxonomy.h"
 
+/* The single colons of s (a Rust path's "::" is none), at most 3. */
+static int single_colons(const char *s, const char **at)
+{
+	int n = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (p[0] == ':' && p[1] == ':') {
+			p++;
+			continue;
+		}
+		if (*p == ':' && n < 3)
+			at[n++] = p;
+	}
+	return n;
+}
+
+/*
+ * SYM, SYM:RELEASE or LIB:SYM:RELEASE (then the release is looked for in LIB too) into the
+ * acquire's and the release's patterns. 0, or -1 when it is none of these.
+ */
+int acquire_split(const char *spec, char *sym, size_t symlen, char *rel, size_t rellen)
+{
+	const char *at[3];
+	int n = single_colons(spec, at);
+
+	rel[0] = '\0';
+	if (!spec[0])
+		return -1;
+	if (n == 0)
+		return snprintf(sym, symlen, "%s", spec) < (int)symlen ? 0 : -1;
+	if (n > 2 || !at[n - 1][1] || at[0] == spec)
+		return -1;
+	snprintf(sym, symlen, "%.*s", (int)(at[n - 1] - spec), spec);
+	if (n == 1)
+		snprintf(rel, rellen, "%s", at[0] + 1);
+	else
+		snprintf(rel, rellen, "%.*s%s", (int)(at[0] + 1 - spec), spec, at[1] + 1);
+	return 0;
+}
+
 int acquire_resolve(const char *tool, const char *spec, const int *pids, int npids,
 		    struct acquire *a)
 {
-	char sym[256], *release;
+	char sym[256], rel[256];
 
-	snprintf(sym, sizeof(sym), "%s", spec);
-	release = strchr(sym, ':');
-	/* LIB:SYM keeps to one library: the release is after a second colon, or a first one
-	 * followed by a name that is no library's */
-	if (release)
-		*release++ = '\0';
+	if (acquire_split(spec, sym, sizeof(sym), rel, sizeof(rel))) {
+		fprintf(stderr, "%s: --acquire %s: expected SYM, SYM:RELEASE or LIB:SYM:RELEASE\n",
+			tool, spec);
+		return EXIT_USAGE;
+	}
+	a->release = rel[0] != '\0';
 	for (int i = 0; i < npids; i++) {
 		if (probes_find_or_say(tool, "--acquire", &a->probes, pids[i], sym, ACQ_ACQUIRE,
 				       true) < 0)
 			return EXIT_USAGE;
-		if (release && release[0] &&
-		    probes_find_or_say(tool, "--acquire", &a->probes, pids[i], release, ACQ_RELEASE,
-				       false) < 0)
+		if (a->release && probes_find_or_say(tool, "--acquire", &a->probes, pids[i], rel,
+						     ACQ_RELEASE, false) < 0)
 			return EXIT_USAGE;
 	}
 	return 0;

@@ -3,6 +3,8 @@
 #ifndef POOLWAIT_ACQUIRE_H
 #define POOLWAIT_ACQUIRE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "probes.h"
 #include "report.h"
@@ -11,9 +13,15 @@ struct poolwait_bpf;
 
 struct acquire {
 	struct probes probes;
+	bool release; /* a release function was given: holds are timed */
 	const struct poolwait_bpf *skel;
 };
 
+/*
+ * SYM, SYM:RELEASE or LIB:SYM:RELEASE (the release looked for in LIB too; a Rust path's "::"
+ * is no separator) into the two patterns. 0, or -1 when it is none of these.
+ */
+int acquire_split(const char *spec, char *sym, size_t symlen, char *rel, size_t rellen);
 /* Finds SYM (and RELEASE) in each target. 0, or EXIT_USAGE after one line. */
 int acquire_resolve(const char *tool, const char *spec, const int *pids, int npids,
 		    struct acquire *a);

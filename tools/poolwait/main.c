@@ -45,26 +45,29 @@ static const char doc[] =
 	"Show a PostgreSQL client's connections, round trips, busy and idle-in-transaction time, "
 	"and when its pool ran out of free connections.\n"
 	"\n"
-	"USAGE: poolwait --dsn DSN [-p PID[,PID..]] [--acquire SYM[:RELEASE_SYM]]\n"
-	"                [--by connection|thread|actor] [-n N] [--json] [-i SECONDS] [duration]\n"
+	"USAGE: poolwait --dsn DSN [-p PID[,PID..]] [--acquire SYM[:RELEASE]]\n"
+	"         [--libpq] [--statements] [--by connection|thread|actor]\n"
+	"         [-n N] [--json] [-i SECONDS] [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  poolwait --dsn postgresql://app@db1:5432/orders -p 1234 10\n"
-	"  poolwait --dsn 'host=/var/run/postgresql port=5432' 5  # every process's, unix socket\n"
-	"  poolwait --dsn ... -p 1234 --acquire pool_get:pool_put  # the pool's acquire wait\n"
-	"  poolwait --dsn ... -p 1234 -i 1    # a line per second: busy, idle, exhausted\n"
+	"  poolwait --dsn 'host=/var/run/postgresql' 5    # every process, unix socket\n"
+	"  poolwait --dsn ... -p 1234 --acquire pool_get:pool_put  # acquire waits\n"
+	"  poolwait --dsn ... -p 1234 -i 1    # a line a second: busy, idle, exhausted\n"
+	"  poolwait --dsn ... --statements 10 # round trips per statement, no values\n"
 	"\n"
-	"The client side of every connection to the server named by the DSN is read from the\n"
-	"socket calls (the PostgreSQL wire protocol): connections opened before the trace too.\n"
-	"The DSN's password is never printed; only its host and port lists matter here.\n";
+	"Reads the client side of every connection to the DSN's server from the\n"
+	"socket calls (the PostgreSQL wire protocol), connections opened before the\n"
+	"trace too. The DSN's password is never printed, nor kept in ps's view.\n";
 
 enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY, OPT_LIBPQ, OPT_STATEMENTS };
 
 static const struct argp_option opts[] = {
 	{"dsn", OPT_DSN, "DSN", 0, "The server: a libpq URI or key=value string (required)", 0},
 	{"pid", 'p', "PID[,PID..]", 0, "Only these processes' connections (default: every one)", 0},
-	{"acquire", OPT_ACQUIRE, "SYM[:RELEASE_SYM]", 0,
-	 "The pool's acquire function (and its release): wait and hold times (uprobes; needs -p)",
+	{"acquire", OPT_ACQUIRE, "[LIB:]SYM[:RELEASE]", 0,
+	 "The pool's acquire function (and its release, given what the acquire returned): wait and "
+	 "hold times, what the waits were made of (uprobes; needs -p)",
 	 0},
 	{"libpq", OPT_LIBPQ, NULL, 0,
 	 "Also time requests through libpq's functions (uprobes; needs -p): round trips of TLS "
@@ -93,8 +96,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			exit(EXIT_USAGE);
 		break;
 	case OPT_ACQUIRE:
-		if (!arg[0] || arg[0] == ':')
-			usage_error(TOOL, "--acquire needs a function name");
 		env.acquire = arg;
 		break;
 	case OPT_STATEMENTS:
@@ -274,7 +275,8 @@ static int read_threads(struct run *r, struct pw_model *m)
 	for (size_t i = 0; tids && !err && i < n; i++) {
 		struct thread_rt t;
 
-		if (!bpf_map_lookup_elem(fd, &tids[i], &t))
+		/* a thread whose requests are all still in flight has no round trip yet */
+		if (!bpf_map_lookup_elem(fd, &tids[i], &t) && t.count)
 			err = model_thread(m, tids[i], &t);
 	}
 	free(tids);
@@ -339,7 +341,7 @@ static void on_interval(void *ctx)
 	}
 	totals_of(&m, now, &t);
 	t.acq_waiting = acquire_waiting(&r->acq);
-	report_interval(stdout, &t, &r->last, !r->lines, env.acquire != NULL);
+	report_interval(stdout, &t, &r->last, !r->lines, env.acquire != NULL, env.json);
 	r->lines = true;
 	fflush(stdout);
 	model_free(&m);
@@ -359,6 +361,7 @@ static int report(struct run *r, uint64_t end_ns)
 		.by = env.by,
 		.stmts = env.statements ? &r->stmts : NULL,
 		.acquire = env.acquire != NULL,
+		.release = r->acq.release,
 	};
 	int err = snapshot(r, end_ns, &m);
 
@@ -445,6 +448,23 @@ static int trace(struct run *r)
 	return err;
 }
 
+/*
+ * A socket directory named through a link (/var/run -> /run) is also known by its real path,
+ * which a client may connect to and the server may have bound.
+ */
+static void add_real_paths(struct dsn *d)
+{
+	for (int i = 0, n = d->neps; i < n && d->neps < DSN_MAX_ENDPOINTS; i++) {
+		char *real = d->eps[i].family == AF_UNIX ? realpath(d->eps[i].path, NULL) : NULL;
+
+		if (real && strcmp(real, d->eps[i].path) && strlen(real) < DSN_PATH_MAX) {
+			d->eps[d->neps] = d->eps[i];
+			snprintf(d->eps[d->neps++].path, DSN_PATH_MAX, "%s", real);
+		}
+		free(real);
+	}
+}
+
 static int server(struct run *r)
 {
 	char err[256];
@@ -455,6 +475,7 @@ static int server(struct run *r)
 		fprintf(stderr, "%s: bad --dsn: %s\n", TOOL, err);
 		return EXIT_USAGE;
 	}
+	add_real_paths(&r->dsn);
 	dsn_describe(&r->dsn, r->server, sizeof(r->server));
 	if (r->dsn.has_password) { /* out of ps and /proc/PID/cmdline: the DSN without it */
 		size_t n = strlen(env.dsn);
@@ -468,9 +489,6 @@ static int server(struct run *r)
 		off += snprintf(r->endpoints + off, sizeof(r->endpoints) - off, "%s%s",
 				i ? ", " : "", e);
 	}
-	if (r->dsn.neps > MAX_ENDPOINTS)
-		fprintf(stderr, "%s: the DSN names %d addresses: the first %d are traced\n", TOOL,
-			r->dsn.neps, MAX_ENDPOINTS);
 	return 0;
 }
 

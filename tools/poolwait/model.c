@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
@@ -74,6 +75,10 @@ int model_event(struct pw_model *m, const struct event *e)
 		return 0;
 	}
 	open_changes(p, -1, e->ts);
+	if (e->c.nonblocking && !e->c.connected_ns) { /* a failed connect (counted as such) */
+		p->conns--;
+		return 0;
+	}
 	pc = add_conn(m);
 	if (!pc)
 		return -ENOMEM;
@@ -85,8 +90,15 @@ int model_event(struct pw_model *m, const struct event *e)
 
 int model_open_conn(struct pw_model *m, const struct conn *c, uint64_t now)
 {
-	struct pw_conn *pc = add_conn(m);
+	struct pw_proc *p = model_find_proc(m, c->pid);
+	struct pw_conn *pc;
 
+	if (c->nonblocking && !c->connected_ns) { /* still connecting: nothing to show yet */
+		if (p)
+			p->conns--;
+		return 0;
+	}
+	pc = add_conn(m);
 	if (!pc)
 		return -ENOMEM;
 	pc->c = *c;
@@ -129,7 +141,10 @@ int model_thread(struct pw_model *m, int tid, const struct thread_rt *t)
 	p->tid = tid;
 	p->pid = t->pid;
 	p->threads = 1;
-	proc_comm(t->pid, tid, p->comm, sizeof(p->comm));
+	if (t->comm[0])
+		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(t->comm), t->comm);
+	else
+		proc_comm(t->pid, tid, p->comm, sizeof(p->comm));
 	actor_of(p->comm, p->actor, sizeof(p->actor));
 	hist_add_fine(&p->rt, t->fine, HIST_FINE_SLOTS, t->total_ns, t->max_ns);
 	return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,11 +12,17 @@
 #include "units.h"
 
 static const char *const lost_names[DROP_NR + CNT_NR] = {
-	[DROP_CONNS_FULL] = "conns_full",	[DROP_PROCS_FULL] = "procs_full",
-	[DROP_INFLIGHT_FULL] = "inflight_full", [DROP_EVENTS] = "events",
-	[DROP_DESYNC] = "framing_lost",		[DROP_PIPELINE] = "pipeline_overflow",
-	[DROP_THREADS_FULL] = "threads_full",	[DROP_LIBPQ_FULL] = "libpq_full",
-	[DROP_TEXTS_FULL] = "texts_full",	[DROP_NR + CNT_UNMATCHED] = "ready_unmatched",
+	[DROP_CONNS_FULL] = "conns_full",
+	[DROP_PROCS_FULL] = "procs_full",
+	[DROP_INFLIGHT_FULL] = "inflight_full",
+	[DROP_EVENTS] = "events",
+	[DROP_DESYNC] = "framing_lost",
+	[DROP_PIPELINE] = "pipeline_overflow",
+	[DROP_THREADS_FULL] = "threads_full",
+	[DROP_LIBPQ_FULL] = "libpq_full",
+	[DROP_TEXTS_FULL] = "texts_full",
+	[DROP_HELD_FULL] = "held_full",
+	[DROP_NR + CNT_UNMATCHED] = "ready_unmatched",
 };
 
 const char *poolwait_lost_name(int i)
@@ -208,13 +215,17 @@ static uint64_t acquire_oncpu_ns(const struct acquire_stats *a)
 static void print_acquire(FILE *f, const struct pw_report *r)
 {
 	const struct acquire_stats *a = &r->acq;
-	char w[32], h[32];
+	char w[32], h[32], held[96];
 
+	if (r->release)
+		snprintf(held, sizeof(held), "held %s in all (%" PRIu64 " releases seen)",
+			 fmt_duration(h, sizeof(h), a->hold_ns), a->holds);
+	else
+		snprintf(held, sizeof(held), "hold time not measured (no release function given)");
 	fprintf(f,
-		"\nacquire: %" PRIu64 " calls, waited %s in all, held %s in all, at most %" PRIu64
+		"\nacquire: %" PRIu64 " calls, waited %s in all, %s, at most %" PRIu64
 		" waiting at once\n",
-		a->calls, fmt_duration(w, sizeof(w), a->wait_ns),
-		fmt_duration(h, sizeof(h), a->hold_ns), a->concurrency_max);
+		a->calls, fmt_duration(w, sizeof(w), a->wait_ns), held, a->concurrency_max);
 	fprintf(f, "  the wait was:");
 	for (int i = -1; i < REASON_NR; i++) {
 		uint64_t ns = i < 0 ? acquire_oncpu_ns(a) : a->off_ns[i];
@@ -224,15 +235,18 @@ static void print_acquire(FILE *f, const struct pw_report *r)
 				share(ns, a->wait_ns));
 	}
 	fprintf(f, "\n");
-	hist_print(f, &a->hist, "  ");
+	hist_print_of(f, &a->hist, "  ", "calls");
 }
 
 static void print_lost(FILE *f, const struct pw_model *m)
 {
 	bool any = false;
 
+	if (m->counters[DROP_NR + CNT_UNMATCHED])
+		fprintf(f, "answers to requests sent before the trace: %" PRIu64 " (not timed)\n",
+			m->counters[DROP_NR + CNT_UNMATCHED]);
 	fprintf(f, "lost:");
-	for (int i = 0; i < DROP_NR + CNT_NR; i++) {
+	for (int i = 0; i < DROP_NR; i++) {
 		if (lost_names[i] && m->counters[i]) {
 			fprintf(f, " %s %" PRIu64, lost_names[i], m->counters[i]);
 			any = true;
@@ -261,7 +275,7 @@ void report_text(FILE *f, const struct pw_report *r)
 	model_roundtrips(m, &rt);
 	fprintf(f, "\nround trips: %" PRIu64 ", mean %s\n", rt.count,
 		fmt_duration(d, sizeof(d), rt.count ? rt.total_ns / rt.count : 0));
-	hist_print(f, &rt, "  ");
+	hist_print_of(f, &rt, "  ", "round trips");
 	if (r->by == BY_CONNECTION)
 		print_conns(f, r);
 	else
@@ -290,8 +304,9 @@ static void json_conn(struct json *j, struct pw_model *m, const struct pw_conn *
 	json_string(j, "comm", p ? p->comm : "?");
 	json_string(j, "laddr", la);
 	json_string(j, "raddr", ra);
-	json_double(j, "connect_us", connect_ns(c) / 1000.0);
-	json_double(j, "startup_us", startup_ns(c) / 1000.0);
+	/* null where it was not seen (opened before the trace; TLS without --libpq) */
+	json_double(j, "connect_us", connect_ns(c) ? connect_ns(c) / 1000.0 : NAN);
+	json_double(j, "startup_us", startup_ns(c) ? startup_ns(c) / 1000.0 : NAN);
 	json_u64(j, "queries", c->rt_count);
 	json_double(j, "busy_us", c->state_ns[CS_BUSY] / 1000.0);
 	json_double(j, "idle_us", c->state_ns[CS_IDLE] / 1000.0);
@@ -464,42 +479,113 @@ void totals_of(const struct pw_model *m, uint64_t now, struct pw_totals *t)
 		for (int s = 0; s < CS_NR; s++)
 			t->state_ns[s] += m->conns[i].c.state_ns[s];
 	for (size_t i = 0; i < m->nprocs; i++) {
-		t->exh_ns += m->procs[i].exh_ns;
 		t->open += m->procs[i].open_now;
+		if (t->nprocs < TOTALS_PROCS) {
+			t->procs[t->nprocs].pid = m->procs[i].pid;
+			t->procs[t->nprocs++].exh_ns = m->procs[i].exh_ns;
+		}
 	}
 	model_roundtrips(m, &t->rt);
 }
 
-void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header,
-		     bool acquire)
+/* The most exhausted process's share of the interval: one pool, not a sum over pools. */
+static double exhausted_share(const struct pw_totals *now, const struct pw_totals *prev)
 {
-	uint64_t dt = now->ns - prev->ns, st[CS_NR], all = 0;
-	struct hist rt = now->rt;
-	char p50[32], p99[32], clock[16], waiting[24] = "";
-	time_t t = time(NULL);
+	uint64_t dt = now->ns - prev->ns, worst = 0;
 
-	for (int s = 0; s < CS_NR; s++) {
-		st[s] = now->state_ns[s] - prev->state_ns[s];
-		all += st[s];
+	for (int i = 0; i < now->nprocs; i++) {
+		uint64_t before = 0;
+
+		for (int k = 0; k < prev->nprocs; k++)
+			if (prev->procs[k].pid == now->procs[i].pid)
+				before = prev->procs[k].exh_ns;
+		if (now->procs[i].exh_ns - before > worst)
+			worst = now->procs[i].exh_ns - before;
 	}
+	return share(worst, dt);
+}
+
+/* The round trips of the interval: now's histogram less prev's. */
+static void interval_hist(const struct pw_totals *now, const struct pw_totals *prev,
+			  struct hist *rt)
+{
+	*rt = now->rt;
 	for (int i = 0; i < HIST_FINE_SLOTS; i++)
-		rt.fine[i] -= prev->rt.fine[i];
+		rt->fine[i] -= prev->rt.fine[i];
 	for (int i = 0; i < HIST_MAX_SLOTS; i++)
-		rt.slots[i] -= prev->rt.slots[i];
-	rt.count -= prev->rt.count;
-	rt.total_ns -= prev->rt.total_ns;
-	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&t));
+		rt->slots[i] -= prev->rt.slots[i];
+	rt->count -= prev->rt.count;
+	rt->total_ns -= prev->rt.total_ns;
+}
+
+struct line {
+	char clock[16];
+	double busy, idle, intx, exhausted, rt_per_s, p50_us, p99_us;
+};
+
+static void interval_json(FILE *f, const struct line *l, const struct pw_totals *now, bool acquire)
+{
+	struct json j;
+
+	json_init(&j, f, false);
+	json_object_begin(&j, NULL);
+	json_string(&j, "tool", "poolwait");
+	json_string(&j, "time", l->clock);
+	json_u64(&j, "end_ns", now->ns);
+	json_i64(&j, "open", now->open);
+	json_double(&j, "busy_pct", l->busy);
+	json_double(&j, "idle_pct", l->idle);
+	json_double(&j, "idle_in_tx_pct", l->intx);
+	json_double(&j, "exhausted_pct", l->exhausted);
+	if (acquire)
+		json_u64(&j, "waiting", now->acq_waiting);
+	json_double(&j, "roundtrips_per_s", l->rt_per_s);
+	json_double(&j, "p50_us", l->p50_us);
+	json_double(&j, "p99_us", l->p99_us);
+	json_end(&j);
+}
+
+static void interval_text(FILE *f, const struct line *l, const struct pw_totals *now, bool header,
+			  bool acquire)
+{
+	char p50[32], p99[32], waiting[24] = "";
+
 	if (acquire)
 		snprintf(waiting, sizeof(waiting), " %7" PRIu64, now->acq_waiting);
 	if (header)
 		fprintf(f, "%-8s %5s %6s %6s %6s %9s%s %9s %9s %9s\n", "TIME", "OPEN", "BUSY",
 			"IDLE", "IN-TX", "EXHAUSTED", acquire ? " WAITING" : "", "RT/s", "RT p50",
 			"RT p99");
-	fprintf(f, "%-8s %5" PRId64 " %5.1f%% %5.1f%% %5.1f%% %8.1f%%%s %9.0f %9s %9s\n", clock,
-		now->open, share(st[CS_BUSY], all), share(st[CS_IDLE], all),
-		share(st[CS_IDLE_TX], all), share(now->exh_ns - prev->exh_ns, dt), waiting,
-		dt ? rt.count * 1e9 / dt : 0,
-		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&rt, 50) * 1000)),
-		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&rt, 99) * 1000)));
+	fprintf(f, "%-8s %5" PRId64 " %5.1f%% %5.1f%% %5.1f%% %8.1f%%%s %9.0f %9s %9s\n", l->clock,
+		now->open, l->busy, l->idle, l->intx, l->exhausted, waiting, l->rt_per_s,
+		fmt_duration(p50, sizeof(p50), (uint64_t)(l->p50_us * 1000)),
+		fmt_duration(p99, sizeof(p99), (uint64_t)(l->p99_us * 1000)));
+}
+
+void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header,
+		     bool acquire, bool json)
+{
+	uint64_t dt = now->ns - prev->ns, st[CS_NR], all = 0;
+	time_t t = time(NULL);
+	struct line l;
+	struct hist rt;
+
+	for (int s = 0; s < CS_NR; s++) {
+		st[s] = now->state_ns[s] - prev->state_ns[s];
+		all += st[s];
+	}
+	interval_hist(now, prev, &rt);
+	strftime(l.clock, sizeof(l.clock), "%H:%M:%S", localtime(&t));
+	l.busy = share(st[CS_BUSY], all);
+	l.idle = share(st[CS_IDLE], all);
+	l.intx = share(st[CS_IDLE_TX], all);
+	l.exhausted = exhausted_share(now, prev);
+	l.rt_per_s = dt ? rt.count * 1e9 / dt : 0;
+	l.p50_us = hist_percentile_us(&rt, 50);
+	l.p99_us = hist_percentile_us(&rt, 99);
+	if (json)
+		interval_json(f, &l, now, acquire);
+	else
+		interval_text(f, &l, now, header, acquire);
 	*prev = *now;
 }

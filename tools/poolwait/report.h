@@ -20,7 +20,7 @@ struct pw_report {
 	int npids;
 	int top;		  /* connections listed, 0 for all */
 	struct statements *stmts; /* --statements */
-	bool acquire;
+	bool acquire, release;	  /* --acquire, with a release function */
 	struct acquire_stats {
 		uint64_t calls, wait_ns, hold_ns, holds, concurrency_max;
 		uint64_t off_ns[REASON_NR]; /* of the waits, off the CPU by reason */
@@ -31,18 +31,25 @@ struct pw_report {
 void report_text(FILE *f, const struct pw_report *r);
 void report_json(FILE *f, const struct pw_report *r);
 
+#define TOTALS_PROCS 256 /* processes whose exhaustion -i follows */
+
 /* -i: the interval's line, from totals now and at the last line (prev, updated). */
 struct pw_totals {
 	uint64_t ns;		  /* when */
 	uint64_t state_ns[CS_NR]; /* over connections */
-	uint64_t exh_ns;	  /* over processes */
 	int64_t open;
 	uint64_t acq_waiting;
 	struct hist rt;
+	int nprocs;
+	struct {
+		int pid;
+		uint64_t exh_ns;
+	} procs[TOTALS_PROCS];
 };
 void totals_of(const struct pw_model *m, uint64_t now, struct pw_totals *t);
+/* A text line (a header first if header), or with json a JSON document on one line. */
 void report_interval(FILE *f, const struct pw_totals *now, struct pw_totals *prev, bool header,
-		     bool acquire);
+		     bool acquire, bool json);
 
 const char *poolwait_lost_name(int i);
 
