@@ -1015,8 +1015,10 @@ int find_conns(struct bpf_iter__task_file *ctx)
 	if (!task || !file)
 		return 0;
 	k.tgid = task->tgid;
-	if (task->pid != task->tgid || !traced_tgid(k.tgid))
-		return 0; /* a process's files once, through its leader */
+	/* the iterator visits a file table once, through the leader or, if the leader is gone
+	 * (pthread_exit), another thread; a connection already known is skipped */
+	if (!traced_tgid(k.tgid))
+		return 0;
 	sock = bpf_sock_from_file(file);
 	if (!sock || bpf_map_lookup_elem(&conns, &k))
 		return 0;

@@ -600,12 +600,14 @@ def test_connections_opened_before_trace(procs):
 
 # ---------------------------------------------------------------- pgtx
 
-def test_pgtx_idle_in_transaction(procs):
+@pytest.mark.parametrize("leader", ["live", "exited"])
+def test_pgtx_idle_in_transaction(procs, leader):
     """One connection: BEGIN, 3 x {5 ms query, 20 ms idle}, COMMIT, 20 ms idle. busy_us,
     idle_in_tx_us and idle_us within 5 % of the fixture's own timing of its statements, its
     pauses inside transactions and outside them, over the window; round trips as its
-    statements."""
-    tx = procs.fixture(PGTX, "-d", 0, "-t", 20, "-q", 5, PG_DSN)
+    statements. Also with the main thread gone (pthread_exit) before the trace: the
+    connection, open before it, is found through the process's other thread."""
+    tx = procs.fixture(PGTX, "-d", 0, "-t", 20, "-q", 5, "-L", int(leader == "exited"), PG_DSN)
     time.sleep(0.3)
     pw = poolwait(procs, ["--dsn", PG_DSN, "-p", tx.pid, "--json", 3])
     tx.finish()
