@@ -33,6 +33,7 @@ const volatile __u32 n_endpoints = 0;
 const volatile bool by_thread = false;
 const volatile bool libpq = false;
 const volatile bool statements = false;
+const volatile bool acquire_holds = false; /* --acquire named a release function */
 
 __u64 next_id = 0;
 /* what a new connection's record starts as: too big for an inline memset */
@@ -224,8 +225,11 @@ static __always_inline void closed(const struct conn_key *k, struct conn *c, __u
 {
 	struct proc *p = bpf_map_lookup_elem(&procs, &k->tgid);
 
-	if (c->nonblocking && !c->connected_ns) /* refused, or timed out: it never carried a byte */
+	if (c->nonblocking && !c->connected_ns) { /* refused, or timed out: never carried a byte */
 		connect_failed(k->tgid);
+		if (p)
+			__sync_fetch_and_add(&p->opens, -1);
+	}
 	if (p) {
 		__sync_fetch_and_add(&p->closes, 1);
 		if (__sync_fetch_and_add(&p->open, -1) == 1)
@@ -1291,7 +1295,7 @@ int acquire_return(struct pt_regs *ctx)
 	slot = fine_slot(d);
 	if (slot < HIST_FINE_SLOTS)
 		__sync_fetch_and_add(&acq.fine[slot], 1);
-	if (hk.what && bpf_map_update_elem(&held, &hk, &now, BPF_ANY))
+	if (acquire_holds && hk.what && bpf_map_update_elem(&held, &hk, &now, BPF_ANY))
 		count(DROP_HELD_FULL);
 	return 0;
 }

@@ -78,6 +78,7 @@ void acquire_configure(const struct acquire *a, struct poolwait_bpf *s, bool btf
 	/* the switches that split a wait into its reasons */
 	bpf_program__set_autoload(s->progs.sched_switch_btf, on && btf);
 	bpf_program__set_autoload(s->progs.sched_switch_raw, on && !btf);
+	s->rodata->acquire_holds = a->release;
 	if (on) {
 		s->rodata->has_prev_state = loader_tracepoint_args(NULL, "sched_switch", 4);
 		reasons_fill_syscall_classes((uint8_t *)s->rodata->sys_class, MAX_SYSCALLS);

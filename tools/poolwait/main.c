@@ -65,7 +65,7 @@ enum { OPT_JSON = 0x100, OPT_DSN, OPT_ACQUIRE, OPT_BY, OPT_LIBPQ, OPT_STATEMENTS
 static const struct argp_option opts[] = {
 	{"dsn", OPT_DSN, "DSN", 0, "The server: a libpq URI or key=value string (required)", 0},
 	{"pid", 'p', "PID[,PID..]", 0, "Only these processes' connections (default: every one)", 0},
-	{"acquire", OPT_ACQUIRE, "[LIB:]SYM[:RELEASE]", 0,
+	{"acquire", OPT_ACQUIRE, "SYM[:RELEASE]|LIB:SYM:RELEASE", 0,
 	 "The pool's acquire function (and its release, given what the acquire returned): wait and "
 	 "hold times, what the waits were made of (uprobes; needs -p)",
 	 0},
