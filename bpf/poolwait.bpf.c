@@ -776,7 +776,10 @@ struct {
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
 	int name##_exit(struct trace_event_raw_sys_exit *ctx)                                      \
 	{                                                                                          \
-		bpf_tail_call(ctx, &exits, 0);                                                     \
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();                                     \
+                                                                                                   \
+		if (bpf_map_lookup_elem(&inflight, &tid)) /* a traced call: frame it */            \
+			bpf_tail_call(ctx, &exits, 0);                                             \
 		return 0;                                                                          \
 	}
 

@@ -1,15 +1,16 @@
 # shellcheck shell=bash
-# What scripts/bench.sh and scripts/bench-semlat.sh share, sourced by both from
-# the repository root once BENCH_TAG (their messages' prefix) is set: the
-# common knobs, the bookkeeping of what they start (ended by the EXIT trap,
-# which also runs CLEANUP_HOOK if a script sets one, and removes FIFO), the
-# benchmark lock, bpf_stats and pins, a tracer's program IDs, the wait for a
-# quiet machine, the redo of runs that others disturbed, and the facts of the
-# machine and the build that the reports' headers state.
+# What scripts/bench.sh, scripts/bench-semlat.sh and scripts/bench-poolwait.sh
+# share, sourced by each from the repository root once BENCH_TAG (their
+# messages' prefix) is set: the common knobs, the bookkeeping of what they
+# start (ended by the EXIT trap, which also runs CLEANUP_HOOK if a script sets
+# one, and removes FIFO), the benchmark lock, bpf_stats and pins, a tracer's
+# program IDs, the private PostgreSQL, the wait for a quiet machine, the redo
+# of runs that others disturbed, and the facts of the machine and the build
+# that the reports' headers state.
 #
 # Knobs (environment): ATTACH_WAIT (1.5), QUIET_BUDGET (30), QUIET_PCT (15),
 # NOISY_PCT (5), BENCH_RETRIES (3), BENCH_DOC (docs/benchmarks.md), PYTHON
-# (python3), OUT (build).
+# (python3), OUT (build), WAITSCOPE_PGPORT (54329).
 
 die() {
 	echo "$BENCH_TAG: $*" >&2
@@ -87,18 +88,36 @@ reap() { # PID: killed and waited for, without the shell's "Killed" notice
 	forget "$1"
 }
 
-# run_bg OUT CMD...: CMD in the background, its output to OUT, waited for.
-# So INT and TERM reach the trap at once: bash defers them while a command
-# runs in the foreground, and ignores SIGINT if that command survives it
-# (pgbench does).
+# run_bg OUT CMD...: CMD in the background, its output to OUT, waited for;
+# its PID is left in BG_PID. So INT and TERM reach the trap at once: bash
+# defers them while a command runs in the foreground, and ignores SIGINT if
+# that command survives it (pgbench does).
+BG_PID=""
 run_bg() {
 	local out=$1 p rc=0
 	shift
 	"$@" >"$out" 2>&1 &
 	p=$!
+	# shellcheck disable=SC2034 # for the sourcing scripts
+	BG_PID=$p
 	STARTED="$STARTED $p"
 	wait "$p" || rc=$?
 	forget "$p"
+	return "$rc"
+}
+
+# stop_pid PID SIGNAL: sends it SIGNAL, gives it 30 s to end, then SIGKILL;
+# reaped and forgotten; returns its exit status
+stop_pid() {
+	local i=0 rc=0
+	kill -"$2" "$1" 2>/dev/null || true
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || rc=$?
+	forget "$1"
 	return "$rc"
 }
 
@@ -181,6 +200,44 @@ attached_ids() {
 	return 1
 }
 
+# --- the private PostgreSQL (scripts/postgres.sh) ----------------------------------
+PGPORT=${WAITSCOPE_PGPORT:-54329}
+# shellcheck disable=SC2034 # for the sourcing scripts
+PGBENCH=(pgbench -h 127.0.0.1 -p "$PGPORT" -U postgres)
+PG_STARTED=""
+PG_POSTMASTER=""
+pg_sql() { # SQL: one answer, unaligned
+	psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -X -q -Atc "$1"
+}
+
+# pg_up WHAT: the cluster on 127.0.0.1:PGPORT is used if it answers (and stays
+# running); otherwise `scripts/postgres.sh start` starts it, and pg_down stops
+# (and deletes) it. Sets PG_POSTMASTER, the postmaster's PID: load_snap counts
+# its reaped children (the backends of the benchmark's connections) as ours
+pg_up() {
+	local data
+	if pg_sql 'select 1' >/dev/null 2>&1; then
+		echo "$BENCH_TAG: $1: using the PostgreSQL already running on 127.0.0.1:$PGPORT (it stays running)"
+	else
+		echo "$BENCH_TAG: $1: starting the private PostgreSQL (scripts/postgres.sh start; stopped and deleted after the section)"
+		PG_STARTED=1
+		scripts/postgres.sh start || die "scripts/postgres.sh start failed"
+	fi
+	data=$(pg_sql 'show data_directory')
+	# shellcheck disable=SC2034 # for the sourcing scripts
+	PG_POSTMASTER=$(head -1 "$data/postmaster.pid" 2>/dev/null) ||
+		die "cannot read the postmaster's PID from $data/postmaster.pid"
+}
+
+# pg_down: the cluster goes if pg_up started it (also from CLEANUP_HOOK)
+pg_down() {
+	if [ -n "$PG_STARTED" ]; then
+		echo "$BENCH_TAG: stopping the PostgreSQL cluster it started (scripts/postgres.sh stop)"
+		scripts/postgres.sh stop || echo "$BENCH_TAG: warning: scripts/postgres.sh stop failed" >&2
+	fi
+	PG_STARTED=""
+}
+
 # --- the rest of the machine ------------------------------------------------------
 # quiet_wait: let the machine settle (other people's builds and tracers are
 # noise), within what is left of QUIET_BUDGET; sets QUIET_WAIT (seconds)
@@ -193,6 +250,18 @@ quiet_wait() {
 	fi
 }
 
+# quiet_wait_then CMD...: quiet_wait, then, while some of QUIET_BUDGET is
+# left, `CMD MAX_S`: a script's own wait for what it knows disturbs its runs
+# (it prints the seconds it waited); QUIET_WAIT counts both waits
+quiet_wait_then() {
+	local w
+	quiet_wait
+	[ "$QUIET_LEFT" -gt 0 ] || return 0
+	w=$("$@" "$((QUIET_LEFT < 10 ? QUIET_LEFT : 10))")
+	QUIET_LEFT=$((QUIET_LEFT - ${w%.*}))
+	QUIET_WAIT=$(awk -v a="$QUIET_WAIT" -v b="$w" 'BEGIN { printf "%.1f", a + b }')
+}
+
 # load_snap N TRACER_PIDS|- [ID...]: the machine's and our own ticks so far, and
 # the other sched_switch programs' stats, in $WORK/loadN.json (sysload.py snap)
 load_snap() {
@@ -201,12 +270,15 @@ load_snap() {
 	"$PYTHON" tests/bench/sysload.py snap "$WORK/load$n.json" $$ "$@"
 }
 
-# load_others WINDOW_NS: between the two snaps, sets LOAD (other processes'
-# CPU %), STEAL (%), FOREIGN (other sched_switch programs), FBPF (their run
-# time, ns) and OTHERS: all that others took, in % of the machine
+# load_others WINDOW_NS [PROGS NS]: between the two snaps, sets LOAD (other
+# processes' CPU %), STEAL (%), FOREIGN (other sched_switch programs, plus
+# PROGS: others' programs that a script looks for itself), FBPF (their run
+# time, ns, plus NS) and OTHERS: all that others took, in % of the machine
 load_others() {
 	# shellcheck disable=SC2034 # the sourcing scripts' rows have a column for each
 	read -r LOAD STEAL FOREIGN FBPF <<<"$("$PYTHON" tests/bench/sysload.py foreign "$WORK/load0.json" "$WORK/load1.json")"
+	FOREIGN=$((FOREIGN + ${2:-0}))
+	FBPF=$((FBPF + ${3:-0}))
 	OTHERS=$(awk -v l="$LOAD" -v s="$STEAL" -v b="$FBPF" -v w="$1" -v n="$(nproc)" \
 		'BEGIN { printf "%.1f", l + s + 100 * b / w / n }')
 }

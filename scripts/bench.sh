@@ -13,6 +13,9 @@
 #      sleeping process, and exec to exit of offcpu --stuck -p
 #   5. semlat's cost on the process it traces: scripts/bench-semlat.sh, its
 #      own section of the doc; BENCH_SEMLAT_ONLY=1 runs that part alone
+#   6. poolwait's cost on pgbench -S and on a libpq pool:
+#      scripts/bench-poolwait.sh, its own section of the doc;
+#      BENCH_POOLWAIT_ONLY=1 runs that part alone
 #
 # Each pingpong run is one window: pingpong is held at exec behind a FIFO, the tracer
 # (if any) is started on its PID and given ATTACH_WAIT seconds to attach (and
@@ -59,8 +62,10 @@
 # QUIET_BUDGET (30), QUIET_PCT (15), NOISY_PCT (5), BENCH_RETRIES (3),
 # OFFCPUTIME (offcputime from PATH), BENCH_DOC (docs/benchmarks.md), PYTHON
 # (python3), OUT (build: where `make` put the tools); BENCH_SEMLAT_* (see
-# scripts/bench-semlat.sh). What this shares with bench-semlat.sh (knobs,
-# bookkeeping, pins, the quiet-machine wait) is in scripts/bench-lib.sh.
+# scripts/bench-semlat.sh), BENCH_POOLWAIT_* (see scripts/bench-poolwait.sh).
+# What this shares with bench-semlat.sh and bench-poolwait.sh (knobs,
+# bookkeeping, pins, the private PostgreSQL, the quiet-machine wait) is in
+# scripts/bench-lib.sh.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -71,6 +76,7 @@ BENCH_TAG=bench
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (BPF programs, kernel.bpf_stats_enabled); try: sudo make bench"
 [ "${BENCH_SEMLAT_ONLY:-0}" = 0 ] || exec scripts/bench-semlat.sh
+[ "${BENCH_POOLWAIT_ONLY:-0}" = 0 ] || exec scripts/bench-poolwait.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 REPS=${BENCH_REPS:-3}
@@ -78,7 +84,6 @@ SHAPES=${BENCH_SHAPES:-${BENCH_PAIRS:-1 2}}
 LONG_SECONDS=${BENCH_LONG_SECONDS:-60}
 PG_SECONDS=${BENCH_PG_SECONDS:-20}
 PG_REPS=${BENCH_PG_REPS:-5}
-PGPORT=${WAITSCOPE_PGPORT:-54329}
 STARTUP_REPS=${BENCH_STARTUP_REPS:-5}
 OFFCPU=$OUT/offcpu
 PINGPONG=$OUT/fixtures/pingpong
@@ -125,17 +130,14 @@ FIFO=$WORK/go.$$
 
 # the PostgreSQL side of the pgbench section: our database goes; the cluster
 # too if we started it (postgres.sh stop deletes it); also on exit
-PG_STARTED=""
 PG_DB=""
 pg_done() {
 	if [ -n "$PG_STARTED" ]; then
-		echo "bench: stopping the PostgreSQL cluster it started (scripts/postgres.sh stop)"
-		scripts/postgres.sh stop || echo "bench: warning: scripts/postgres.sh stop failed" >&2
+		pg_down
 	elif [ -n "$PG_DB" ]; then
 		dropdb -h 127.0.0.1 -p "$PGPORT" -U postgres --if-exists --force "$PG_DB" ||
 			echo "bench: warning: could not drop database $PG_DB" >&2
 	fi
-	PG_STARTED=""
 	PG_DB=""
 }
 CLEANUP_HOOK=pg_done
@@ -219,19 +221,12 @@ start_tracer() {
 # stop_tracer NAME PID ERRFILE: offcpu -p PINGPONG has stopped by itself; the
 # others get SIGINT (their report goes to /dev/null), the floor loader SIGTERM
 stop_tracer() {
-	local i=0 rc=0
+	local rc=0
 	if [ "$1" = floor ]; then
-		kill -TERM "$2" 2>/dev/null || true
+		stop_pid "$2" TERM || rc=$?
 	else
-		kill -INT "$2" 2>/dev/null || true
+		stop_pid "$2" INT || rc=$?
 	fi
-	while kill -0 "$2" 2>/dev/null && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$2" 2>/dev/null || true
-	wait "$2" 2>/dev/null || rc=$?
-	forget "$2"
 	case $rc in
 	0 | 130 | 143) ;;
 	*) echo "bench: warning: $1: the tracer exited with $rc:" >&2; cat "$3" >&2 ;;
@@ -418,10 +413,6 @@ fi
 PG_TSV=$WORK/pgbench.tsv
 printf 'config\trep\tseconds\ttps\twindow_ns\trun_time_ns\trun_cnt\truns\ttracer_cpu_s\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\tkept\n' >"$PG_TSV"
 PG_INFO=""
-pg_sql() { # SQL: one answer, unaligned
-	psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -X -q -Atc "$1"
-}
-PGBENCH=(pgbench -h 127.0.0.1 -p "$PGPORT" -U postgres)
 cpu_ticks() { # PID: its utime + stime, 0 for none
 	[ -n "$1" ] || { echo 0; return; }
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
@@ -486,16 +477,7 @@ if [ "$PG_SECONDS" -eq 0 ]; then
 else
 	PG_TRACER_SECONDS=$((PG_SECONDS + 120))
 	PG_RUN_ROW=$WORK/pgbench-run.tsv
-	if pg_sql 'select 1' >/dev/null 2>&1; then
-		echo "bench: pgbench: using the PostgreSQL already running on 127.0.0.1:$PGPORT (it stays running)"
-	else
-		echo "bench: pgbench: starting the private PostgreSQL (scripts/postgres.sh start; stopped and deleted after the section)"
-		PG_STARTED=1
-		scripts/postgres.sh start || die "scripts/postgres.sh start failed"
-	fi
-	PG_DATA=$(pg_sql 'show data_directory')
-	PG_POSTMASTER=$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null) ||
-		die "cannot read the postmaster's PID from $PG_DATA/postmaster.pid"
+	pg_up pgbench
 	PG_DB=waitscope_bench
 	# left by a benchmark that was killed outright
 	[ -z "$(pg_sql "select 1 from pg_database where datname = '$PG_DB'")" ] ||
@@ -555,6 +537,8 @@ BENCH_DATE=$START_DATE \
 	with_facts bpf/offcpu.bpf.c "$PYTHON" tests/bench/report.py "$RESULTS" "$DOC" "$DISCARDED"
 echo "bench: wrote $DOC (raw data: $RESULTS, $PG_TSV, $STARTUP_TSV, $INTERVAL_TSV; pingpong runs done again: $DISCARDED)"
 
-# --- semlat: a section of its own, which report.py keeps; the same knobs from
-# the environment, and our lock (fd 9, inherited)
+# --- semlat and poolwait: sections of their own, written after report.py's
+# rewrite of the rest (which keeps semlat's); the same knobs from the
+# environment, and our lock (fd 9, inherited)
 OUT=$OUT scripts/bench-semlat.sh
+OUT=$OUT scripts/bench-poolwait.sh

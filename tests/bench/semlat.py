@@ -20,12 +20,10 @@ usage:
 """
 import json
 import os
-import re
-import subprocess
 import sys
-import textwrap
 
-from benchcommon import NOISY_PCT, NPROC, load_kept, med, ran, spread, times
+from benchcommon import (NOISY_PCT, NPROC, Section, bpf_progs, drop_goal, load_kept, med, noise, ns, para, ran,
+                         rate, ratio, table, times)
 
 BEGIN = "<!-- semlat-bench:begin (scripts/bench-semlat.sh writes this part; do not edit by hand) -->"
 END = "<!-- semlat-bench:end -->"
@@ -53,11 +51,11 @@ TOKIOC = part("tokioc", SEMLAT)
 
 def stats(ids):
     t = n = ut = un = 0
+    progs = bpf_progs(ids)
     for i in ids:
-        out = subprocess.run(["bpftool", "prog", "show", "id", i, "-j"], capture_output=True, text=True)
-        if out.returncode:
+        p = progs.get(int(i))
+        if p is None:
             continue
-        p = json.loads(out.stdout)
         t += p.get("run_time_ns", 0)
         n += p.get("run_cnt", 0)
         if p.get("type") == "kprobe":
@@ -74,33 +72,9 @@ def count(path, t0):
           (d.get("async") or {}).get("queued") or 0)
 
 
-SECTION = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-
-
-def splice(doc, section):
-    """DOC with SECTION in place of its semlat section, else before "## Method", else at the end."""
-    if SECTION.search(doc):
-        return SECTION.sub(lambda _: section, doc, count=1)
-    if "\n## Method\n" in doc:
-        return doc.replace("\n## Method\n", "\n" + section + "\n\n## Method\n", 1)
-    return doc.rstrip("\n") + ("\n\n" if doc else "") + section + "\n"
-
-
-def carry_over(old, new):
-    """NEW (report.py's whole document) with the semlat section of OLD, if it had one."""
-    m = SECTION.search(old)
-    return splice(new, m.group(0)) if m else new
-
-
-def rate(x):
-    for div, unit in ((1e6, "M"), (1e3, "k")):
-        if x >= div:
-            return "%.3g%s" % (x / div, unit)
-    return "%.0f" % x
-
-
-def ns(x):
-    return "–" if x is None else "%.1f µs" % (x / 1000) if abs(x) >= 10000 else "%.0f ns" % x
+SECTION = Section(BEGIN, END)
+# report.py keeps the semlat section of the document when it rewrites the rest
+carry_over = SECTION.carry_over
 
 
 def derive(r):
@@ -141,52 +115,12 @@ def summarize(kept, configs, side_by_side=True):
     return out
 
 
-def ratio(x, digits=3):
-    """a throughput ratio; one of a traced --symbol loop is thousandths of a thousandth"""
-    return "%.*fx" % (digits, x) if x >= 0.01 else "%.2gx" % x
-
-
-def ratio_cell(s):
-    return ratio(s["ratio"]) + spread(s["ratios"], lambda x: ratio(x, 2))
-
-
-def table(unit, heads, configs, part, workload, cells, absent=None):
-    """The markdown table of a part: configuration, command (WORKLOAD for the untraced one), UNIT
-    (min–max) and the ratio to untraced, then the columns HEADS, which CELLS(config, cmd, figures)
-    fills. A configuration that did not run has no row, or one saying ABSENT[config]."""
-    lines = ["| configuration | command | %s (min–max) | vs untraced | %s |" % (unit, " | ".join(heads)),
-             "|" + " --- |" * (4 + len(heads))]
-    for config, label, cmd in configs:
-        s = part.get(config)
-        if s:
-            lines.append("| %s | `%s` | %s%s | %s | %s |" % (
-                label, cmd or workload, rate(s["rate"]), spread(s["rates"], rate), ratio_cell(s),
-                " | ".join(cells(config, cmd, s))))
-        elif config in (absent or {}):
-            lines.append("| %s | `%s` | %s |%s" % (label, cmd, absent[config], " – |" * (1 + len(heads))))
-    return "\n".join(lines)
-
-
 def share(x):
     return "–" if x is None else "%.2f %%" % (100 * x)
 
 
 def traps(x):
     return "–" if x is None else "%.2f" % x
-
-
-def drop_goal(what, cmd, s, noise, unit):
-    """the goal row of a configuration that should cost nothing: throughput within DROP_GOAL_PCT of
-    untraced; NOISE the untraced runs' half spread, in %"""
-    drop = 100 * (1 - s["ratio"])
-    verdict = "PASS" if drop <= DROP_GOAL_PCT else "FAIL"
-    # on a machine noisier than the goal, a difference inside the noise decides nothing
-    if noise is not None and noise > DROP_GOAL_PCT and abs(drop) <= noise:
-        verdict += " (within noise: the untraced runs alone spread ±%.1f %%)" % noise
-    return ("| %s: throughput under `%s` within %.0f %% of untraced (medians) | **%.3fx** (throughput "
-            "%+.1f %%); BPF %s per %s%s | **%s** |"
-            % (what, cmd, DROP_GOAL_PCT, s["ratio"], -drop, "–" if s["bpf_op"] is None else "%.1f ns" % s["bpf_op"],
-               unit, "; untraced runs spread ±%.1f %%" % noise if noise is not None else "", verdict))
 
 
 def report(path, doc_path):
@@ -205,11 +139,6 @@ def report(path, doc_path):
                 "tokioc": env.get("BENCH_SEMLAT_TOKIO_CONTENDED", "tokiosvc acquire-contended")}
     goals, md = [], []
 
-    def noise(part):
-        """half the spread of the untraced runs, in % of their median"""
-        b = part and next(iter(part.values()))
-        return 100 * (max(b["rates"]) - min(b["rates"])) / 2 / b["rate"] if b and b["n"] > 1 else None
-
     # 1. uncontended
     own_table = table("lock/unlock pairs/s", ["cost per pair, per thread", "uprobe runs per pair",
                                               "BPF ns per pair"], OWN, own,
@@ -219,7 +148,7 @@ def report(path, doc_path):
                       absent={"own-hold": no_hold})
     if "own-semlat" in own:
         goals.append(drop_goal("uncontended lock loop (`%s`)" % workload["own"], "semlat -p P", own["own-semlat"],
-                               noise(own), "pair"))
+                               noise(own), "pair", DROP_GOAL_PCT))
     if "own-hold" in own:
         s = own["own-hold"]
         goals.append("| `semlat -p P --hold`: cost per lock/unlock pair stated (uprobes on "
@@ -275,7 +204,7 @@ def report(path, doc_path):
                                      ratio(s["ratio"]), ns(s["bpf_op"]), traps(s["traps_op"])))
     if "tokio-noasync" in tokio:
         goals.append(drop_goal("uncontended tokio loop (`%s`)" % workload["tokio"], "semlat -p P --no-async",
-                               tokio["tokio-noasync"], noise(tokio), "acquire"))
+                               tokio["tokio-noasync"], noise(tokio), "acquire", DROP_GOAL_PCT))
     if "tokioc-semlat" in tokioc:
         s = tokioc["tokioc-semlat"]
         goals.append("| contended tokio semaphore (`%s`: more tasks than its one permit): throughput under "
@@ -286,9 +215,6 @@ def report(path, doc_path):
 
     gtable = "\n".join(["| goal | measured | result |", "| --- | --- | --- |"] + goals)
     busy = [r for rs in kept.values() for r in rs if r["others"] > NOISY_PCT]
-
-    def para(t):
-        return textwrap.fill(t, 76)
 
     command = env.get("BENCH_COMMAND", "BENCH_SEMLAT_ONLY=1 make bench")
     md += [BEGIN, "## semlat: cost on the traced process", "",
@@ -437,12 +363,7 @@ def report(path, doc_path):
     md += [END]
     section = "\n".join(md)
 
-    doc = ""
-    if os.path.exists(doc_path):
-        with open(doc_path) as f:
-            doc = f.read()
-    with open(doc_path, "w") as f:
-        f.write(splice(doc, section))
+    SECTION.write(doc_path, section)
     print("semlat goals:", gtable, "", "uncontended:", own_table, "", "contended:", shared_table, "",
           "--symbol:", call_table, "", "tokio, uncontended:", tokio_table_md, "", "tokio, contended:",
           tokioc_table_md, sep="\n")
