@@ -97,8 +97,9 @@ $(OUT)/tools/%.o: tools/%.c $(SKELS) $(HDRS) $(OUT)/version.h $(wildcard tools/*
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
 
-# glibc warns that a static dlopen (libdw's optional debuginfod client) needs its own
-# libraries at run time: the tools never ask for debuginfod (see the manuals' STATIC BUILD)
+# glibc warns that a static dlopen (libdw's optional debuginfod client) and getaddrinfo
+# (poolwait's DSN host names) need its own libraries at run time: the tools never ask for
+# debuginfod, and a static poolwait wants addresses, not names (see the manuals' STATIC BUILD)
 define tool_rule
 $(OUT)/$(1): $(call tool_objs,$(1)) $(LIB)
 	$$(call msg,LINK,$$@)
@@ -107,7 +108,8 @@ $(OUT)/$(1): $(call tool_objs,$(1)) $(LIB)
 $(OUT)/static/$(1): $(call tool_objs,$(1)) $(LIB) | $(OUT)/static
 	$$(call msg,STATIC,$$@)
 	$(Q)$$(CC) $$(CFLAGS) -s $$^ $$(STATIC_LDLIBS) -o $$@ 2> $$@.log || { cat $$@.log; exit 1; }
-	$(Q)grep -v -e '__libdwfl_debuginfod_init' -e "Using 'dlopen'" $$@.log || true; rm -f $$@.log
+	$(Q)grep -v -e '__libdwfl_debuginfod_init' -e "Using 'dlopen'" -e 'resolve_name' \
+		-e "Using 'getaddrinfo'" $$@.log || true; rm -f $$@.log
 
 $(OUT)/man/$(1).8: docs/$(1).md scripts/md2man.py VERSION | $(OUT)/man
 	$$(call msg,MAN,$$@)

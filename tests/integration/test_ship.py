@@ -98,7 +98,7 @@ def test_static_semlat_from_an_empty_root(procs):
 
 
 def test_static_tools_need_no_library():
-    for tool in ("offcpu", "semlat"):
+    for tool in ("offcpu", "semlat", "poolwait"):
         r = subprocess.run(["ldd", STATIC / tool], capture_output=True, text=True)
         assert "not a dynamic executable" in r.stdout + r.stderr, r.stdout
 
@@ -123,11 +123,12 @@ def test_make_install_and_uninstall(tmp_path):
     r = subprocess.run(make + ["install"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
-    want = sorted([f"usr/sbin/{t}" for t in ("offcpu", "semlat")] +
-                  [f"usr/share/man/man8/{t}.8" for t in ("offcpu", "semlat")] +
-                  [f"usr/share/waitscope/{t}.schema.json" for t in ("offcpu", "semlat")])
+    tools = ("offcpu", "semlat", "poolwait")
+    want = sorted([f"usr/sbin/{t}" for t in tools] +
+                  [f"usr/share/man/man8/{t}.8" for t in tools] +
+                  [f"usr/share/waitscope/{t}.schema.json" for t in tools])
     assert files == want, files
-    for t in ("offcpu", "semlat"):
+    for t in tools:
         assert os.access(dest / "usr/sbin" / t, os.X_OK)
         page = subprocess.run(["man", "-l", dest / f"usr/share/man/man8/{t}.8"],
                               capture_output=True, text=True, env=dict(os.environ, MANPAGER="cat",

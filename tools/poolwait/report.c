@@ -267,7 +267,8 @@ void report_text(FILE *f, const struct pw_report *r)
 	if (!m->nconns) {
 		fprintf(f, "no connections to %s from the %s\n", r->server,
 			r->npids ? "targets" : "processes traced");
-		print_procs(f, r, dur);
+		if (m->nprocs) /* failed connects */
+			print_procs(f, r, dur);
 		print_lost(f, m);
 		return;
 	}
