@@ -37,17 +37,27 @@ const volatile __u8 sys_class[MAX_SYSCALLS] = {};
 /* sched_switch passes prev_state (5.18+): exact, where re-reading __state races with wakers */
 const volatile bool has_prev_state = false;
 
-/* task is a BTF pointer (the current task): walking its fields needs no probe reads */
-static __always_inline __u16 fd_reason(struct task_struct *task, int fd)
+/*
+ * The file behind fd in task's table, or NULL. task is a BTF pointer (the current task):
+ * walking its fields needs no probe reads.
+ */
+static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
 {
 	struct files_struct *files = task->files;
 	struct fdtable *fdt = files ? files->fdt : NULL;
 	struct file *f = NULL;
-	__u16 mode;
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
-		return REASON_OTHER;
+		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	return f;
+}
+
+static __always_inline __u16 fd_reason(struct task_struct *task, int fd)
+{
+	struct file *f = task_fd_file(task, fd);
+	__u16 mode;
+
 	if (!f)
 		return REASON_OTHER;
 	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;

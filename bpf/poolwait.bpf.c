@@ -603,6 +603,23 @@ __noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *
 			off += n;
 			continue;
 		}
+		if (!rx && f->untyped) {
+			off = untyped(c, buf, off, len);
+			continue;
+		}
+		/* a whole header here, and no status or answer byte due first: one read */
+		if (f->hlen == 0 && len - off >= 5 &&
+		    !(rx && (f->await_answer || f->want_status))) {
+			if (bpf_probe_read_user(f->hdr, 5, buf + off)) {
+				lose(f);
+				return true;
+			}
+			off += 5;
+			header(c, f, rx, t0, now);
+			if (statements && !rx && !f->lost)
+				stmt_sent(c, f->hdr[0], ubuf + off);
+			continue;
+		}
 		if (bpf_probe_read_user(&b, 1, buf + off)) {
 			lose(f);
 			return true;
@@ -614,8 +631,9 @@ __noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *
 				/* its start-up and requests unseen unless libpq says */
 				if (!libpq)
 					set_state(c, CS_UNKNOWN, now);
-			} else
+			} else {
 				c->tx.untyped = 1;
+			}
 			off++;
 			continue;
 		}
@@ -623,21 +641,6 @@ __noinline bool frame(struct conn *c, __u64 ubuf, __u32 len, const struct call *
 			f->want_status = 0;
 			ready(c, b, now);
 			off++;
-			continue;
-		}
-		if (!rx && f->untyped) {
-			off = untyped(c, buf, off, len);
-			continue;
-		}
-		if (f->hlen == 0 && len - off >= 5) {
-			if (bpf_probe_read_user(f->hdr, 5, buf + off)) {
-				lose(f);
-				return true;
-			}
-			off += 5;
-			header(c, f, rx, t0, now);
-			if (statements && !rx && !f->lost)
-				stmt_sent(c, f->hdr[0], ubuf + off);
 			continue;
 		}
 		/* a header split across calls, a byte at a time */
@@ -891,14 +894,9 @@ static __always_inline bool sock_is_server(struct sock *sk, struct conn *c)
 
 static __always_inline struct sock *fd_sock(__s32 fd, __u64 *ino)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	struct file *f = NULL;
+	struct file *f = task_fd_file(bpf_get_current_task_btf(), fd);
 	struct socket *sock;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(task, files, fdt, max_fds))
-		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return NULL;
 	*ino = BPF_CORE_READ(f, f_inode, i_ino);

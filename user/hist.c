@@ -170,6 +170,11 @@ double hist_percentile_us(const struct hist *h, double pct)
 	return v < max_us ? v : max_us;
 }
 
+const char *hist_fmt_percentile(char *buf, size_t n, const struct hist *h, double pct)
+{
+	return fmt_duration(buf, n, (uint64_t)(hist_percentile_us(h, pct) * 1000));
+}
+
 /* us as a person reads them, the way the rest of the report writes durations */
 static const char *fmt_us(char *buf, size_t len, double us)
 {

@@ -3,6 +3,7 @@
 #ifndef WAITSCOPE_HIST_H
 #define WAITSCOPE_HIST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "hist_slots.h"
@@ -37,6 +38,8 @@ void hist_merge(struct hist *dst, const struct hist *src);
  */
 double hist_percentile_us(const struct hist *h, double pct);
 
+/* The pct-th percentile as fmt_duration() writes it (truncated to the ns); returns buf. */
+const char *hist_fmt_percentile(char *buf, size_t n, const struct hist *h, double pct);
 /* bcc-style chart: "     usecs : count  distribution" rows, then a p50/p90/p99/max line. */
 void hist_print(FILE *f, const struct hist *h, const char *indent);
 /* The same, the summary counting what ("round trips") instead of periods. */

@@ -75,9 +75,9 @@ static void text_reasons(FILE *f, const struct profile *p)
 			continue;
 		fprintf(f, "%-9s %10s %5.1f%% %8" PRIu64 " %10s %10s %10s %10s\n", reason_name(r),
 			fmt_duration(t, sizeof(t), p->reason_ns[r]), 100.0 * p->reason_ns[r] / all,
-			h->count, fmt_duration(p50, sizeof(p50), hist_percentile_us(h, 50) * 1000),
-			fmt_duration(p90, sizeof(p90), hist_percentile_us(h, 90) * 1000),
-			fmt_duration(p99, sizeof(p99), hist_percentile_us(h, 99) * 1000),
+			h->count, hist_fmt_percentile(p50, sizeof(p50), h, 50),
+			hist_fmt_percentile(p90, sizeof(p90), h, 90),
+			hist_fmt_percentile(p99, sizeof(p99), h, 99),
 			fmt_duration(mx, sizeof(mx), h->max_ns));
 	}
 }

@@ -167,9 +167,9 @@ static void text_actor(FILE *f, const struct profile *p, const struct pactor *a)
 	text_actor_reasons(f, a);
 	if (h->count)
 		fprintf(f, "  blocked periods: %" PRIu64 ", p50 %s, p90 %s, p99 %s, max %s\n",
-			h->count, fmt_duration(p50, sizeof(p50), hist_percentile_us(h, 50) * 1000),
-			fmt_duration(p90, sizeof(p90), hist_percentile_us(h, 90) * 1000),
-			fmt_duration(p99, sizeof(p99), hist_percentile_us(h, 99) * 1000),
+			h->count, hist_fmt_percentile(p50, sizeof(p50), h, 50),
+			hist_fmt_percentile(p90, sizeof(p90), h, 90),
+			hist_fmt_percentile(p99, sizeof(p99), h, 99),
 			fmt_duration(mx, sizeof(mx), h->max_ns));
 	for (size_t i = 0; i < a->nstacks && i < 3; i++)
 		text_actor_stack(f, &p->stacks[a->stacks[i]]);

@@ -271,7 +271,7 @@ static int read_threads(struct run *r, struct pw_model *m)
 	__u32 *tids = map_keys(fd, sizeof(*tids), &n);
 
 	m->threads = NULL;
-	m->nthreads = 0;
+	m->nthreads = m->tcap = 0;
 	for (size_t i = 0; tids && !err && i < n; i++) {
 		struct thread_rt t;
 

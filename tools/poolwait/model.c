@@ -6,6 +6,25 @@
 #include "model.h"
 #include "target.h"
 
+/* A new zeroed element at the end of *v (n of them, room for cap), or NULL. */
+static void *append(void **v, size_t *n, size_t *cap, size_t sz)
+{
+	char *p;
+
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		void *nv = realloc(*v, c * sz);
+
+		if (!nv)
+			return NULL;
+		*v = nv;
+		*cap = c;
+	}
+	p = (char *)*v + (*n)++ * sz;
+	memset(p, 0, sz);
+	return p;
+}
+
 struct pw_proc *model_find_proc(struct pw_model *m, int pid)
 {
 	struct pw_proc *p;
@@ -13,17 +32,9 @@ struct pw_proc *model_find_proc(struct pw_model *m, int pid)
 	for (size_t i = 0; i < m->nprocs; i++)
 		if (m->procs[i].pid == pid)
 			return &m->procs[i];
-	if (m->nprocs == m->pcap) {
-		size_t cap = m->pcap ? 2 * m->pcap : 16;
-		struct pw_proc *v = realloc(m->procs, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		m->procs = v;
-		m->pcap = cap;
-	}
-	p = &m->procs[m->nprocs++];
-	memset(p, 0, sizeof(*p));
+	p = append((void **)&m->procs, &m->nprocs, &m->pcap, sizeof(*p));
+	if (!p)
+		return NULL;
 	p->pid = pid;
 	p->last_ns = m->start_ns;
 	proc_comm(pid, pid, p->comm, sizeof(p->comm));
@@ -46,17 +57,7 @@ static void open_changes(struct pw_proc *p, int delta, uint64_t ts)
 
 static struct pw_conn *add_conn(struct pw_model *m)
 {
-	if (m->nconns == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 64;
-		struct pw_conn *v = realloc(m->conns, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		m->conns = v;
-		m->cap = cap;
-	}
-	memset(&m->conns[m->nconns], 0, sizeof(m->conns[0]));
-	return &m->conns[m->nconns++];
+	return append((void **)&m->conns, &m->nconns, &m->cap, sizeof(struct pw_conn));
 }
 
 int model_event(struct pw_model *m, const struct event *e)
@@ -131,13 +132,10 @@ void model_proc(struct pw_model *m, int pid, const struct proc *k, uint64_t now)
 
 int model_thread(struct pw_model *m, int tid, const struct thread_rt *t)
 {
-	struct pw_thread *v = realloc(m->threads, (m->nthreads + 1) * sizeof(*v)), *p;
+	struct pw_thread *p = append((void **)&m->threads, &m->nthreads, &m->tcap, sizeof(*p));
 
-	if (!v)
+	if (!p)
 		return -ENOMEM;
-	m->threads = v;
-	p = &v[m->nthreads++];
-	memset(p, 0, sizeof(*p));
 	p->tid = tid;
 	p->pid = t->pid;
 	p->threads = 1;

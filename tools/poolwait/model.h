@@ -47,7 +47,7 @@ struct pw_model {
 	struct pw_proc *procs;
 	size_t nprocs, pcap;
 	struct pw_thread *threads;
-	size_t nthreads;
+	size_t nthreads, tcap;
 	uint64_t counters[DROP_NR + CNT_NR];
 };
 

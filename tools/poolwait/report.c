@@ -108,8 +108,8 @@ static void print_conn(FILE *f, const struct pw_conn *pc)
 	addr_str(c, false, ra, sizeof(ra));
 	fmt_duration(cn, sizeof(cn), connect_ns(c));
 	fmt_duration(st, sizeof(st), startup_ns(c));
-	fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&h, 50) * 1000));
-	fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&h, 99) * 1000));
+	hist_fmt_percentile(p50, sizeof(p50), &h, 50);
+	hist_fmt_percentile(p99, sizeof(p99), &h, 99);
 	fprintf(f, "%5llu %7u %-22s %9s %9s %8llu %5.1f%% %5.1f%% %5.1f%% %9s %9s%s%s%s\n",
 		(unsigned long long)c->id, c->pid, la, c->connect_ns ? cn : "-",
 		c->connect_ns && c->ready_ns ? st : "-", (unsigned long long)c->rt_count,
@@ -170,10 +170,8 @@ static void print_threads(FILE *f, const struct pw_report *r)
 			actors ? v[i].actor : v[i].comm, actors ? v[i].threads : v[i].tid, h->count,
 			fmt_duration(t, sizeof(t), h->total_ns),
 			fmt_duration(m, sizeof(m), h->count ? h->total_ns / h->count : 0),
-			fmt_duration(p50, sizeof(p50),
-				     (uint64_t)(hist_percentile_us(h, 50) * 1000)),
-			fmt_duration(p99, sizeof(p99),
-				     (uint64_t)(hist_percentile_us(h, 99) * 1000)));
+			hist_fmt_percentile(p50, sizeof(p50), h, 50),
+			hist_fmt_percentile(p99, sizeof(p99), h, 99));
 	}
 }
 
@@ -192,11 +190,8 @@ static void print_statements(FILE *f, const struct pw_report *r)
 		fprintf(f, "%9" PRIu64 " %10s %9s %9s %9s  %s\n", h->count,
 			fmt_duration(t, sizeof(t), h->total_ns),
 			fmt_duration(m, sizeof(m), h->total_ns / h->count),
-			fmt_duration(p50, sizeof(p50),
-				     (uint64_t)(hist_percentile_us(h, 50) * 1000)),
-			fmt_duration(p99, sizeof(p99),
-				     (uint64_t)(hist_percentile_us(h, 99) * 1000)),
-			s->v[i].text);
+			hist_fmt_percentile(p50, sizeof(p50), h, 50),
+			hist_fmt_percentile(p99, sizeof(p99), h, 99), s->v[i].text);
 	}
 	if (!s->n)
 		fprintf(f, "  none: no Query, or Parse and Bind, was seen\n");

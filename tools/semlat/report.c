@@ -75,8 +75,8 @@ static void print_lock(FILE *f, const struct lock *l)
 	fprintf(f, "%-40.40s %-9s %7" PRIu64 " %9s %9s %9s %9s %9s %9s %6" PRIu64 " %6" PRIu64 "\n",
 		l->name ? l->name : "?", l->kind, l->waits, fmt_duration(t, sizeof(t), l->wait_ns),
 		fmt_duration(m, sizeof(m), l->waits ? l->wait_ns / l->waits : 0),
-		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&l->hist, 50) * 1000)),
-		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&l->hist, 99) * 1000)),
+		hist_fmt_percentile(p50, sizeof(p50), &l->hist, 50),
+		hist_fmt_percentile(p99, sizeof(p99), &l->hist, 99),
 		fmt_duration(mx, sizeof(mx), l->max_ns),
 		fmt_duration(rq, sizeof(rq), l->wait_ns - l->blocked_ns), l->outcomes[OUT_AGAIN],
 		l->outcomes[OUT_TIMEOUT]);
@@ -368,9 +368,9 @@ static void print_symbol(FILE *f, const struct symbol *s, double duration)
 		"\n%s (%s): %" PRIu64 " calls, %s inside; p50 %s p90 %s p99 %s max %s; "
 		"concurrency max %" PRId64 ", mean %.1f\n",
 		s->name, s->obj, s->calls, fmt_duration(tot, sizeof(tot), s->total_ns),
-		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&s->hist, 50) * 1000)),
-		fmt_duration(p90, sizeof(p90), (uint64_t)(hist_percentile_us(&s->hist, 90) * 1000)),
-		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&s->hist, 99) * 1000)),
+		hist_fmt_percentile(p50, sizeof(p50), &s->hist, 50),
+		hist_fmt_percentile(p90, sizeof(p90), &s->hist, 90),
+		hist_fmt_percentile(p99, sizeof(p99), &s->hist, 99),
 		fmt_duration(mx, sizeof(mx), s->max_ns), s->max_inside, mean_inside(s, duration));
 	if (!s->calls)
 		return;
@@ -446,8 +446,8 @@ static void print_hold(FILE *f, const struct hold *h)
 	fprintf(f, "%-40.40s %-12s %7" PRIu64 " %9s %9s %9s %9s %9s\n", h->name ? h->name : "?",
 		hold_kind_name(h->kind), h->holds, fmt_duration(t, sizeof(t), h->hold_ns),
 		fmt_duration(m, sizeof(m), h->holds ? h->hold_ns / h->holds : 0),
-		fmt_duration(p50, sizeof(p50), (uint64_t)(hist_percentile_us(&h->hist, 50) * 1000)),
-		fmt_duration(p99, sizeof(p99), (uint64_t)(hist_percentile_us(&h->hist, 99) * 1000)),
+		hist_fmt_percentile(p50, sizeof(p50), &h->hist, 50),
+		hist_fmt_percentile(p99, sizeof(p99), &h->hist, 99),
 		fmt_duration(mx, sizeof(mx), h->max_ns));
 }
 
