@@ -14,6 +14,8 @@ enum reason {
 	REASON_CHILD,
 	REASON_FAULT,
 	REASON_OTHER,
+	/* never filed by BPF: user space moves a period here once its stack has names (user/idle.h) */
+	REASON_IDLE,
 	REASON_NR,
 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define SYM_PREFIX "sym:"
+#define IDLE_WORD  "idle"
 #define QUOTE_MAX  80 /* characters of a spec that an error message repeats */
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -152,6 +153,7 @@ static void rules_truncate(struct actor_rules *r, size_t n)
 void actor_rules_free(struct actor_rules *r)
 {
 	rules_truncate(r, 0);
+	idle_rules_free(&r->idle);
 }
 
 /* A '#' that begins a word begins a comment, so that "C#-pool" and "\#" stay in a glob. */
@@ -178,6 +180,18 @@ static char *trim(char *s)
 	return s;
 }
 
+/* "idle sym:GLOB"; "idle = GLOB" stays an actor named idle */
+static bool is_idle_line(const char *line)
+{
+	const char *p = line + strlen(IDLE_WORD);
+
+	if (strncmp(line, IDLE_WORD, strlen(IDLE_WORD)) || !isspace((unsigned char)*p))
+		return false;
+	while (isspace((unsigned char)*p))
+		p++;
+	return !strncmp(p, SYM_PREFIX, strlen(SYM_PREFIX));
+}
+
 static int load_line(struct actor_rules *r, const char *path, unsigned long lineno, char *line,
 		     char *err, size_t errlen)
 {
@@ -188,7 +202,10 @@ static int load_line(struct actor_rules *r, const char *path, unsigned long line
 	line = trim(line);
 	if (!*line)
 		return 0;
-	rc = actor_rules_add(r, line, msg, sizeof(msg));
+	if (is_idle_line(line))
+		rc = idle_rules_add(&r->idle, line + strlen(IDLE_WORD), msg, sizeof(msg));
+	else
+		rc = actor_rules_add(r, line, msg, sizeof(msg));
 	if (rc)
 		set_err(err, errlen, "%s:%lu: %s", path, lineno, msg);
 	return rc;
@@ -205,7 +222,7 @@ static int read_error(const char *path, int errnum, char *err, size_t errlen)
 int actor_rules_load(struct actor_rules *r, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	size_t had = r->n, cap = 0;
+	size_t had = r->n, had_idle = r->idle.n, cap = 0;
 	unsigned long lineno = 0;
 	char *line = NULL;
 	int rc = 0;
@@ -226,8 +243,11 @@ int actor_rules_load(struct actor_rules *r, const char *path, char *err, size_t 
 	}
 	free(line);
 	fclose(f);
-	if (rc)
+	if (rc) {
 		rules_truncate(r, had);
+		while (r->idle.n > had_idle)
+			free(r->idle.globs[--r->idle.n]);
+	}
 	return rc;
 }
 
@@ -239,57 +259,13 @@ bool actor_rules_use_frames(const struct actor_rules *r)
 	return false;
 }
 
-/*
- * Length of frame without the " (file.c:12)" that syms_user() appends with --lines: the
- * file is a basename, the line a decimal number. Nothing else is stripped, so that a glob
- * can still tell "libfoo.so+0x1a2b", "[vdso]" or "[unknown]" apart.
- */
-static size_t without_line(const char *frame, size_t len)
-{
-	size_t i = len, colon;
-
-	if (!i || frame[i - 1] != ')')
-		return len;
-	for (i--; i > 0 && isdigit((unsigned char)frame[i - 1]); i--)
-		;
-	if (i == len - 1 || i == 0 || frame[i - 1] != ':')
-		return len;
-	colon = --i;
-	/* the nearest " (" opens the suffix: the function's own parentheses come before it */
-	while (i >= 2 && !(frame[i - 1] == '(' && frame[i - 2] == ' '))
-		i--;
-	/* neither the function nor the file may be empty */
-	if (i < 3 || i == colon)
-		return len;
-	return i - 2;
-}
-
-static bool frame_matches(const char *glob, const char *frame)
-{
-	size_t len = strlen(frame), keep = without_line(frame, len);
-	char buf[256], *name = buf;
-	bool hit;
-
-	if (keep < len && keep >= sizeof(buf))
-		name = malloc(keep + 1);
-	/* out of memory: the whole name is the next best thing to match */
-	if (keep == len || !name)
-		return !fnmatch(glob, frame, 0);
-	memcpy(name, frame, keep);
-	name[keep] = '\0';
-	hit = !fnmatch(glob, name, 0);
-	if (name != buf)
-		free(name);
-	return hit;
-}
-
 static bool rule_matches(const struct actor_rule *rule, const char *comm, const char *const *ufr,
 			 int nufr)
 {
 	if (!rule->sym)
 		return !fnmatch(rule->glob, comm, 0);
 	for (int i = 0; ufr && i < nufr; i++)
-		if (ufr[i] && frame_matches(rule->glob, ufr[i]))
+		if (ufr[i] && frame_glob_match(rule->glob, ufr[i]))
 			return true;
 	return false;
 }

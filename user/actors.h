@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "idle.h"
 
 #define ACTOR_LEN 32
 
@@ -22,6 +23,7 @@ struct actor_rule {
 struct actor_rules {
 	struct actor_rule *v;
 	size_t n;
+	struct idle_rules idle; /* an actors file's "idle sym:GLOB" lines */
 };
 
 /*
@@ -35,8 +37,9 @@ struct actor_rules {
 int actor_rules_add(struct actor_rules *r, const char *spec, char *err, size_t errlen);
 
 /*
- * Reads rules from a file: one rule per line, leading and trailing whitespace and blank lines
- * ignored. A '#' at the start of a line or after whitespace starts a comment; one inside a word
+ * Reads rules from a file: one rule per line ("idle sym:GLOB" adds an idle rule, user/idle.h),
+ * leading and trailing whitespace and blank lines ignored. A '#' at the start of a line or after
+ * whitespace starts a comment; one inside a word
  * ("C#-pool") does not, and a glob writes a literal " #" as " \#" (fnmatch's escape).
  * Errors say "FILE:LINE: ..." in err (-EINVAL, -ENOMEM); -errno when the file cannot be read,
  * with a message saying so and why. A failed load adds no rule.

@@ -246,6 +246,7 @@ enum pal {
 	PAL_SLEEP,
 	PAL_RUNQUEUE,
 	PAL_CHILD,
+	PAL_IDLE,
 	PAL_OTHER, /* also every kind this table does not name */
 	PAL_WAKER,
 	PAL_SEPARATOR,
@@ -266,6 +267,8 @@ static const struct palette {
 	[PAL_SLEEP] = {"sleep", {175, 175, 160}, {45, 45, 45}},
 	[PAL_RUNQUEUE] = {"runqueue", {135, 85, 195}, {45, 45, 45}},
 	[PAL_CHILD] = {"child", {215, 195, 40}, {35, 45, 40}},
+	/* pale and cold: parked workers are there to be seen, not to catch the eye */
+	[PAL_IDLE] = {"idle", {200, 210, 225}, {25, 25, 20}},
 	[PAL_OTHER] = {"other", {195, 180, 110}, {40, 40, 40}},
 	[PAL_WAKER] = {"waker", {65, 110, 210}, {50, 65, 45}},
 	[PAL_SEPARATOR] = {SEPARATOR, {150, 150, 150}, {0, 0, 0}},

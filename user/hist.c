@@ -237,3 +237,57 @@ void hist_print_of(FILE *f, const struct hist *h, const char *indent, const char
 	}
 	print_summary(f, h, indent, what);
 }
+
+/* The fine slots that make up log2 slot i: [*lo, *hi). */
+static void fine_range(int i, int *lo, int *hi)
+{
+	if (i < HIST_SUB_BITS) {
+		*lo = i ? 1 << i : 0;
+		*hi = 1 << (i + 1);
+		return;
+	}
+	*lo = (i - HIST_SUB_BITS + 1) * HIST_SUB;
+	*hi = *lo + HIST_SUB;
+}
+
+/* Moves c counts of the fine slots [lo, hi) in proportion to what each holds. */
+static void move_fine(struct hist *from, struct hist *to, int lo, int hi, uint64_t c)
+{
+	uint64_t have = 0, left = c;
+
+	for (int f = lo; f < hi; f++)
+		have += from->fine[f];
+	for (int f = lo; f < hi && left; f++) {
+		uint64_t m = have ? (c * from->fine[f] + have - 1) / have : 0;
+
+		m = m < left ? m : left;
+		m = m < from->fine[f] ? m : from->fine[f];
+		from->fine[f] -= m;
+		to->fine[f] += m;
+		left -= m;
+	}
+	/* counts the fine slots never had (a reader's race): the slot's middle */
+	to->fine[(lo + hi) / 2] += left;
+}
+
+void hist_move_slots(struct hist *from, struct hist *to, const uint32_t *slots, int n,
+		     uint64_t total_ns, uint64_t max_ns)
+{
+	for (int i = 0; i < n && i < HIST_MAX_SLOTS; i++) {
+		uint64_t c = slots[i];
+		int lo, hi;
+
+		if (!c)
+			continue;
+		fine_range(i, &lo, &hi);
+		move_fine(from, to, lo, hi, c);
+		from->slots[i] -= c < from->slots[i] ? c : from->slots[i];
+		to->slots[i] += c;
+		from->count -= c < from->count ? c : from->count;
+		to->count += c;
+	}
+	from->total_ns -= total_ns < from->total_ns ? total_ns : from->total_ns;
+	to->total_ns += total_ns;
+	if (max_ns > to->max_ns)
+		to->max_ns = max_ns;
+}

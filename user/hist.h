@@ -31,6 +31,14 @@ void hist_add_slots(struct hist *h, const uint32_t *slots, int n, uint64_t total
 /* The BPF side's log-linear slots (bpf/hist_slots.h); the log2 slots follow from them. */
 void hist_add_fine(struct hist *h, const uint32_t *fine, int n, uint64_t total_ns, uint64_t max_ns);
 void hist_merge(struct hist *dst, const struct hist *src);
+/*
+ * Moves periods given by their log2 slots (and their total) from one
+ * histogram to another: counts leave each log2 slot's fine slots in
+ * proportion to what those hold, the one detail the log2 slots do not carry.
+ * from's max is left for the caller, who knows what else it holds.
+ */
+void hist_move_slots(struct hist *from, struct hist *to, const uint32_t *slots, int n,
+		     uint64_t total_ns, uint64_t max_ns);
 
 /*
  * pct-th percentile (0 < pct <= 100) in microseconds, interpolated linearly

@@ -8,7 +8,7 @@ static const char *const names[REASON_NR] = {
 	[REASON_RUNQUEUE] = "runqueue", [REASON_LOCK] = "lock",	  [REASON_NET] = "net",
 	[REASON_POLL] = "poll",		[REASON_PIPE] = "pipe",	  [REASON_DISK] = "disk",
 	[REASON_SLEEP] = "sleep",	[REASON_CHILD] = "child", [REASON_FAULT] = "fault",
-	[REASON_OTHER] = "other",
+	[REASON_OTHER] = "other",	[REASON_IDLE] = "idle",
 };
 
 /* Syscalls by what a thread blocked in them waits for; names absent on an arch are skipped. */

@@ -615,6 +615,50 @@ static void test_merge_fine(void **state)
 	ASSERT_PCTS(&a, 1e-9, {50, 6144.0}, {25, 5120.0});
 }
 
+/*
+ * Moving periods out by their log2 slots: counts, totals and every log2 slot
+ * exact on both sides; the fine slots of each log2 slot give up counts in
+ * proportion to what they hold, so that each side still sums up.
+ */
+static void test_move_slots(void **state)
+{
+	struct hist from = {0}, to = {0};
+	uint32_t moved[HIST_MAX_SLOTS] = {0};
+	uint64_t fine_from = 0, fine_to = 0;
+
+	(void)state;
+	/* 30 periods of 5 us (slot 2), 10 of 3 ms and 30 of 6 ms (slots 11 and 12) */
+	for (int i = 0; i < 30; i++)
+		hist_add(&from, 5 * US);
+	for (int i = 0; i < 10; i++)
+		hist_add(&from, 3000 * US);
+	for (int i = 0; i < 30; i++)
+		hist_add(&from, 6000 * US);
+	moved[2] = 10;
+	moved[12] = 30;
+	hist_move_slots(&from, &to, moved, HIST_MAX_SLOTS, 10 * 5 * US + 30 * 6000 * US, 6000 * US);
+	assert_int_equal(from.count, 30);
+	assert_int_equal(to.count, 40);
+	assert_int_equal(from.slots[2], 20);
+	assert_int_equal(from.slots[11], 10);
+	assert_int_equal(from.slots[12], 0);
+	assert_int_equal(to.slots[2], 10);
+	assert_int_equal(to.slots[12], 30);
+	assert_int_equal(from.total_ns, 20 * 5 * US + 10 * 3000 * US);
+	assert_int_equal(to.max_ns, 6000 * US);
+	for (int i = 0; i < HIST_FINE_SLOTS; i++) {
+		fine_from += from.fine[i];
+		fine_to += to.fine[i];
+	}
+	assert_int_equal(fine_from, 30);
+	assert_int_equal(fine_to, 40);
+	/* one fine slot in each: the same one on both sides */
+	assert_int_equal(to.fine[hist_fine_slot(5)], 10);
+	assert_int_equal(to.fine[hist_fine_slot(6000)], 30);
+	/* within the fine slot of 6 ms, [5632, 6144) us */
+	ASSERT_PCTS(&to, 256.0, {50, 5888.0});
+}
+
 /* ---- log2 slots alone (filled with hist_add_slots): the percentiles of before ---- */
 
 static void test_log2_single(void **state)
@@ -907,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_add_fine_no_wrap),
 		cmocka_unit_test(test_percentile_precision),
 		cmocka_unit_test(test_merge_fine),
+		cmocka_unit_test(test_move_slots),
 		cmocka_unit_test(test_log2_single),
 		cmocka_unit_test(test_log2_straddling),
 		cmocka_unit_test(test_log2_slot0),

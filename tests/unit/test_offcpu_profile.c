@@ -221,6 +221,74 @@ static void test_profile_finish_empty(void **state)
 	}
 }
 
+/*
+ * A parked worker's lock stack moves to idle with its thread's totals and its
+ * histogram counts; lock keeps its real waits and a max of its own; idle
+ * sorts after real waits, whatever its size.
+ */
+static void test_move_to_idle(void **state)
+{
+	static struct profile p;
+	static struct pthread t[2];
+	static struct pstack s[2];
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	thread(&t[0], 1, 1, "worker");
+	thread(&t[1], 2, 1, "blocker");
+	t[0].offcpu_ns[REASON_LOCK] = 900 * MS;
+	t[0].periods[REASON_LOCK] = 90;
+	t[0].rq_after_ns[REASON_LOCK] = 9 * MS;
+	t[1].offcpu_ns[REASON_LOCK] = 40 * MS;
+	t[1].periods[REASON_LOCK] = 4;
+	s[0] = (struct pstack){.pid = 1,
+			       .tid = 1,
+			       .reason = REASON_LOCK,
+			       .total_ns = 900 * MS,
+			       .count = 90,
+			       .max_ns = 100 * MS,
+			       .rq_ns = 9 * MS};
+	s[0].log2[13] = 90; /* 10 ms each, max 100 ms */
+	s[1] = (struct pstack){.pid = 1,
+			       .tid = 2,
+			       .reason = REASON_LOCK,
+			       .total_ns = 40 * MS,
+			       .count = 4,
+			       .max_ns = 10 * MS};
+	s[1].log2[13] = 4;
+	for (int i = 0; i < 90; i++)
+		hist_add(&p.reason_hist[REASON_LOCK], 10 * MS);
+	for (int i = 0; i < 4; i++)
+		hist_add(&p.reason_hist[REASON_LOCK], 10 * MS);
+	hist_add(&p.reason_hist[REASON_LOCK], 0); /* the max came from the worker: 100 ms */
+	p.reason_hist[REASON_LOCK].max_ns = 100 * MS;
+	p.threads = t;
+	p.nthreads = 2;
+	p.stacks = s;
+	p.nstacks = 2;
+
+	profile_move_to_idle(&p, &s[0], &t[0]);
+	profile_settle_max(&p, REASON_LOCK);
+	assert_int_equal(s[0].reason, REASON_IDLE);
+	assert_int_equal(t[0].offcpu_ns[REASON_LOCK], 0);
+	assert_int_equal(t[0].offcpu_ns[REASON_IDLE], 900 * MS);
+	assert_int_equal(t[0].periods[REASON_IDLE], 90);
+	assert_int_equal(t[0].rq_after_ns[REASON_IDLE], 9 * MS);
+	assert_int_equal(p.reason_hist[REASON_LOCK].count, 5);
+	assert_int_equal(p.reason_hist[REASON_IDLE].count, 90);
+	assert_int_equal(p.reason_hist[REASON_IDLE].max_ns, 100 * MS);
+	assert_int_equal(p.reason_hist[REASON_LOCK].max_ns, 10 * MS);
+	assert_int_equal(reason_sum_waits(t[0].offcpu_ns), 0);
+
+	profile_finish(&p);
+	assert_int_equal(p.reason_ns[REASON_IDLE], 900 * MS);
+	assert_int_equal(p.reason_ns[REASON_LOCK], 40 * MS);
+	/* real waits first: the blocker's 40 ms before the worker's 900 ms of idle */
+	assert_int_equal(p.threads[0].tid, 2);
+	assert_int_equal(p.stacks[0].tid, 2);
+	assert_int_equal(p.stacks[1].reason, REASON_IDLE);
+}
+
 static void test_pthread_offcpu(void **state)
 {
 	struct pthread t;
@@ -307,11 +375,11 @@ static void test_reason_names(void **state)
 		[REASON_RUNQUEUE] = "runqueue", [REASON_LOCK] = "lock",	  [REASON_NET] = "net",
 		[REASON_POLL] = "poll",		[REASON_PIPE] = "pipe",	  [REASON_DISK] = "disk",
 		[REASON_SLEEP] = "sleep",	[REASON_CHILD] = "child", [REASON_FAULT] = "fault",
-		[REASON_OTHER] = "other",
+		[REASON_OTHER] = "other",	[REASON_IDLE] = "idle",
 	};
 
 	(void)state;
-	assert_int_equal(REASON_NR, 10);
+	assert_int_equal(REASON_NR, 11);
 	for (int r = 0; r < REASON_NR; r++) {
 		assert_string_equal(reason_name(r), names[r]);
 		assert_int_equal(reason_parse(names[r]), r);
@@ -427,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_profile_free),
 		cmocka_unit_test(test_lost),
 		cmocka_unit_test(test_reason_names),
+		cmocka_unit_test(test_move_to_idle),
 		cmocka_unit_test(test_syscall_name),
 		cmocka_unit_test(test_syscall_classes),
 		cmocka_unit_test(test_syscall_classes_bounds),

@@ -434,9 +434,10 @@ static void assert_schema_valid(const char *flat)
 }
 
 static const char *const reason_names[REASON_NR] = {
-	"runqueue", "lock", "net", "poll", "pipe", "disk", "sleep", "child", "fault", "other",
+	"runqueue", "lock",  "net",   "poll",  "pipe", "disk",
+	"sleep",    "child", "fault", "other", "idle",
 };
-static const char all_reasons[] = "runqueue,lock,net,poll,pipe,disk,sleep,child,fault,other";
+static const char all_reasons[] = "runqueue,lock,net,poll,pipe,disk,sleep,child,fault,other,idle";
 static const char all_lost[] = "threads_full,periods_full,stacks_full,ustack_failed,"
 			       "kstack_failed,events_lost,wakes_full,sched_frames_full,recursion_"
 			       "misses,frames_without_maps,switches_unseen";
@@ -456,8 +457,8 @@ static void test_json_top(void **state)
 	struct world *w = world_new();
 	char *doc = render(&w->p, FACE_JSON, BY_STACK, 0), *flat = json_flatten(doc);
 	static const char *const want_reasons[REASON_NR] = {
-		"1300.0", "120000.0", "30000.4", "40000.6", "0.0",
-		"0.0",	  "0.5",      "0.0",	 "0.0",	    "7000.5",
+		"1300.0", "120000.0", "30000.4", "40000.6", "0.0", "0.0",
+		"0.5",	  "0.0",      "0.0",	 "7000.5",  "0.0",
 	};
 
 	(void)state;
@@ -476,7 +477,7 @@ static void test_json_top(void **state)
 	assert_flat(flat, "\"kworker/0:1\"", "targets.1.comm");
 	assert_flat(flat, "false", "targets.1.exited");
 
-	/* all ten reasons, in microseconds, zeros included */
+	/* every reason, in microseconds, zeros included */
 	assert_reason_us(flat, "reasons", want_reasons);
 
 	assert_flat(flat, all_lost, "lost{}");
@@ -492,13 +493,14 @@ static void test_json_threads(void **state)
 	struct world *w = world_new();
 	char *doc = render(&w->p, FACE_JSON, BY_STACK, 0), *flat = json_flatten(doc);
 	static const char *const r101[REASON_NR] = {
-		"1000.0", "120000.0", "30000.4", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.5",
+		"1000.0", "120000.0", "30000.4", "0.0", "0.0", "0.0",
+		"0.0",	  "0.0",      "0.0",	 "0.5", "0.0",
 	};
 	static const char *const r100[REASON_NR] = {
-		"300.0", "0.0", "0.0", "40000.6", "0.0", "0.0", "0.5", "0.0", "0.0", "0.0",
+		"300.0", "0.0", "0.0", "40000.6", "0.0", "0.0", "0.5", "0.0", "0.0", "0.0", "0.0",
 	};
 	static const char *const r7[REASON_NR] = {
-		"0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "7000.0",
+		"0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "7000.0", "0.0",
 	};
 
 	(void)state;
@@ -665,7 +667,7 @@ static void test_json_empty(void **state)
 	struct profile p;
 	char *doc, *flat;
 	static const char *const zeros[REASON_NR] = {
-		"0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0",
+		"0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "0.0",
 	};
 
 	(void)state;
@@ -1031,7 +1033,8 @@ static void test_text_by_stack(void **state)
 	char *out = render(&w->p, FACE_TEXT, BY_STACK, 0);
 
 	(void)state;
-	assert_contains(out, "\nTOP STACKS (8 of 8, by off-CPU time, innermost frame first)\n");
+	assert_contains(
+		out, "\nTOP STACKS (8 of 8, by off-CPU time, idle last, innermost frame first)\n");
 	/* innermost first: kernel frames, a "--", then user frames */
 	assert_contains(out, "\n120.0 ms lock (futex), 6 periods, max 30.0 ms - dispatcher-3 [101] "
 			     "pid 100\n"
@@ -1086,7 +1089,8 @@ static void test_text_by_stack_top(void **state)
 	char *out = render(&w->p, FACE_TEXT, BY_STACK, 2);
 
 	(void)state;
-	assert_contains(out, "\nTOP STACKS (2 of 8, by off-CPU time, innermost frame first)\n");
+	assert_contains(
+		out, "\nTOP STACKS (2 of 8, by off-CPU time, idle last, innermost frame first)\n");
 	assert_contains(out, "120.0 ms lock (futex)");
 	assert_contains(out, "40.0 ms poll (epoll_pwait)");
 	assert_not_contains(out, "net (recvfrom)");
@@ -1096,12 +1100,14 @@ static void test_text_by_stack_top(void **state)
 
 	/* more than there are: all of them */
 	out = render(&w->p, FACE_TEXT, BY_STACK, 100);
-	assert_contains(out, "\nTOP STACKS (8 of 8, by off-CPU time, innermost frame first)\n");
+	assert_contains(
+		out, "\nTOP STACKS (8 of 8, by off-CPU time, idle last, innermost frame first)\n");
 	assert_int_equal(count_of(out, " periods, max "), 8);
 	free(out);
 
 	out = render(&w->p, FACE_TEXT, BY_STACK, 1);
-	assert_contains(out, "\nTOP STACKS (1 of 8, by off-CPU time, innermost frame first)\n");
+	assert_contains(
+		out, "\nTOP STACKS (1 of 8, by off-CPU time, idle last, innermost frame first)\n");
 	assert_int_equal(count_of(out, " periods, max "), 1);
 	free(out);
 	free(w);

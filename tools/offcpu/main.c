@@ -84,6 +84,7 @@ enum {
 	OPT_ACTOR,
 	OPT_ACTORS,
 	OPT_STACK,
+	OPT_IDLE,
 };
 
 static const struct argp_option opts[] = {
@@ -103,6 +104,8 @@ static const struct argp_option opts[] = {
 	{"actor", OPT_ACTOR, "NAME=GLOB", 0,
 	 "Actor rule: thread name GLOB, or NAME=sym:GLOB for a user frame (repeatable)", 0},
 	{"actors", OPT_ACTORS, "FILE", 0, "Actor rules from FILE, one per line", 0},
+	{"idle", OPT_IDLE, "sym:GLOB", 0,
+	 "Also idle: periods whose waiting function matches GLOB (repeatable)", 0},
 	{"stuck", OPT_STUCK, NULL, 0, "Only the threads blocked right now, then exit", 0},
 	{"interval", 'i', "SECONDS", 0, "A report every SECONDS (each one starts afresh)", 0},
 	{"svg", OPT_SVG, "FILE", 0, "Also write an off-CPU flame graph (SVG) to FILE", 0},
@@ -121,12 +124,14 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-static void add_rules(bool file, const char *arg)
+static void add_rules(int key, const char *arg)
 {
 	char err[256];
+	int rc = key == OPT_ACTORS ? actor_rules_load(&env.rules, arg, err, sizeof(err))
+		 : key == OPT_IDLE ? idle_rules_add(&env.rules.idle, arg, err, sizeof(err))
+				   : actor_rules_add(&env.rules, arg, err, sizeof(err));
 
-	if ((file ? actor_rules_load(&env.rules, arg, err, sizeof(err))
-		  : actor_rules_add(&env.rules, arg, err, sizeof(err))) < 0)
+	if (rc < 0)
 		usage_error(TOOL, "%s", err);
 }
 
@@ -161,7 +166,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_BY:
 		env.by = parse_choice(TOOL, "--by", arg, /* in enum report_by's order */
-				      (const char *const[]){"stack", "thread", "reason", "actor"}, 4);
+				      (const char *const[]){"stack", "thread", "reason", "actor"},
+				      4);
 		break;
 	case OPT_STACK:
 		if (!strcmp(arg, "auto"))
@@ -211,7 +217,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_ACTOR:
 	case OPT_ACTORS:
-		add_rules(key == OPT_ACTORS, arg);
+	case OPT_IDLE:
+		add_rules(key, arg);
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
@@ -536,6 +543,7 @@ static void fill_maps(struct run *r)
 		.prog = env.stuck ? -1 : bpf_program__fd(prog),
 		.whole = whole_periods_only(),
 		.since = env.interval ? &r->prev : NULL,
+		.idle = &env.rules.idle,
 	};
 }
 

@@ -801,6 +801,7 @@ static int add_stuck(const struct offcpu_maps *m, struct syms *syms, struct prof
 	st->comm[COMM_LEN - 1] = 0;
 	actor_of(st->comm, st->actor, sizeof(st->actor));
 	st->reason = snap->reason < REASON_NR ? snap->reason : REASON_OTHER;
+	st->kernel = snap->flags & THREAD_KERNEL;
 	st->syscall = snap->syscall == NO_SYSCALL ? -1 : snap->syscall;
 	/* our own switch-out is exact; a record seeded at the start knows only the estimate */
 	st->since_exact = open && !(t.flags & THREAD_SEEDED);
@@ -990,6 +991,33 @@ static void forget_exited(const struct offcpu_maps *m, const struct records *rs)
 	free(gone);
 }
 
+/* Workers parked waiting for work: told from their named frames (user/idle.h). */
+static void mark_idle(const struct offcpu_maps *m, struct profile *p)
+{
+	bool moved[REASON_NR] = {false};
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		struct pstack *s = &p->stacks[i];
+		struct pthread *t = find_thread(p, s->tid, s->pid);
+
+		if (!idle_stack(m->idle, s->reason, t && t->kernel, s->frames, s->nframes,
+				s->nkernel))
+			continue;
+		moved[s->reason] = true;
+		profile_move_to_idle(p, s, t);
+	}
+	for (int r = 0; r < REASON_NR; r++)
+		if (moved[r])
+			profile_settle_max(p, r);
+	for (size_t i = 0; i < p->nstuck; i++) {
+		struct pstuck *st = &p->stuck[i];
+		if (idle_stack(m->idle, st->reason, st->kernel, st->frames, st->nframes,
+			       st->nkernel))
+			st->reason = REASON_IDLE;
+	}
+	profile_sort_stuck(p);
+}
+
 int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *p,
 		const struct task_snap *snaps, size_t nsnaps)
 {
@@ -1013,6 +1041,8 @@ int offcpu_read(const struct offcpu_maps *m, struct syms *syms, struct profile *
 	}
 	if (!err)
 		err = read_all(m, syms, p, &rs, snaps, nsnaps);
+	if (!err)
+		mark_idle(m, p);
 	if (m->since && !err) {
 		prev_advance(m->since);
 		forget_exited(m, &rs);
@@ -1053,6 +1083,9 @@ int offcpu_read_stuck(const struct offcpu_maps *m, struct syms *syms, struct pro
 {
 	/* nothing to learn the scheduler frames from: the kernel stacks read as /proc/PID/stack */
 	struct schedframes none = {.n = 0};
+	int err = read_stuck(m, syms, p, &none, snaps, nsnaps);
 
-	return read_stuck(m, syms, p, &none, snaps, nsnaps);
+	if (!err)
+		mark_idle(m, p);
+	return err;
 }

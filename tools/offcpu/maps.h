@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include "offcpu.h"
 #include "deltas.h"
+#include "idle.h"
 
 struct offcpu_prev;
 
@@ -17,6 +18,8 @@ struct offcpu_maps {
 	int prog;		   /* the attached program, for its recursion-miss count */
 	bool whole;		   /* -m/-M: periods cut by the trace's start or end are left out */
 	struct offcpu_prev *since; /* interval reports: what the last one read */
+	const struct idle_rules
+		*idle; /* users' rules for the idle reason, beside the built-in ones */
 };
 
 enum { PREV_PERIODS, PREV_HISTS, PREV_WAKES, PREV_NR };

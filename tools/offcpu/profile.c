@@ -35,25 +35,68 @@ uint64_t reason_sum(const uint64_t v[REASON_NR])
 	return n;
 }
 
+uint64_t reason_sum_waits(const uint64_t v[REASON_NR])
+{
+	return reason_sum(v) - v[REASON_IDLE];
+}
+
 uint64_t pthread_offcpu_ns(const struct pthread *t)
 {
 	return reason_sum(t->offcpu_ns);
 }
 
+/* larger first */
+static int by_larger(uint64_t x, uint64_t y)
+{
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Real waits lead; idle time, shown but apart, only breaks ties. */
 static int by_thread_offcpu(const void *a, const void *b)
 {
-	uint64_t x = pthread_offcpu_ns(a), y = pthread_offcpu_ns(b);
+	const struct pthread *x = a, *y = b;
+	int c = by_larger(reason_sum_waits(x->offcpu_ns), reason_sum_waits(y->offcpu_ns));
 
-	return x < y   ? 1
-	       : x > y ? -1
-		       : ((const struct pthread *)a)->tid - ((const struct pthread *)b)->tid;
+	if (!c)
+		c = by_larger(x->offcpu_ns[REASON_IDLE], y->offcpu_ns[REASON_IDLE]);
+	return c ? c : x->tid - y->tid;
 }
 
 static int by_stack_total(const void *a, const void *b)
 {
 	const struct pstack *x = a, *y = b;
+	int idle = (x->reason == REASON_IDLE) - (y->reason == REASON_IDLE);
 
-	return x->total_ns < y->total_ns ? 1 : x->total_ns > y->total_ns ? -1 : 0;
+	return idle ? idle : by_larger(x->total_ns, y->total_ns);
+}
+
+void profile_move_to_idle(struct profile *p, struct pstack *s, struct pthread *t)
+{
+	int r = s->reason;
+
+	if (t) {
+		t->offcpu_ns[r] -= s->total_ns < t->offcpu_ns[r] ? s->total_ns : t->offcpu_ns[r];
+		t->offcpu_ns[REASON_IDLE] += s->total_ns;
+		t->periods[r] -= s->count < t->periods[r] ? s->count : t->periods[r];
+		t->periods[REASON_IDLE] += s->count;
+		t->rq_after_ns[r] -= s->rq_ns < t->rq_after_ns[r] ? s->rq_ns : t->rq_after_ns[r];
+		t->rq_after_ns[REASON_IDLE] += s->rq_ns;
+	}
+	hist_move_slots(&p->reason_hist[r], &p->reason_hist[REASON_IDLE], s->log2, HIST_MAX_SLOTS,
+			s->total_ns, s->max_ns);
+	s->reason = REASON_IDLE;
+}
+
+void profile_settle_max(struct profile *p, int reason)
+{
+	struct hist *h = &p->reason_hist[reason];
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < p->nstacks; i++)
+		if (p->stacks[i].reason == reason && p->stacks[i].max_ns > max)
+			max = p->stacks[i].max_ns;
+	if (max < h->max_ns)
+		h->max_ns = h->count ? max : 0;
 }
 
 void profile_finish(struct profile *p)
@@ -98,7 +141,11 @@ void profile_free(struct profile *p)
 static int by_stuck_time(const void *a, const void *b)
 {
 	const struct pstuck *x = a, *y = b;
+	int idle = (x->reason == REASON_IDLE) - (y->reason == REASON_IDLE);
 
+	/* parked workers after the threads that wait for something */
+	if (idle)
+		return idle;
 	/* unknown since (0) sorts last; otherwise the longest first */
 	if (!x->since_ns || !y->since_ns)
 		return !x->since_ns - !y->since_ns;

@@ -63,6 +63,7 @@ struct pstuck {
 	char actor[ACTOR_LEN];
 	int reason;
 	int syscall;	     /* -1 for none */
+	bool kernel;	     /* a kernel thread */
 	uint64_t since_ns;   /* CLOCK_MONOTONIC; 0 if unknown */
 	bool since_exact;    /* from its own switch-out, not from when it last got a CPU */
 	const char **frames; /* outermost first */
@@ -133,8 +134,17 @@ uint64_t lost_total(const struct profile *p);
  */
 void profile_finish(struct profile *p);
 uint64_t pthread_offcpu_ns(const struct pthread *t);
+/*
+ * Moves a stack filed under what the kernel saw to REASON_IDLE (user/idle.h),
+ * its thread's totals (t may be NULL) and its histogram counts with it.
+ */
+void profile_move_to_idle(struct profile *p, struct pstack *s, struct pthread *t);
+/* After moves: the reason's max is the largest of the stacks it kept. */
+void profile_settle_max(struct profile *p, int reason);
 /* The sum of a per-reason array (times or counts). */
 uint64_t reason_sum(const uint64_t v[REASON_NR]);
+/* The same without idle: the time spent waiting for something. */
+uint64_t reason_sum_waits(const uint64_t v[REASON_NR]);
 void profile_free(struct profile *p);
 /* Threads blocked now, the longest blocked first (unknown since last). */
 void profile_sort_stuck(struct profile *p);

@@ -44,10 +44,14 @@ static void text_summary(FILE *f, const struct profile *p)
 
 	fprintf(f, "%s: ", p->tool);
 	report_scope(f, p);
-	fprintf(f,
-		", %.2f s traced: %s off-CPU in %" PRIu64 " blocked periods across %zu threads\n",
+	fprintf(f, ", %.2f s traced: %s off-CPU in %" PRIu64 " blocked periods across %zu threads",
 		p->duration, fmt_duration(a, sizeof(a), total_offcpu(p)), p->periods,
 		blocked_threads(p));
+	if (p->reason_ns[REASON_IDLE])
+		fprintf(f, "; %s of it (%.1f%%) idle, workers waiting for work",
+			fmt_duration(a, sizeof(a), p->reason_ns[REASON_IDLE]),
+			100.0 * p->reason_ns[REASON_IDLE] / total_offcpu(p));
+	fprintf(f, "\n");
 	for (int i = 0; i < p->npids; i++)
 		if (p->exited[i])
 			fprintf(f,
@@ -61,25 +65,32 @@ static void text_summary(FILE *f, const struct profile *p)
 	unwind_quality_print(f, &p->unwind);
 }
 
-static void text_reasons(FILE *f, const struct profile *p)
+static void text_reason(FILE *f, const struct profile *p, int r)
 {
-	uint64_t all = total_offcpu(p);
+	const struct hist *h = &p->reason_hist[r];
 	char t[32], p50[32], p90[32], p99[32], mx[32];
 
+	fprintf(f, "%-9s %10s %5.1f%% %8" PRIu64 " %10s %10s %10s %10s\n", reason_name(r),
+		fmt_duration(t, sizeof(t), p->reason_ns[r]),
+		100.0 * p->reason_ns[r] / total_offcpu(p), h->count,
+		hist_fmt_percentile(p50, sizeof(p50), h, 50),
+		hist_fmt_percentile(p90, sizeof(p90), h, 90),
+		hist_fmt_percentile(p99, sizeof(p99), h, 99),
+		fmt_duration(mx, sizeof(mx), h->max_ns));
+}
+
+/* Real waits, then idle under a rule of its own: parked workers wait for nothing. */
+static void text_reasons(FILE *f, const struct profile *p)
+{
 	fprintf(f, "\n%-9s %10s %6s %8s %10s %10s %10s %10s\n", "REASON", "OFF-CPU", "SHARE",
 		"PERIODS", "P50", "P90", "P99", "MAX");
-	for (int r = 0; r < REASON_NR; r++) {
-		const struct hist *h = &p->reason_hist[r];
-
-		if (!p->reason_ns[r])
-			continue;
-		fprintf(f, "%-9s %10s %5.1f%% %8" PRIu64 " %10s %10s %10s %10s\n", reason_name(r),
-			fmt_duration(t, sizeof(t), p->reason_ns[r]), 100.0 * p->reason_ns[r] / all,
-			h->count, hist_fmt_percentile(p50, sizeof(p50), h, 50),
-			hist_fmt_percentile(p90, sizeof(p90), h, 90),
-			hist_fmt_percentile(p99, sizeof(p99), h, 99),
-			fmt_duration(mx, sizeof(mx), h->max_ns));
-	}
+	for (int r = 0; r < REASON_NR; r++)
+		if (p->reason_ns[r] && r != REASON_IDLE)
+			text_reason(f, p, r);
+	if (!p->reason_ns[REASON_IDLE])
+		return;
+	fprintf(f, "- - - - - workers parked, waiting for work:\n");
+	text_reason(f, p, REASON_IDLE);
 }
 
 static size_t rows(size_t n, const struct report_opts *o)
@@ -104,10 +115,15 @@ static void text_stack(FILE *f, const struct pstack *s)
 
 static void text_stacks(FILE *f, const struct profile *p, const struct report_opts *o)
 {
-	fprintf(f, "\nTOP STACKS (%zu of %zu, by off-CPU time, innermost frame first)\n",
+	fprintf(f, "\nTOP STACKS (%zu of %zu, by off-CPU time, idle last, innermost frame first)\n",
 		rows(p->nstacks, o), p->nstacks);
-	for (size_t i = 0; i < rows(p->nstacks, o); i++)
+	for (size_t i = 0; i < rows(p->nstacks, o); i++) {
+		/* profile_finish sorted idle stacks last */
+		if (p->stacks[i].reason == REASON_IDLE &&
+		    (!i || p->stacks[i - 1].reason != REASON_IDLE))
+			fprintf(f, "\n- - - - - idle: workers parked, waiting for work\n");
 		text_stack(f, &p->stacks[i]);
+	}
 }
 
 static void text_breakdown(FILE *f, const struct pthread *t)

@@ -74,10 +74,16 @@ static uint64_t actor_offcpu(const struct pactor *a)
 	return reason_sum(a->reason_ns);
 }
 
+/* real waits first, as threads are sorted */
 static int by_actor_offcpu(const void *x, const void *y)
 {
-	uint64_t a = actor_offcpu(x), b = actor_offcpu(y);
+	uint64_t a = reason_sum_waits(((const struct pactor *)x)->reason_ns),
+		 b = reason_sum_waits(((const struct pactor *)y)->reason_ns);
 
+	if (a == b) {
+		a = actor_offcpu(x);
+		b = actor_offcpu(y);
+	}
 	return a < b   ? 1
 	       : a > b ? -1
 		       : strcmp(((const struct pactor *)x)->name, ((const struct pactor *)y)->name);
@@ -87,7 +93,8 @@ static void add_stack_to_actor(struct pactor *a, const struct pstack *s, size_t 
 {
 	a->reason_ns[s->reason] += s->total_ns;
 	a->reason_ns[REASON_RUNQUEUE] += s->rq_ns;
-	if (s->reason != REASON_RUNQUEUE)
+	/* the actor's chart is of its waits: parked time is no wait */
+	if (s->reason != REASON_RUNQUEUE && s->reason != REASON_IDLE)
 		hist_add_slots(&a->hist, s->log2, HIST_MAX_SLOTS, s->total_ns, s->max_ns);
 	a->stacks[a->nstacks++] = idx;
 }

@@ -349,11 +349,18 @@ void semlat_sort_stacks(struct lock_stack *s, size_t n)
 	qsort(s, n, sizeof(*s), by_ns);
 }
 
+bool lock_is_idle(const struct lock *l)
+{
+	return l->idle_ns && l->idle_ns >= l->wait_ns - l->idle_ns;
+}
+
+/* contention first, parked workers' futexes after it */
 static int lock_by_wait(const void *a, const void *b)
 {
 	uint64_t x = ((const struct lock *)a)->wait_ns, y = ((const struct lock *)b)->wait_ns;
+	int idle = lock_is_idle(a) - lock_is_idle(b);
 
-	return x < y ? 1 : x > y ? -1 : 0;
+	return idle ? idle : x < y ? 1 : x > y ? -1 : 0;
 }
 
 /* A global lock is named by its symbol; one on the heap or a stack also by its user. */
@@ -397,6 +404,11 @@ static int symbolize_lock(const struct semlat_maps *m, struct syms *syms, struct
 	for (size_t i = 0; i < l->nwakers; i++)
 		l->wakers[i].frames = semlat_frames(m, syms, l->wakers[i].tgid, l->wakers[i].hash,
 						    false, &l->wakers[i].nframes);
+	/* a tokio acquire blocks no thread: only futex waits can be a parked worker's */
+	for (size_t i = 0; l->op != OP_ASYNC && i < l->nwaiters; i++)
+		if (idle_stack(m->idle, REASON_LOCK, false, l->waiters[i].frames,
+			       l->waiters[i].nframes, 0))
+			l->idle_ns += l->waiters[i].ns;
 	name_lock(syms, l);
 	return 0;
 }

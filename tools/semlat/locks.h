@@ -10,6 +10,7 @@
 #include "hist.h"
 #include "syms.h"
 #include "unwind.h"
+#include "idle.h"
 
 /* Waits of one lock from one stack (the waiters' side or the releasers'), or holds of it. */
 struct lock_stack {
@@ -53,6 +54,7 @@ struct lock {
 	int op; /* enum wait_op */
 	const char *name, *kind;
 	uint64_t waits, wait_ns, max_ns, blocked_ns;
+	uint64_t idle_ns; /* of waiter stacks that are workers parked for work (user/idle.h) */
 	uint64_t outcomes[OUT_NR];
 	uint64_t other_ns;
 	int64_t max_queued; /* tokio: acquires queued on it at once, at most */
@@ -103,14 +105,17 @@ struct semlat_report {
 
 struct semlat_maps {
 	int locks, edges, stacks, counters;
-	int sym_stats, sym_locks; /* --symbol */
-	int holds, holders;	  /* --hold */
-	__u16 gen;		  /* the interval to read */
-	bool drain;		  /* -i: drop what was read, its interval is over */
+	int sym_stats, sym_locks;      /* --symbol */
+	int holds, holders;	       /* --hold */
+	__u16 gen;		       /* the interval to read */
+	const struct idle_rules *idle; /* users' idle rules, beside the built-in ones */
+	bool drain;		       /* -i: drop what was read, its interval is over */
 	uint64_t *since; /* -i: the counters at the last read (DROP_NR + CNT_NR), or NULL */
 };
 
 int semlat_read(const struct semlat_maps *m, struct syms *syms, struct semlat_report *r);
+/* Most of its waits are workers parked waiting for work, not contention. */
+bool lock_is_idle(const struct lock *l);
 /* The lock of that key, once read (semlat_read sorts by key, then by wait at its end). */
 struct lock *semlat_find_lock(struct semlat_report *r, const struct lock_key *k);
 

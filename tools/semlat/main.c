@@ -43,6 +43,7 @@ static struct env {
 	enum semlat_by by;
 	const char *patterns[MAX_PATTERNS];
 	int npatterns;
+	struct idle_rules idle;
 } env = {.top = 10};
 
 const char *argp_program_version =
@@ -79,6 +80,7 @@ enum {
 	OPT_BY,
 	OPT_SVG,
 	OPT_NO_ASYNC,
+	OPT_IDLE,
 };
 
 static const struct argp_option opts[] = {
@@ -103,6 +105,8 @@ static const struct argp_option opts[] = {
 	{"svg", OPT_SVG, "FILE", 0, "Also write a flame graph of the waiter stacks (SVG) to FILE",
 	 0},
 	{"folded", 'f', NULL, 0, "Folded waiter stacks, ending in the lock (microseconds)", 0},
+	{"idle", OPT_IDLE, "sym:GLOB", 0,
+	 "Also idle: futexes where a function matching GLOB waits for work (repeatable)", 0},
 	{"stack", OPT_STACK, "auto|fp", 0,
 	 "User stacks by the binaries' CFI where present (auto), or frame pointers only", 0},
 	{"btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without /sys/kernel/btf", 0},
@@ -170,6 +174,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_NO_ASYNC:
 		env.no_async = true;
 		break;
+	case OPT_IDLE: {
+		char err[256];
+
+		if (idle_rules_add(&env.idle, arg, err, sizeof(err)) < 0)
+			usage_error(TOOL, "%s", err);
+		break;
+	}
 	case 'v':
 		env.verbose = true;
 		break;
@@ -494,6 +505,7 @@ static int trace(struct run *r)
 		.holders = bpf_map__fd(r->skel->maps.holders),
 		.drain = env.interval > 0,
 		.since = env.interval > 0 ? r->since : NULL,
+		.idle = &env.idle,
 	};
 	/* the tables first: every stack is whole from the first wait on */
 	refresh_targets(r);

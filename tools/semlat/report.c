@@ -32,6 +32,15 @@ static uint64_t total_wait(const struct semlat_report *r, uint64_t *waits)
 	return ns;
 }
 
+static uint64_t total_idle(const struct semlat_report *r)
+{
+	uint64_t ns = 0;
+
+	for (size_t i = 0; i < r->nlocks; i++)
+		ns += r->locks[i].idle_ns;
+	return ns;
+}
+
 static void print_lost(FILE *f, const struct semlat_report *r)
 {
 	bool any = false;
@@ -109,6 +118,11 @@ void report_text(FILE *f, const struct semlat_report *r, const struct report_opt
 		" calls that could block)\n",
 		r->npids ? ", " : "", r->duration, fmt_duration(b, sizeof(b), ns), r->nlocks, waits,
 		r->calls);
+	if (total_idle(r))
+		fprintf(f,
+			"idle: %s of it (%.1f%%) is workers parked waiting for work, not "
+			"contention\n",
+			fmt_duration(b, sizeof(b), total_idle(r)), 100.0 * total_idle(r) / ns);
 	if (r->async_obj)
 		fprintf(f, "tokio: async waits traced (%s), %" PRIu64 " acquires queued\n",
 			r->async_obj, r->async_waits);
@@ -137,8 +151,12 @@ static void report_locks_text(FILE *f, const struct semlat_report *r, const stru
 	}
 	fprintf(f, "\n%-40s %-9s %7s %9s %9s %9s %9s %9s %9s %6s %6s\n", "LOCK", "KIND", "WAITS",
 		"TOTAL", "MEAN", "P50", "P99", "MAX", "RUNQ", "NEAR", "TMOUT");
-	for (size_t i = 0; i < shown; i++)
+	for (size_t i = 0; i < shown; i++) {
+		/* semlat_read sorted parked workers' futexes last */
+		if (lock_is_idle(&r->locks[i]) && (!i || !lock_is_idle(&r->locks[i - 1])))
+			fprintf(f, "- - - - - idle: workers parked, waiting for work\n");
 		print_lock(f, &r->locks[i]);
+	}
 	for (size_t i = 0; i < shown && i < (size_t)o->detail; i++)
 		print_detail(f, &r->locks[i], o);
 }
@@ -196,6 +214,8 @@ static void json_lock(struct json *j, const struct lock *l)
 	json_double(j, "max_us", l->max_ns / NS_PER_US);
 	json_percentiles(j, &l->hist);
 	json_double(j, "blocked_us", l->blocked_ns / NS_PER_US);
+	json_double(j, "idle_us", l->idle_ns / NS_PER_US);
+	json_bool(j, "idle", lock_is_idle(l));
 	json_double(j, "runqueue_us", (l->wait_ns - l->blocked_ns) / NS_PER_US);
 	json_u64(j, "near_misses", l->outcomes[OUT_AGAIN]);
 	json_u64(j, "timeouts", l->outcomes[OUT_TIMEOUT]);
