@@ -44,7 +44,7 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
 # as users' binaries are built: optimized, no frame pointers
 RUST_FIXTURES := $(OUT)/fixtures/rlocks $(OUT)/fixtures/tokiosvc
-FIXTURES += $(OUT)/fixtures/waiters-nofp $(RUST_FIXTURES)
+FIXTURES += $(OUT)/fixtures/waiters-nofp $(OUT)/fixtures/waiters-nocfi $(RUST_FIXTURES)
 HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
 # each tool's own code: tools/NAME/*.c, its front end in main.c
@@ -148,6 +148,14 @@ $(OUT)/fixtures/pgtx: tests/fixtures/pgtx.c $(wildcard tests/fixtures/*.h) | $(O
 $(OUT)/fixtures/%-nofp: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
+
+# frame pointers and no unwind tables at all: what the unwinder must fall back from
+$(OUT)/fixtures/%-nocfi: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+		-Wall -Wextra -Werror $< -lpthread -o $@.tmp
+	$(Q)objcopy --remove-section .eh_frame --remove-section .eh_frame_hdr \
+		--remove-section .debug_frame $@.tmp $@ && rm -f $@.tmp
 
 $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)

@@ -34,6 +34,7 @@ PG_DSN = "host=127.0.0.1 port=%s user=postgres dbname=postgres" % os.environ.get
     "WAITSCOPE_PGPORT", "54329")
 WAITERS = BUILD / "fixtures" / "waiters"
 WAITERS_NOFP = BUILD / "fixtures" / "waiters-nofp"  # -O2 -fomit-frame-pointer
+WAITERS_NOCFI = BUILD / "fixtures" / "waiters-nocfi"  # frame pointers, no unwind tables
 PINGPONG = BUILD / "fixtures" / "pingpong"
 HOGS = BUILD / "fixtures" / "hogs"
 DEADLOCK = BUILD / "fixtures" / "deadlock"

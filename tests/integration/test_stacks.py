@@ -3,7 +3,8 @@
 
 import json
 
-from conftest import WAITERS_NOFP, assert_waiters_match, parse_json, stack_funcs
+from conftest import (WAITERS_NOCFI, WAITERS_NOFP, assert_waiters_match, parse_json,
+                      stack_funcs)
 
 # each waiting thread's chain from the thread start down to its blocking call
 CHAINS = {
@@ -78,3 +79,23 @@ def test_stuck_and_seeded_stacks_without_frame_pointers(procs):
     w.finish()
     seeded = biggest_stack(doc, w.pid, "sleep")
     assert {"main", "__libc_start_main"} <= stack_funcs(seeded), seeded["frames"]
+
+
+def test_binary_without_unwind_tables_falls_back_to_frame_pointers(procs):
+    """A binary with no .eh_frame or .debug_frame (frame pointers kept) is walked by its frame
+    pointers, between glibc's frames walked by the tables: the stacks stay whole, and the
+    report says how many binaries had no tables, in text and JSON."""
+    w = procs.waiters("mutex", "sleep", binary=WAITERS_NOCFI)
+    r, doc = trace(procs, w, "auto")
+    text = procs.offcpu(["-p", w.pid, "-n", "1", 1])
+    w.finish()
+    assert_waiters_match(doc, w, ("w-mutex", "w-sleep"), "--stack auto", r.steal_us)
+    u = doc["unwind"]
+    assert u["tables"] and u["without_cfi"] >= 1 and u["binaries"] >= 1, u
+    for name, (reason, chain) in CHAINS.items():
+        frames = [f.split(" ")[0] for f in user_frames(biggest_stack(doc, w.tid(name), reason))]
+        at = [frames.index(c) if c in frames else -1 for c in chain]
+        assert -1 not in at and at == sorted(at), f"{name}: {chain} not in order: {frames}"
+    assert text.returncode == 0, text.stderr
+    line = next(x for x in text.stdout.splitlines() if x.startswith("user stacks:"))
+    assert "without (frame pointers there)" in line and " 0 without" not in line, line
