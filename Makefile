@@ -42,6 +42,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(FIXTURE_SRCS))
+FIXTURES += $(patsubst tests/fixtures/%.cpp,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.cpp))
 # as users' binaries are built: optimized, no frame pointers
 RUST_FIXTURES := $(OUT)/fixtures/rlocks $(OUT)/fixtures/tokiosvc
 FIXTURES += $(OUT)/fixtures/waiters-nofp $(OUT)/fixtures/waiters-nocfi $(RUST_FIXTURES)
@@ -161,6 +162,12 @@ $(OUT)/fixtures/%: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fi
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
 
+# C++ fixtures are built as users' C++ services are: optimized, no frame pointers, over
+# Debian's libstdc++ (which has none either)
+$(OUT)/fixtures/%: tests/fixtures/%.cpp $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CXX) -std=c++17 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
+
 static: $(addprefix $(OUT)/static/,$(TOOLS))
 
 man: $(patsubst %,$(OUT)/man/%.8,$(TOOLS))
@@ -207,7 +214,7 @@ bench: deps all
 
 format:
 	$(Q)clang-format -i $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tools/*/*.[ch] \
-		tests/unit/*.[ch] tests/fixtures/*.[ch])
+		tests/unit/*.[ch] tests/fixtures/*.[ch] tests/fixtures/*.cpp)
 
 lint:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

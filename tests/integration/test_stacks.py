@@ -1,9 +1,10 @@
-"""Whole user stacks without frame pointers: a fixture built as users' binaries are
-(-O2 -fomit-frame-pointer) calling Debian's glibc (no frame pointers either)."""
+"""Whole user stacks without frame pointers: fixtures built as users' binaries are
+(-O2 -fomit-frame-pointer, C and C++) calling Debian's glibc and libstdc++ (no frame pointers
+either)."""
 
 import json
 
-from conftest import (WAITERS_NOCFI, WAITERS_NOFP, assert_waiters_match, parse_json,
+from conftest import (CXXWAITERS, WAITERS_NOCFI, WAITERS_NOFP, assert_waiters_match, parse_json,
                       stack_funcs)
 
 # each waiting thread's chain from the thread start down to its blocking call
@@ -11,6 +12,19 @@ CHAINS = {
     "w-mutex": ("lock", ["start_thread", "mutex_thread", "mutex_wait"]),
     "w-sleep": ("sleep", ["start_thread", "sleep_thread", "sleep_wait"]),
 }
+
+# cxxwaiters' timed threads: wait reason, its fixture functions from the thread function down
+# to the one that makes the blocking call, and the glibc function that call enters (found by
+# substring: glibc's symbols for it vary, __pthread_mutex_lock, __nanosleep)
+CXX_WAITS = {
+    "cx-mutex": ("lock", ["waitfx::mutex_thread", "waitfx::mutex_wait"], "pthread_mutex_lock"),
+    "cx-condvar": ("lock", ["waitfx::condvar_thread", "waitfx::JobQueue::wait_for_job"],
+                   "pthread_cond_wait"),
+    "cx-sleep": ("sleep", ["waitfx::sleep_thread", "waitfx::sleep_wait"], "nanosleep"),
+}
+# as conftest's WAITING: the functions as the report names them, demangled with parameters
+CXX_WAITING = {name: (reason, tuple(f + "(waitfx::Worker&)" for f in funcs))
+               for name, (reason, funcs, _) in CXX_WAITS.items()}
 
 
 def biggest_stack(doc, tid, reason):
@@ -21,6 +35,36 @@ def biggest_stack(doc, tid, reason):
 
 def user_frames(stack):
     return [f for f in stack["frames"] if not f.endswith("_[k]")]
+
+
+def frame_name(frame):
+    """A frame's function without its C++ parameters or source line: 'ns::f(int)' -> 'ns::f'."""
+    return frame.split("(")[0].split(" ")[0]
+
+
+def assert_chain(doc, tid, reason, chain, what):
+    """The thread's biggest stack in reason holds the functions of chain in order (outermost
+    first) and more below the last (the blocking call). Returns its user frames' names."""
+    frames = [frame_name(f) for f in user_frames(biggest_stack(doc, tid, reason))]
+    at = [frames.index(c) if c in frames else -1 for c in chain]
+    assert -1 not in at and at == sorted(at), f"{what}: the stack lacks {chain} in order: {frames}"
+    assert at[-1] < len(frames) - 1, f"{what}: nothing below {chain[-1]}: {frames}"
+    return frames
+
+
+def assert_fp_short(fp, tid, reason, func, what):
+    """A frame-pointer walk from the unframed libraries does not get as far as func."""
+    short = {frame_name(f) for f in biggest_stack(fp, tid, reason)["frames"]}
+    assert func not in short, f"{what}: --stack fp should stop short of {func} here: {short}"
+
+
+def assert_unwound(doc, fp, binaries):
+    """Every walk by the tables is counted; the threads' stacks end at clone3: none cut short.
+    --stack fp walks by none."""
+    u = doc["unwind"]
+    assert u["tables"] and u["walked"] > 50 and u["binaries"] >= binaries, u
+    assert u["cut_short"] <= 0.05 * u["walked"], u
+    assert not fp["unwind"]["tables"] and fp["unwind"]["walked"] == 0, fp["unwind"]
 
 
 def trace(procs, w, mode):
@@ -40,24 +84,41 @@ def test_stacks_reach_thread_start_without_frame_pointers(procs):
     assert_waiters_match(doc, w, ("w-mutex", "w-sleep"), "--stack auto", r.steal_us)
     for name, (reason, chain) in CHAINS.items():
         tid = w.tid(name)
-        frames = [f.split(" ")[0] for f in user_frames(biggest_stack(doc, tid, reason))]
-        at = [frames.index(c) if c in frames else -1 for c in chain]
-        assert -1 not in at and at == sorted(at), (
-            f"{name}: the stack lacks {chain} in order: {frames}")
-        assert frames.index(chain[-1]) < len(frames) - 1, frames
-        short = stack_funcs(biggest_stack(fp, tid, reason))
-        assert chain[1] not in short, (
-            f"{name}: --stack fp should stop short of {chain[1]} here: {sorted(short)}")
-    # every walk by the tables is counted; these threads' stacks end at clone3: none cut
-    u = doc["unwind"]
-    assert u["tables"] and u["walked"] > 50 and u["binaries"] >= 2, u
-    assert u["cut_short"] <= 0.05 * u["walked"], u
-    assert not fp["unwind"]["tables"] and fp["unwind"]["walked"] == 0, fp["unwind"]
-    mutex = [f.split(" ")[0] for f in
-             user_frames(biggest_stack(doc, w.tid("w-mutex"), "lock"))]
+        assert_chain(doc, tid, reason, chain, name)
+        assert_fp_short(fp, tid, reason, chain[1], name)
+    assert_unwound(doc, fp, 2)
+    mutex = [frame_name(f) for f in user_frames(biggest_stack(doc, w.tid("w-mutex"), "lock"))]
     lock = next(i for i, f in enumerate(mutex) if "pthread_mutex_lock" in f)
     assert mutex[lock - 1] == "mutex_wait", (
         f"the caller of pthread_mutex_lock is not shown: {mutex}")
+
+
+def test_cxx_stacks_reach_thread_start_without_frame_pointers(procs):
+    """A C++ fixture built as users' services are (g++ -O2 -fomit-frame-pointer over Debian's
+    libstdc++ and glibc): the stacks of threads blocked in std::mutex, std::condition_variable
+    and std::this_thread::sleep_for reach from start_thread through libstdc++'s thread routine
+    and every fixture function, demangled (a class method among them), to glibc's function
+    the blocking call enters, called from the fixture's; --stack fp stops short. Times match
+    the fixture's own within 5 %."""
+    w = procs.waiters("mutex", "condvar", "sleep", binary=CXXWAITERS)
+    r, doc = trace(procs, w, "auto")
+    _, fp = trace(procs, w, "fp")
+    w.finish()
+    assert_waiters_match(doc, w, CXX_WAITS, "C++, --stack auto", r.steal_us,
+                         waiting=CXX_WAITING)
+    for name, (reason, funcs, call) in CXX_WAITS.items():
+        tid = w.tid(name)
+        frames = assert_chain(doc, tid, reason, ["start_thread", *funcs], name)
+        # std::thread's start: execute_native_thread_routine, a static function of libstdc++,
+        # named only with its debug symbols (libstdc++6-12-dbg); else the library and offset
+        outer = frames[frames.index("start_thread") + 1:frames.index(funcs[0])]
+        assert any(f == "execute_native_thread_routine" or f.startswith("libstdc++")
+                   for f in outer), f"{name}: no libstdc++ frame above {funcs[0]}: {frames}"
+        below = frames[frames.index(funcs[-1]) + 1]
+        assert call in below, f"{name}: {funcs[-1]} calls {below}, not {call}: {frames}"
+        assert_fp_short(fp, tid, reason, funcs[0], name)
+    # the fixture, libstdc++ and glibc at least
+    assert_unwound(doc, fp, 3)
 
 
 def test_stuck_and_seeded_stacks_without_frame_pointers(procs):
@@ -93,9 +154,7 @@ def test_binary_without_unwind_tables_falls_back_to_frame_pointers(procs):
     u = doc["unwind"]
     assert u["tables"] and u["without_cfi"] >= 1 and u["binaries"] >= 1, u
     for name, (reason, chain) in CHAINS.items():
-        frames = [f.split(" ")[0] for f in user_frames(biggest_stack(doc, w.tid(name), reason))]
-        at = [frames.index(c) if c in frames else -1 for c in chain]
-        assert -1 not in at and at == sorted(at), f"{name}: {chain} not in order: {frames}"
+        assert_chain(doc, w.tid(name), reason, chain, f"{name}, no unwind tables")
     assert text.returncode == 0, text.stderr
     line = next(x for x in text.stdout.splitlines() if x.startswith("user stacks:"))
     assert "without (frame pointers there)" in line and " 0 without" not in line, line
