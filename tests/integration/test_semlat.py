@@ -464,3 +464,29 @@ def test_async_fn_dropped_before_completing(procs):
     assert done > 100 and dropped > 100, (done, dropped)
     assert abs(sym["calls"] - done) <= 0.02 * done + 2, (sym["calls"], done)
     assert abs(sym["cancelled"] - dropped) <= 0.02 * dropped + 2, (sym["cancelled"], dropped)
+
+
+def test_parked_workers_are_listed_apart(procs):
+    """tokio's parked workers wait on futexes of their own, which are no contention
+    (tokiosvc locks: two workers that park and unpark all along). Those locks are flagged idle
+    and listed after the contended ones, and the text says how much of the waited time was
+    idle. A std Mutex between blocking threads (tokiosvc idle) stays a contended mutex whose
+    waits match the fixture within 5 %."""
+    fx = procs.fixture(TOKIOSVC, 6, "locks", lifetime=6)
+    time.sleep(0.3)
+    r = procs.semlat(["-p", fx.pid, "--no-async", "--json", 2])
+    text = procs.semlat(["-p", fx.pid, "--no-async", 1])
+    fx.finish()
+    assert r.returncode == 0 and text.returncode == 0, r.stderr + text.stderr
+    doc = parse_json(r)
+    validate_json(doc)
+    parked = [l for l in doc["locks"] if l["idle"]]
+    assert parked, [(l["name"], l["kind"], l["idle_us"]) for l in doc["locks"]]
+    flags = [l["idle"] for l in doc["locks"]]
+    assert flags == sorted(flags), f"an idle lock before a contended one: {flags}"
+    assert all(l["idle_us"] >= 0.5 * l["wait_us"] for l in parked), parked
+    assert any(x.startswith("idle: ") and "workers parked" in x
+               for x in text.stdout.splitlines()), text.stdout
+    fx, doc = traced(procs, TOKIOSVC, 6, "idle", semlat=("--no-async",))
+    [mutex] = assert_lock_waits(doc, fx, "tokiosvc::BLOCK_MUTEX", "mutex")
+    assert not mutex["idle"] and mutex["idle_us"] == 0, mutex
