@@ -41,7 +41,7 @@ HOGS = BUILD / "fixtures" / "hogs"
 DEADLOCK = BUILD / "fixtures" / "deadlock"
 SCHEMA = REPO / "docs" / "offcpu.schema.json"
 
-REASONS = ["runqueue", "lock", "net", "poll", "pipe", "disk", "sleep", "child", "fault", "other"]
+REASONS = ["runqueue", "lock", "net", "poll", "pipe", "disk", "sleep", "child", "fault", "other", "idle"]
 
 # Timed thread of waiters -> (wait reason, fixture functions its stacks must show).
 # A frame-pointer walk starting in glibc (built without frame pointers) may

@@ -399,3 +399,37 @@ def test_tolerance_helper_is_not_vacuous():
     with pytest.raises(AssertionError):
         assert_matches_truth(empty, "sleep", 50000.0)
     assert tolerance_us(1e6) == 5e4 and tolerance_us(1000) == 2000
+
+
+# kernel threads' own loops, where /proc/TID/wchan shows a kernel thread waiting for work
+KTHREAD_LOOPS = {"worker_thread", "rescuer_thread", "smpboot_thread_fn", "kthread_worker_fn"}
+
+
+def wchan(tid):
+    try:
+        with open(f"/proc/{tid}/wchan") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def test_idle_kernel_threads(procs):
+    """Whole system, kernel threads: a kernel thread that sleeps in its own loop (the kernel's
+    /proc/TID/wchan, read apart from offcpu, names the loop) is idle in offcpu's BLOCKED NOW,
+    not other; threads with real waits are listed before those that were only idle."""
+    w = procs.waiters("fsync")  # the kernel's I/O threads get work now and then
+    r = procs.offcpu(["-k", "--json", 2], timeout=90)
+    doc = parse_json(r)
+    loops = {s["tid"]: wchan(s["tid"]) for s in doc["stuck"]}
+    w.finish()
+    assert r.returncode == 0, r.stderr
+    judged = [s for s in doc["stuck"] if loops[s["tid"]] in KTHREAD_LOOPS]
+    assert len(judged) >= 2, f"no kernel thread asleep in its loop: {loops}"
+    wrong = [(s["comm"], s["reason"], loops[s["tid"]]) for s in judged if s["reason"] != "idle"]
+    assert len(wrong) <= 0.05 * len(judged), f"asleep in their loops but not idle: {wrong}"
+    assert doc["reasons"]["idle"] > 0, doc["reasons"]
+    waits = [sum(v for k, v in t["reasons"].items() if k != "idle") for t in doc["threads"]]
+    only_idle = [i for i, t in enumerate(doc["threads"]) if waits[i] == 0 and
+                 t["reasons"]["idle"] > 0]
+    assert all(waits[i] == 0 for i in range(min(only_idle, default=len(waits)), len(waits))), (
+        "a thread with real waits listed after an idle-only one")
