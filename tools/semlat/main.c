@@ -54,7 +54,7 @@ static const char doc[] =
 	"\n"
 	"USAGE: semlat -p PID[,PID..] [-t TID] [--symbol GLOB].. [--hold] [--no-async]\n"
 	"              [--by lock|thread|actor|stack] [-m MIN_US] [-n N]\n"
-	"              [--json|-f|--svg FILE] [-i SECONDS] [--stack auto|fp] [duration]\n"
+	"              [--json|-f|--svg FILE] [-i SECONDS] [--stack auto|dwarf|fp] [duration]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  semlat -p 1234 10          # process 1234 for 10 s: the most waited-on locks\n"
@@ -107,7 +107,7 @@ static const struct argp_option opts[] = {
 	{"folded", 'f', NULL, 0, "Folded waiter stacks, ending in the lock (microseconds)", 0},
 	{"idle", OPT_IDLE, "sym:GLOB", 0,
 	 "Also idle: futexes where a function matching GLOB waits for work (repeatable)", 0},
-	{"stack", OPT_STACK, "auto|fp", 0,
+	{"stack", OPT_STACK, "auto|dwarf|fp", 0,
 	 "User stacks by the binaries' CFI where present (auto), or frame pointers only", 0},
 	{"btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without /sys/kernel/btf", 0},
 	{"raw-tp", OPT_RAW_TP, NULL, 0, "Attach as raw_tp even where tp_btf works", 0},
@@ -151,8 +151,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.output = OUT_FOLDED;
 		break;
 	case OPT_STACK:
-		if (strcmp(arg, "auto") && strcmp(arg, "fp"))
-			usage_error(TOOL, "invalid --stack: %s (auto or fp)", arg);
+		/* dwarf: offcpu's spelling of the same walk, accepted alike */
+		if (strcmp(arg, "auto") && strcmp(arg, "fp") && strcmp(arg, "dwarf"))
+			usage_error(TOOL, "invalid --stack: %s (auto, dwarf or fp)", arg);
 		env.fp_only = !strcmp(arg, "fp");
 		break;
 	case OPT_BTF:
