@@ -34,6 +34,7 @@ PG_DSN = "host=127.0.0.1 port=%s user=postgres dbname=postgres" % os.environ.get
     "WAITSCOPE_PGPORT", "54329")
 WAITERS = BUILD / "fixtures" / "waiters"
 WAITERS_NOFP = BUILD / "fixtures" / "waiters-nofp"  # -O2 -fomit-frame-pointer
+INLINED = BUILD / "fixtures" / "inlined"  # -O2 -g -fomit-frame-pointer, waits in inlined code
 PINGPONG = BUILD / "fixtures" / "pingpong"
 HOGS = BUILD / "fixtures" / "hogs"
 DEADLOCK = BUILD / "fixtures" / "deadlock"
@@ -202,16 +203,17 @@ def fixture_stacks_ok(doc, tid, reason, funcs, min_share=0.5):
     return None
 
 
-def assert_waiters_match(doc, w, names, what, steal, same_pid=False):
+def assert_waiters_match(doc, w, names, what, steal, same_pid=False, waiting=None):
     """Each named thread of the workload w is in the report (with w's pid if
     same_pid), its time in its wait reason matches the workload's own figure
     over the window (assert_matches_truth), and its stacks show the fixture
-    functions (fixture_stacks_ok)."""
+    functions (fixture_stacks_ok). waiting: thread name -> (reason, functions)
+    of a fixture other than waiters (default WAITING)."""
     start, end = window(doc)
     th = threads_by_tid(doc)
     for name in names:
         tid = w.tid(name)
-        reason, funcs = WAITING[name]
+        reason, funcs = (waiting or WAITING)[name]
         assert tid in th, f"{what}: {name} (tid {tid}) missing from the report: {sorted(th)}"
         if same_pid:
             assert th[tid]["pid"] == w.pid, (what, name, th[tid])
