@@ -145,6 +145,11 @@ $(OUT)/fixtures/pgtx: tests/fixtures/pgtx.c $(wildcard tests/fixtures/*.h) | $(O
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I/usr/include/postgresql $< -lpq -lpthread -o $@
 
+# release code with DWARF: the blocking calls lie in functions inlined into their callers
+$(OUT)/fixtures/inlined: tests/fixtures/inlined.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror $< -lpthread -o $@
+
 # fixtures keep frame pointers so that stacks reach their named functions
 $(OUT)/fixtures/%-nofp: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) | $(OUT)/fixtures
 	$(call msg,FIXTURE,$@)

@@ -3,13 +3,15 @@
  * Symbolizer. User frames go through elfutils libdwfl, fed with the text of
  * /proc/PID/maps captured while the process lived, so that a process which
  * has exited by report time still gets names. Results are cached per
- * (tgid, address) because the same frames recur in thousands of stacks.
+ * (process image, address) because the same frames recur in thousands of stacks, and per
+ * (file, offset) because the same libraries recur in hundreds of processes.
  */
 #include "syms.h"
 
 #include "procfiles.h"
 #include "procmaps.h"
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 
@@ -26,6 +28,8 @@
 
 #define UNKNOWN "[unknown]"
 #define DELETED " (deleted)"
+/* inlined callees named per address: a deeper chain keeps its outermost */
+#define MAX_INLINED 32
 
 /* One process image: a tgid from its start or its last exec to the next one. */
 struct proc {
@@ -35,25 +39,49 @@ struct proc {
 	uint32_t gen;		 /* bumped by every snapshot: older cache entries are stale */
 	bool tried;		 /* an on-demand snapshot failed: do not retry for every frame */
 	bool dwfl_failed;	 /* building the Dwfl failed: do not retry for every frame */
+	bool lends;		 /* a module of its Dwfl is a file's DWARF home (struct home) */
 	uint64_t starttime;	 /* tells our process from a later one that reuses the pid */
 	int root;		 /* the process's root directory, held (procfiles), or -1 */
 	struct procfiles *files; /* the symbolizer's: held files of every process */
 	char *maps;
 	size_t maps_len;
+	struct map_line *lines; /* maps parsed, by address, on first need; NULL before */
+	size_t nlines;
 	Dwfl *dwfl;
 };
 
+/*
+ * A cached address: one of a process image's (owner: its struct proc, addr: the address), or a
+ * place in a file that processes map (owner: the interned "dev:inode" of the file, addr: the
+ * offset in it), whose names are the same in every one of them.
+ */
 struct frame {
 	uint64_t addr;
-	const char *name; /* NULL marks an empty slot */
-	const struct proc *proc;
-	uint32_t gen;
+	const char *name;     /* the function; NULL marks an empty slot */
+	const char **inlined; /* its inlined callees, outermost first (malloc'ed), or NULL */
+	int ninlined;
+	const void *owner;
+	uint32_t gen; /* the owner's snapshot; 0 for a file */
+	bool known;
+};
+
+/* An address's names: the function whose symbol holds it, then its inlined callees. */
+struct chain {
+	const char *names[1 + MAX_INLINED];
+	int n;
 	bool known;
 };
 
 struct ksym {
 	uint64_t addr;
 	const char *name;
+};
+
+/* Where a file's DWARF is read, for every process that maps it: in the first one's module. */
+struct home {
+	const void *file; /* interned "dev:inode", as in struct frame */
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
 };
 
 struct syms {
@@ -64,10 +92,15 @@ struct syms {
 
 	struct proc **procs; /* open addressing on (tgid, image) */
 	size_t nprocs, procs_cap;
-	struct frame *frames; /* open addressing on (proc, addr) */
+	struct frame *frames; /* open addressing on (owner, addr) */
 	size_t nframes, frames_cap;
 	char **strs; /* interned names, open addressing on the text */
 	size_t nstrs, strs_cap;
+	struct home *homes;
+	size_t nhomes;
+	Dwfl **retired; /* Dwfls of replaced snapshots that homes are in, ended by syms_free() */
+	size_t nretired, retired_cap;
+	size_t nlenders; /* processes whose Dwfl homes are in: each has room in retired */
 
 	struct ksym *ksyms;
 	size_t nksyms;
@@ -220,6 +253,7 @@ static void proc_free(struct proc *p)
 {
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
+	free(p->lines);
 	free(p->maps);
 	free(p);
 }
@@ -300,8 +334,21 @@ static bool proc_alive(const struct proc *p)
 	return p->starttime && proc_starttime(p->tgid) == p->starttime;
 }
 
+/* A Dwfl that homes are in lives on until syms_free(): room to keep it was taken when it lent. */
+static void proc_end_dwfl(struct syms *s, struct proc *p)
+{
+	if (p->lends) {
+		s->retired[s->nretired++] = p->dwfl;
+		s->nlenders--;
+	} else if (p->dwfl) {
+		dwfl_end(p->dwfl);
+	}
+	p->dwfl = NULL;
+	p->lends = false;
+}
+
 /* Takes ownership of maps. */
-static int proc_set_maps(struct proc *p, char *maps, size_t len, uint64_t starttime)
+static int proc_set_maps(struct syms *s, struct proc *p, char *maps, size_t len, uint64_t starttime)
 {
 	int root;
 
@@ -320,10 +367,11 @@ static int proc_set_maps(struct proc *p, char *maps, size_t len, uint64_t startt
 	root = procfiles_hold(p->files, p->tgid, maps, len);
 	if (root >= 0)
 		p->root = root;
-	if (p->dwfl)
-		dwfl_end(p->dwfl);
+	proc_end_dwfl(s, p);
 	free(p->maps);
-	p->dwfl = NULL;
+	free(p->lines);
+	p->lines = NULL;
+	p->nlines = 0;
 	p->dwfl_failed = false;
 	p->maps = maps;
 	p->maps_len = len;
@@ -366,7 +414,7 @@ int syms_snapshot(struct syms *s, pid_t tgid, uint32_t image)
 	}
 	if (!p->maps)
 		proc_read_comm(p);
-	return proc_set_maps(p, maps, len, start);
+	return proc_set_maps(s, p, maps, len, start);
 }
 
 bool syms_has_snapshot(const struct syms *s, pid_t tgid, uint32_t image)
@@ -605,20 +653,149 @@ static char *func_name(const struct syms *s, const char *sym)
 	return dem;
 }
 
-static char *with_line(Dwfl_Module *mod, Dwarf_Addr pc, char *func)
+/* "func (file.c:12)", or func as it is without a file and line. Takes ownership of func. */
+static char *with_src(char *func, const char *src, int lineno)
 {
-	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
-	const char *src;
 	char *out;
-	int lineno = 0;
 
-	src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-	if (!src || lineno <= 0)
+	if (!func || !src || lineno <= 0)
 		return func;
 	if (asprintf(&out, "%s (%s:%d)", func, basename_of(src), lineno) < 0)
 		return func;
 	free(func);
 	return out;
+}
+
+/* The line of pc itself: where the innermost frame of an address is. */
+static char *with_line(Dwfl_Module *mod, Dwarf_Addr pc, char *func)
+{
+	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	const char *src;
+	int lineno = 0;
+
+	src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	return with_src(func, src, lineno);
+}
+
+/* Where an inlined callee was called from: the line, in its caller, of the caller's frame. */
+static char *with_call_site(Dwarf_Die *callee, char *func)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file, line;
+	Dwarf_Files *files;
+	Dwarf_Die cu;
+	size_t nfiles;
+
+	if (dwarf_formudata(dwarf_attr(callee, DW_AT_call_file, &attr), &file) ||
+	    dwarf_formudata(dwarf_attr(callee, DW_AT_call_line, &attr), &line) ||
+	    !dwarf_diecu(callee, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, &nfiles) ||
+	    file >= nfiles || line > INT_MAX)
+		return func;
+	return with_src(func, dwarf_filesrc(files, file, NULL, NULL), (int)line);
+}
+
+/* An inlined callee's name from its abstract origin: linkage names demangle as symbols do. */
+static char *inlined_name(const struct syms *s, Dwarf_Die *die)
+{
+	static const int attrs[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name};
+	Dwarf_Attribute attr;
+
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		const char *name = dwarf_formstring(dwarf_attr_integrate(die, attrs[i], &attr));
+
+		if (name && *name)
+			return func_name(s, name);
+	}
+	return strdup(UNKNOWN);
+}
+
+/*
+ * DIEs without code of their own that hold functions: LLVM (Rust, clang's C++) puts a function
+ * in its namespace's DIE. Not types: a method's definition lies outside its class (as
+ * DW_AT_specification of its declaration there), and descending every struct costs.
+ */
+static bool holds_functions(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_module;
+}
+
+static bool has_code(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_lexical_block || tag == DW_TAG_entry_point ||
+	       tag == DW_TAG_try_block || tag == DW_TAG_catch_block;
+}
+
+/* Where a DWARF walk for one address is: the inlined callees on the way down, outermost first. */
+struct scope_walk {
+	Dwarf_Addr pc;
+	Dwarf_Die *inlined;
+	int n, max;
+};
+
+/* Goes down the child of parent that holds pc, if any; false if none does. */
+static bool walk_scopes(Dwarf_Die *parent, struct scope_walk *w, int depth)
+{
+	Dwarf_Die child;
+
+	if (depth > 256 || dwarf_child(parent, &child))
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (holds_functions(tag) && walk_scopes(&child, w, depth + 1))
+			return true;
+		if (!has_code(tag) || dwarf_haspc(&child, w->pc) != 1)
+			continue;
+		/* a function nested in another is a physical function of its own */
+		if (tag == DW_TAG_subprogram)
+			w->n = 0;
+		if (tag == DW_TAG_inlined_subroutine && w->n < w->max)
+			w->inlined[w->n++] = child;
+		walk_scopes(&child, w, depth + 1);
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/*
+ * The concrete DW_TAG_inlined_subroutine DIEs at pc, outermost first, at most max; returns how
+ * many (0 without DWARF or without inlining). Not dwarf_getscopes(): elfutils 0.188 does not look
+ * into namespaces, where LLVM (Rust, clang's C++) puts functions.
+ */
+static int inlined_dies(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Die *out, int max)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	struct scope_walk w = {.inlined = out, .max = max};
+
+	if (!cu)
+		return 0;
+	w.pc = pc - bias;
+	walk_scopes(cu, &w, 0);
+	return w.n;
+}
+
+/*
+ * func, the function whose symbol holds pc, then the callees inlined into it at pc. With
+ * lines, each frame's line is in its own function: a caller's is the call site of its inlined
+ * callee, the innermost frame's is pc's.
+ */
+static void name_chain(struct syms *s, Dwfl_Module *mod, Dwarf_Addr pc, char *func, struct chain *c)
+{
+	/* one more than is named: the last named frame's line is the next one's call site */
+	Dwarf_Die dies[MAX_INLINED + 1];
+	int n = inlined_dies(mod, pc, dies, MAX_INLINED + 1);
+	char *name = func;
+
+	for (c->n = 0; c->n <= n && c->n <= MAX_INLINED; c->n++) {
+		if (c->n)
+			name = inlined_name(s, &dies[c->n - 1]);
+		if (name && s->opts.lines)
+			name = c->n < n ? with_call_site(&dies[c->n], name)
+					: with_line(mod, pc, name);
+		c->names[c->n] = intern_or_unknown(s, name);
+	}
 }
 
 /* perf's "dso+0xoff": off is relative to the load bias, i.e. an address addr2line takes. */
@@ -654,39 +831,93 @@ static const char *kernel_mapping(const char *maps, uint64_t pc)
 	return UNKNOWN;
 }
 
-static const char *resolve(struct syms *s, struct proc *p, uint64_t addr, bool *known)
+/* p's module becomes the file's home; false if short of memory. */
+static bool home_add(struct syms *s, struct proc *p, const void *file, Dwfl_Module *mod,
+		     Dwarf_Addr bias)
+{
+	struct home *h = realloc(s->homes, (s->nhomes + 1) * sizeof(*h));
+	Dwfl **r;
+
+	if (!h)
+		return false;
+	s->homes = h;
+	/* room to keep p's Dwfl when its snapshot is replaced, taken now: keeping it cannot fail */
+	if (!p->lends) {
+		if (s->retired_cap == s->nretired + s->nlenders) {
+			r = realloc(s->retired, (s->retired_cap + 1) * sizeof(*r));
+			if (!r)
+				return false;
+			s->retired = r;
+			s->retired_cap++;
+		}
+		s->nlenders++;
+		p->lends = true;
+	}
+	h[s->nhomes++] = (struct home){file, mod, bias};
+	return true;
+}
+
+/*
+ * Where the DWARF of pc (in mod, p's module of file) is read: in the module of the first process
+ * that needed the file's, so that a library's DWARF is decompressed and indexed once, not once per
+ * process. *dpc is pc in that module's terms. Files are few: a list does.
+ */
+static Dwfl_Module *dwarf_module(struct syms *s, struct proc *p, const void *file, Dwfl_Module *mod,
+				 Dwarf_Addr pc, Dwarf_Addr *dpc)
+{
+	Dwarf_Addr bias;
+
+	*dpc = pc;
+	if (!file || !dwfl_module_getelf(mod, &bias))
+		return mod;
+	for (size_t i = 0; i < s->nhomes; i++) {
+		if (s->homes[i].file == file) {
+			*dpc = pc - bias + s->homes[i].bias;
+			return s->homes[i].mod;
+		}
+	}
+	home_add(s, p, file, mod, bias);
+	return mod;
+}
+
+/* file: the file mapped at addr (file_at()), or NULL. */
+static void resolve(struct syms *s, struct proc *p, uint64_t addr, const void *file,
+		    struct chain *c)
 {
 	Dwfl *dwfl = proc_dwfl(s, p);
 	/* a return address may already belong to the next function or line */
 	Dwarf_Addr pc = addr - 1;
 	Dwfl_Module *mod = dwfl && addr ? dwfl_addrmodule(dwfl, pc) : NULL;
-	const char *sym, *out;
+	Dwarf_Addr dpc;
+	Dwfl_Module *dmod;
+	const char *sym;
 	GElf_Sym esym;
 	GElf_Off off;
-	char *name;
 
-	*known = false;
-	if (!mod)
-		return addr ? kernel_mapping(p->maps, pc) : UNKNOWN;
+	c->n = 1;
+	c->known = false;
+	if (!mod) {
+		c->names[0] = addr ? kernel_mapping(p->maps, pc) : UNKNOWN;
+		return;
+	}
 	sym = dwfl_module_addrinfo(mod, pc, &off, &esym, NULL, NULL, NULL);
-	if (!sym || !*sym)
-		return intern_or_unknown(s, module_offset(mod, addr));
-	name = func_name(s, sym);
-	if (name && s->opts.lines)
-		name = with_line(mod, pc, name);
-	out = intern_owned(s, name);
-	*known = out != NULL;
-	return out ? out : UNKNOWN;
+	if (!sym || !*sym) {
+		c->names[0] = intern_or_unknown(s, module_offset(mod, addr));
+		return;
+	}
+	dmod = dwarf_module(s, p, file, mod, pc, &dpc);
+	name_chain(s, dmod, dpc, func_name(s, sym), c);
+	/* out of memory: no name after all */
+	c->known = strcmp(c->names[0], UNKNOWN) != 0;
 }
 
 /* ---- frame cache ---- */
 
-static struct frame *frame_slot(struct frame *slots, size_t cap, const struct proc *p,
-				uint64_t addr)
+static struct frame *frame_slot(struct frame *slots, size_t cap, const void *owner, uint64_t addr)
 {
-	size_t i = mix64(addr ^ (uint64_t)(uintptr_t)p) & (cap - 1);
+	size_t i = mix64(addr ^ (uint64_t)(uintptr_t)owner) & (cap - 1);
 
-	while (slots[i].name && (slots[i].addr != addr || slots[i].proc != p))
+	while (slots[i].name && (slots[i].addr != addr || slots[i].owner != owner))
 		i = (i + 1) & (cap - 1);
 	return &slots[i];
 }
@@ -702,7 +933,7 @@ static bool frames_grow(struct syms *s)
 		const struct frame *f = &s->frames[i];
 
 		if (f->name)
-			*frame_slot(slots, cap, f->proc, f->addr) = *f;
+			*frame_slot(slots, cap, f->owner, f->addr) = *f;
 	}
 	free(s->frames);
 	s->frames = slots;
@@ -710,27 +941,142 @@ static bool frames_grow(struct syms *s)
 	return true;
 }
 
-static const char *frame_lookup(struct syms *s, struct proc *p, uint64_t addr)
+/* The entry of (owner, addr), NULL if none. */
+static struct frame *frame_find(const struct syms *s, const void *owner, uint64_t addr)
 {
 	struct frame *f;
-	bool known;
 
-	if (2 * (s->nframes + 1) > s->frames_cap && !frames_grow(s)) {
-		const char *name = resolve(s, p, addr, &known);
+	if (!s->frames_cap)
+		return NULL;
+	f = frame_slot(s->frames, s->frames_cap, owner, addr);
+	return f->name ? f : NULL;
+}
 
-		s->stats.unknown += !known;
-		return name;
+/*
+ * Caches c as (owner, addr): the function's name and a copy of its inlined callees' (none if
+ * short of memory). Nothing is cached when the table cannot grow.
+ */
+static void frame_add(struct syms *s, const void *owner, uint64_t addr, uint32_t gen,
+		      const struct chain *c)
+{
+	struct frame *f;
+
+	if (2 * (s->nframes + 1) > s->frames_cap && !frames_grow(s))
+		return;
+	f = frame_slot(s->frames, s->frames_cap, owner, addr);
+	s->nframes += !f->name;
+	free(f->inlined);
+	f->owner = owner;
+	f->addr = addr;
+	f->gen = gen;
+	f->name = c->names[0];
+	f->known = c->known;
+	f->ninlined = 0;
+	f->inlined = c->n > 1 ? malloc((size_t)(c->n - 1) * sizeof(*f->inlined)) : NULL;
+	if (f->inlined) {
+		memcpy(f->inlined, c->names + 1, (size_t)(c->n - 1) * sizeof(*f->inlined));
+		f->ninlined = c->n - 1;
 	}
-	f = frame_slot(s->frames, s->frames_cap, p, addr);
-	if (!f->name || f->gen != p->gen) {
-		s->nframes += !f->name;
-		f->name = resolve(s, p, addr, &f->known);
-		f->proc = p;
-		f->addr = addr;
-		f->gen = p->gen;
+}
+
+static void chain_of(const struct frame *f, struct chain *c)
+{
+	c->names[0] = f->name;
+	memcpy(c->names + 1, f->inlined, (size_t)f->ninlined * sizeof(*f->inlined));
+	c->n = 1 + f->ninlined;
+	c->known = f->known;
+}
+
+/* The maps line that holds pc: the lines are parsed once per snapshot. */
+static const struct map_line *proc_line(struct proc *p, uint64_t pc)
+{
+	size_t lo = 0, hi;
+
+	if (!p->lines) {
+		size_t n = 1;
+
+		for (size_t i = 0; i < p->maps_len; i++)
+			n += p->maps[i] == '\n';
+		p->lines = calloc(n, sizeof(*p->lines));
+		if (!p->lines)
+			return NULL;
+		for (const char *line = p->maps; line && *line; line = next_line(line))
+			p->nlines += procmaps_parse(line, &p->lines[p->nlines]);
 	}
-	s->stats.unknown += !f->known;
-	return f->name;
+	/* the kernel lists mappings by address */
+	for (hi = p->nlines; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc < p->lines[mid].start)
+			hi = mid;
+		else if (pc >= p->lines[mid].end)
+			lo = mid + 1;
+		else
+			return &p->lines[mid];
+	}
+	return NULL;
+}
+
+/*
+ * The file whose mapping holds addr's code, as an owner of frame entries, and the place in it;
+ * NULL for anonymous memory and the vdso.
+ */
+static const void *file_at(struct syms *s, struct proc *p, uint64_t addr, uint64_t *off)
+{
+	const struct map_line *m = addr ? proc_line(p, addr - 1) : NULL;
+	char *id;
+
+	if (!m || !procmaps_is_file(m))
+		return NULL;
+	*off = addr - m->start + m->offset;
+	if (asprintf(&id, "%" PRIx64 ":%" PRIu64, m->dev, m->ino) < 0)
+		return NULL;
+	return intern_owned(s, id);
+}
+
+/*
+ * Names depend on the file and the place in it, not on the process: a library's places are
+ * resolved once for every process that maps it, and its DWARF (decompressed, indexed) is read
+ * once, not once per process. Only found names go there: an unknown one may be a process's
+ * own trouble.
+ */
+static void resolve_cached(struct syms *s, struct proc *p, uint64_t addr, struct chain *c)
+{
+	uint64_t off = 0;
+	const void *file = file_at(s, p, addr, &off);
+	const struct frame *f = file ? frame_find(s, file, off) : NULL;
+
+	if (f) {
+		chain_of(f, c);
+		return;
+	}
+	resolve(s, p, addr, file, c);
+	if (file && c->known)
+		frame_add(s, file, off, 0, c);
+}
+
+/* The function, then as many of its inlined callees as fit in max (>= 1) names. */
+static int names_out(const struct chain *c, const char **out, int max)
+{
+	int n = c->n < max ? c->n : max;
+
+	memcpy(out, c->names, (size_t)n * sizeof(*out));
+	return n;
+}
+
+static int frame_lookup(struct syms *s, struct proc *p, uint64_t addr, const char **out, int max)
+{
+	const struct frame *f = frame_find(s, p, addr);
+	struct chain c;
+
+	if (f && f->gen == p->gen) {
+		chain_of(f, &c);
+	} else {
+		resolve_cached(s, p, addr, &c);
+		frame_add(s, p, addr, p->gen, &c);
+	}
+	s->stats.unknown += !c.known;
+	return names_out(&c, out, max);
 }
 
 /* The process image's maps, captured now if never before; NULL without them. */
@@ -752,17 +1098,44 @@ static struct proc *proc_with_maps(struct syms *s, pid_t tgid, uint32_t image)
 	return p && p->maps ? p : NULL;
 }
 
-const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
+int syms_user_frames(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr, const char **out,
+		     int max)
 {
-	struct proc *p = proc_with_maps(s, tgid, image);
+	struct proc *p;
 
+	if (max < 1)
+		return 0;
+	p = proc_with_maps(s, tgid, image);
 	s->stats.frames++;
 	if (!p) {
 		s->stats.no_maps++;
 		s->stats.unknown++;
-		return UNKNOWN;
+		out[0] = UNKNOWN;
+		return 1;
 	}
-	return frame_lookup(s, p, addr);
+	return frame_lookup(s, p, addr, out, max);
+}
+
+const char *syms_user(struct syms *s, pid_t tgid, uint32_t image, uint64_t addr)
+{
+	const char *name;
+
+	syms_user_frames(s, tgid, image, addr, &name, 1);
+	return name;
+}
+
+int syms_user_stack(struct syms *s, pid_t tgid, uint32_t image, const uint64_t *ips, int n,
+		    const char **out, int max)
+{
+	int k = 0;
+
+	/* a walk longer than out loses its outermost addresses, as a walk cut short would */
+	if (n > max)
+		n = max;
+	/* every address keeps a name: only inlined callees go without when room runs short */
+	for (int i = n - 1; i >= 0; i--)
+		k += syms_user_frames(s, tgid, image, ips[i], out + k, max - k - i);
+	return k;
 }
 
 /* The name of the mapping that holds addr, as /proc/PID/maps gives it ("" if anonymous). */
@@ -1082,6 +1455,12 @@ void syms_free(struct syms *s)
 			proc_free(s->procs[i]);
 	for (size_t i = 0; i < s->strs_cap; i++)
 		free(s->strs[i]);
+	for (size_t i = 0; i < s->frames_cap; i++)
+		free(s->frames[i].inlined);
+	for (size_t i = 0; i < s->nretired; i++)
+		dwfl_end(s->retired[i]);
+	free(s->retired);
+	free(s->homes);
 	free(s->procs);
 	free(s->frames);
 	free(s->strs);

@@ -36,6 +36,7 @@ WAITERS = BUILD / "fixtures" / "waiters"
 WAITERS_NOFP = BUILD / "fixtures" / "waiters-nofp"  # -O2 -fomit-frame-pointer
 WAITERS_NOCFI = BUILD / "fixtures" / "waiters-nocfi"  # frame pointers, no unwind tables
 CXXWAITERS = BUILD / "fixtures" / "cxxwaiters"  # waiters' protocol in C++, g++ -O2, no fp
+INLINED = BUILD / "fixtures" / "inlined"  # -O2 -g -fomit-frame-pointer, waits in inlined code
 PINGPONG = BUILD / "fixtures" / "pingpong"
 HOGS = BUILD / "fixtures" / "hogs"
 DEADLOCK = BUILD / "fixtures" / "deadlock"

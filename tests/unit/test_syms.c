@@ -130,6 +130,53 @@ static const char prog_rs[] = "use std::io::Read;\n"
 			      "    }\n"
 			      "}\n";
 
+/*
+ * outer calls middle and middle calls inner, both inlined; inner's call of report() is printed.
+ * As C++ the functions are in a namespace: LLVM puts their DWARF inside it.
+ */
+static const char inl_c[] = "#include <stdio.h>\n"
+			    "#include <unistd.h>\n"
+			    "\n"
+			    "#ifdef __cplusplus\n"
+			    "namespace ns {\n"
+			    "#endif\n"
+			    "__attribute__((noinline)) int report(int x)\n"
+			    "{\n"
+			    "	printf(\"%p\\n\", __builtin_return_address(0));\n"
+			    "	fflush(stdout);\n"
+			    "	return x;\n"
+			    "}\n"
+			    "\n"
+			    "static inline __attribute__((always_inline)) int inner(int x)\n"
+			    "{\n"
+			    "	return report(x) + 1; /* INNER_LINE */\n"
+			    "}\n"
+			    "\n"
+			    "static inline __attribute__((always_inline)) int middle(int x)\n"
+			    "{\n"
+			    "	return inner(x) * 3; /* MIDDLE_LINE */\n"
+			    "}\n"
+			    "\n"
+			    "__attribute__((noinline)) int outer(int x)\n"
+			    "{\n"
+			    "	return middle(x) - 2; /* OUTER_LINE */\n"
+			    "}\n"
+			    "#ifdef __cplusplus\n"
+			    "}\n"
+			    "using ns::outer;\n"
+			    "#endif\n"
+			    "\n"
+			    "int main(int argc, char **argv)\n"
+			    "{\n"
+			    "	char c;\n"
+			    "\n"
+			    "	(void)argv;\n"
+			    "	outer(argc);\n"
+			    "	while (read(0, &c, 1) > 0)\n"
+			    "		;\n"
+			    "	return 0;\n"
+			    "}\n";
+
 /* ---- helpers ---- */
 
 struct child {
@@ -658,6 +705,95 @@ static void test_dlopen_resnapshot(void **state)
 	syms_free(s);
 }
 
+/* Names of the frames at addr: as many as syms_user_frames() writes into max, checked. */
+static void assert_frames(struct syms *s, pid_t pid, uint64_t addr, int max,
+			  const char *const *want, int nwant)
+{
+	const char *got[8];
+	int n = syms_user_frames(s, pid, 0, addr, got, max);
+
+	assert_int_equal(n, nwant);
+	for (int i = 0; i < n; i++)
+		assert_string_equal(got[i], want[i]);
+}
+
+/* "FUNC (FILE:LINE)" of each of outer, middle and inner, FUNC as in names[], into lines[]. */
+static void inl_lines(const char *file, const char *const *names, char (*lines)[64],
+		      const char **out)
+{
+	static const char *const markers[] = {"OUTER_LINE", "MIDDLE_LINE", "INNER_LINE"};
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(lines[i], sizeof(lines[i]), "%s (%s:%d)", names[i], file,
+			 line_of(inl_c, markers[i]));
+		out[i] = lines[i];
+	}
+}
+
+static void test_inlined_frames(void **state)
+{
+	char lines[3][64];
+	const char *plain[] = {"outer", "middle", "inner"}, *with_lines[3], *got[4];
+	struct syms *s = new_syms(NULL, false, false), *sl = new_syms(NULL, true, false);
+	struct child *c;
+	uint64_t ips[2];
+
+	(void)state;
+	write_file("inl.c", inl_c);
+	sh("gcc -O2 -g -fomit-frame-pointer -o prog_inl inl.c && strip -g -o prog_inl_bare "
+	   "prog_inl");
+	c = spawn_snapshot(s, "./prog_inl", 1);
+	assert_int_equal(syms_snapshot(sl, c->pid, 0), 0);
+	assert_frames(s, c->pid, c->addr[0], 8, plain, 3);
+	/* the physical function comes first, then the inlined ones while there is room */
+	assert_string_equal(syms_user(s, c->pid, 0, c->addr[0]), "outer");
+	assert_frames(s, c->pid, c->addr[0], 2, plain, 2);
+	/* each frame's line is in its own function: where it calls the next one */
+	inl_lines("inl.c", plain, lines, with_lines);
+	assert_frames(sl, c->pid, c->addr[0], 8, with_lines, 3);
+	assert_frames(sl, c->pid, c->addr[0], 2, with_lines, 2);
+	assert_string_equal(syms_user(sl, c->pid, 0, c->addr[0]), lines[0]);
+
+	/* a stack: every address keeps its function, inlined frames take the room left */
+	ips[0] = ips[1] = c->addr[0];
+	assert_int_equal(syms_user_stack(s, c->pid, 0, ips, 2, got, 4), 4);
+	assert_string_equal(got[2], "inner");
+	assert_string_equal(got[3], "outer");
+	assert_int_equal(syms_user_stack(s, c->pid, 0, ips, 2, got, 2), 2);
+	assert_string_equal(got[1], "outer");
+	assert_int_equal(syms_user_stack(s, c->pid, 0, ips, 2, got, 1), 1);
+	reap(c);
+
+	/* the same code without DWARF: the symbol table's function alone */
+	c = spawn_snapshot(s, "./prog_inl_bare", 1);
+	assert_frames(s, c->pid, c->addr[0], 8, plain, 1);
+	reap(c);
+	syms_free(sl);
+	syms_free(s);
+}
+
+static void test_inlined_frames_llvm(void **state)
+{
+	char lines[3][64];
+	const char *names[] = {"ns::outer(int)", "ns::middle(int)", "ns::inner(int)"}, *want[3];
+	struct syms *s = new_syms(NULL, true, false);
+	struct child *c;
+
+	(void)state;
+	if (system("command -v clang++ > /dev/null")) {
+		print_message("clang++ not found: skipping\n");
+		skip();
+	}
+	write_file("inl.cc", inl_c);
+	/* elfutils 0.188 finds no CU without .debug_aranges, which clang leaves out unless asked */
+	sh("clang++ -O2 -g -gdwarf-aranges -o prog_inl_cc inl.cc");
+	c = spawn_snapshot(s, "./prog_inl_cc", 1);
+	inl_lines("inl.cc", names, lines, want);
+	assert_frames(s, c->pid, c->addr[0], 8, want, 3);
+	reap(c);
+	syms_free(s);
+}
+
 /* ---- fixture ---- */
 
 static int group_setup(void **state)
@@ -698,6 +834,8 @@ int main(void)
 		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_unknown_and_module_offset),
 		cmocka_unit_test(test_dlopen_resnapshot),
+		cmocka_unit_test(test_inlined_frames),
+		cmocka_unit_test(test_inlined_frames_llvm),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -248,7 +248,14 @@ struct image_id {
 	__u32 image;
 };
 
-/* Appends a stored stack's frames outermost first; returns how many. */
+/* names a stack pair may take: user frames with their inlined callees, kernel frames, a note */
+#define MAX_USER_NAMES SYMS_STACK_NAMES(MAX_STACK_DEPTH)
+#define MAX_NAMES      (MAX_USER_NAMES + MAX_STACK_DEPTH + 1)
+
+/*
+ * Appends a stored stack's frames outermost first; returns how many. A kernel stack takes at
+ * most MAX_STACK_DEPTH + 1, a user stack (inlined frames included) at most MAX_USER_NAMES.
+ */
 static int add_frames(const struct offcpu_maps *m, struct syms *syms, struct image_id id,
 		      __u64 hash, const struct schedframes *sf, const char **out, struct profile *p)
 {
@@ -268,9 +275,12 @@ static int add_frames(const struct offcpu_maps *m, struct syms *syms, struct ima
 	if (kernel)
 		n = schedframes_fill(sf, (uint64_t *)st.ips, n, MAX_STACK_DEPTH - 1, &partial);
 	syms_get_stats(syms, &before);
-	for (int i = 0; i < n; i++)
-		out[i] = kernel ? syms_kernel(syms, st.ips[n - 1 - i])
-				: syms_user(syms, id.tgid, id.image, st.ips[n - 1 - i]);
+	if (kernel)
+		for (int i = 0; i < n; i++)
+			out[i] = syms_kernel(syms, st.ips[n - 1 - i]);
+	else
+		n = syms_user_stack(syms, id.tgid, id.image, (const uint64_t *)st.ips, n, out,
+				    MAX_USER_NAMES);
 	syms_get_stats(syms, &after);
 	/* the tracer's own frames (our program, the tracepoint glue) say nothing */
 	while (kernel && n > 0 && is_tracer_frame(out[n - 1]))
@@ -287,8 +297,7 @@ static const char **symbolize(const struct offcpu_maps *m, struct syms *syms,
 			      const struct schedframes *sf, struct image_id id, __u64 ustack,
 			      __u64 kstack, int *nframes, int *nkernel, struct profile *p)
 {
-	/* user frames, kernel frames and a "[scheduler]" note */
-	const char *frames[2 * MAX_STACK_DEPTH + 1], **out;
+	const char *frames[MAX_NAMES], **out;
 	int nu, nk;
 
 	nu = add_frames(m, syms, id, ustack, NULL, frames, p);

@@ -9,8 +9,7 @@
 #include "views.h"
 #include "units.h"
 
-#define NS_PER_US  1000.0
-#define MAX_FRAMES 127 /* per user or kernel stack, as the BPF side walks them */
+#define NS_PER_US 1000.0
 
 static uint64_t total_offcpu(const struct profile *p)
 {
@@ -314,32 +313,43 @@ static void folded_reason(const struct pstack *s, char *buf, size_t n)
 }
 
 /* comm;user frames;kernel frames_[k];[reason] us, and [runqueue] for the wait after wakeups */
+static void add_stack_folded(struct folded *fd, const struct pstack *s, const char **frames,
+			     char **kernel)
+{
+	char reason[48];
+	int n = 0, nk = 0;
+
+	frames[n++] = s->comm;
+	for (int k = 0; k < s->nframes; k++) {
+		if (k < s->nframes - s->nkernel)
+			frames[n++] = s->frames[k];
+		else if (asprintf(&kernel[nk], "%s_[k]", s->frames[k]) >= 0)
+			frames[n++] = kernel[nk++];
+	}
+	folded_reason(s, reason, sizeof(reason));
+	frames[n] = reason;
+	folded_add(fd, frames, n + 1, s->total_ns);
+	frames[n] = "[runqueue]";
+	folded_add(fd, frames, n + 1, s->rq_ns);
+	while (nk)
+		free(kernel[--nk]);
+}
+
 static void report_stacks_folded(FILE *f, const struct profile *p)
 {
-	const char *frames[2 + 2 * MAX_FRAMES];
-	char *kernel[2 * MAX_FRAMES], reason[48];
 	struct folded fd;
 
 	folded_init(&fd);
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct pstack *s = &p->stacks[i];
-		int n = 0, nk = 0;
+		/* as many frames as the stack has: inlined ones make it longer than its walk */
+		const char **frames = malloc((s->nframes + 2) * sizeof(*frames));
+		char **kernel = malloc((s->nkernel + 1) * sizeof(*kernel));
 
-		frames[n++] = s->comm;
-		for (int k = 0; k < s->nframes && k < 2 * MAX_FRAMES; k++) {
-			if (k < s->nframes - s->nkernel) {
-				frames[n++] = s->frames[k];
-			} else if (asprintf(&kernel[nk], "%s_[k]", s->frames[k]) >= 0) {
-				frames[n++] = kernel[nk++];
-			}
-		}
-		folded_reason(s, reason, sizeof(reason));
-		frames[n] = reason;
-		folded_add(&fd, frames, n + 1, s->total_ns);
-		frames[n] = "[runqueue]";
-		folded_add(&fd, frames, n + 1, s->rq_ns);
-		while (nk)
-			free(kernel[--nk]);
+		if (frames && kernel)
+			add_stack_folded(&fd, s, frames, kernel);
+		free(frames);
+		free(kernel);
 	}
 	/* one line per distinct stack: same-named threads add up */
 	folded_write(&fd, f, 1000);

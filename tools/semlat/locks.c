@@ -146,17 +146,18 @@ const char **semlat_frames(const struct semlat_maps *m, struct syms *syms, int t
 		return NULL;
 	if (st.nr > MAX_STACK_DEPTH)
 		st.nr = MAX_STACK_DEPTH;
-	out = calloc(st.nr + 1, sizeof(*out));
+	out = calloc(SYMS_STACK_NAMES(st.nr) + 1, sizeof(*out));
 	if (!out)
 		return NULL;
 	/*
-	 * The walk is innermost first; frames are shown outermost first. The symbolizer takes
-	 * addresses for return addresses (it looks up addr - 1): a probe's own address, the
-	 * first instruction of the probed function, is passed as the address after it.
+	 * The symbolizer takes addresses for return addresses (it looks up addr - 1): a probe's
+	 * own address, the first instruction of the probed function, is passed as the address
+	 * after it.
 	 */
-	for (__u32 i = 0; i < st.nr; i++)
-		out[st.nr - 1 - i] = syms_user(syms, tgid, 0, st.ips[i] + (i == 0 && at_probe));
-	*n = st.nr;
+	if (at_probe && st.nr)
+		st.ips[0]++;
+	*n = syms_user_stack(syms, tgid, 0, (const uint64_t *)st.ips, (int)st.nr, out,
+			     SYMS_STACK_NAMES(st.nr));
 	return out;
 }
 

@@ -292,11 +292,12 @@ static int each_waiter_stack(const struct semlat_report *r,
 		snprintf(lock, sizeof(lock), "[%s %s]", l->kind, l->name ? l->name : "?");
 		for (size_t k = 0; k < l->nwaiters && !err; k++) {
 			const struct lock_stack *s = &l->waiters[k];
-			const char *frames[MAX_STACK_DEPTH + 3];
+			const char *frames[SYMS_STACK_NAMES(MAX_STACK_DEPTH) + 2];
 			int n = 0;
 
 			frames[n++] = s->comm;
-			for (int x = 0; x < s->nframes && n < MAX_STACK_DEPTH + 1; x++)
+			for (int x = 0; x < s->nframes && n <= SYMS_STACK_NAMES(MAX_STACK_DEPTH);
+			     x++)
 				frames[n++] = s->frames[x];
 			frames[n++] = lock;
 			err = add(ctx, frames, n, s->ns);
