@@ -114,8 +114,11 @@ def test_cxx_stacks_reach_thread_start_without_frame_pointers(procs):
         outer = frames[frames.index("start_thread") + 1:frames.index(funcs[0])]
         assert any(f == "execute_native_thread_routine" or f.startswith("libstdc++")
                    for f in outer), f"{name}: no libstdc++ frame above {funcs[0]}: {frames}"
-        below = frames[frames.index(funcs[-1]) + 1]
-        assert call in below, f"{name}: {funcs[-1]} calls {below}, not {call}: {frames}"
+        # in between, at most what the C++ headers inline there (their DWARF names them:
+        # std::mutex::lock, __gthread_mutex_lock, condition_variable's wait<Predicate>)
+        rest = frames[frames.index(funcs[-1]) + 1:]
+        at = next((i for i, f in enumerate(rest) if call in f), None)
+        assert at is not None and at <= 2, f"{name}: {funcs[-1]} does not call {call}: {frames}"
         assert_fp_short(fp, tid, reason, funcs[0], name)
     # the fixture, libstdc++ and glibc at least
     assert_unwound(doc, fp, 3)
