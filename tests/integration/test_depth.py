@@ -102,7 +102,9 @@ def test_waker_is_the_feeding_thread(procs):
     assert best["tid"] == feeder and best["comm"] == "w-pipefeed", best
     assert best["context"] == "thread"
     assert {"pipefeed_thread", "write", "__write"} & {frame_func(x) for x in best["frames"]}, best
-    assert best["total_us"] >= 0.9 * top["total_us"], (best, top["total_us"])
+    # stacks walked before the unwind tables are in (frame pointers) are another entry
+    fed = sum(x["total_us"] for x in top["wakers"] if x["tid"] == feeder)
+    assert fed >= 0.9 * top["total_us"], (top["wakers"], top["total_us"])
     # a waker is running, not asleep: no scheduler frames are put back into its stack
     assert "[scheduler]" not in best["frames"], best
     # the sleeper is woken by a timer interrupt, labelled so, with no thread's user stack
