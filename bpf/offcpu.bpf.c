@@ -685,16 +685,16 @@ static __always_inline int handle_exec(__u32 old_pid)
 
 /*
  * Interrupt context has no waker thread: the current task is whoever was
- * interrupted. Interrupts run on their own stacks on x86-64, so a program
- * whose stack is not the current task's runs in one. The task's stack runs
- * from task->stack up to its saved user registers, whatever its size
- * (KASAN doubles it). The per-CPU preempt count would say more, but kernels
- * without KALLSYMS_ALL hide its address. Since 6.13 a program whose frame is
- * 64 bytes or more may run on a private stack, where this test fails:
- * sched_waking's frame stays smaller (thread_waker), and one that tail-calls
- * stays off it anyway. sp: the address of sched_waking's frame.
+ * interrupted. Interrupts from kernel mode run on their own stacks on x86-64,
+ * so a program whose stack is not the current task's runs in one (those from
+ * user mode: irq_from_user). The task's stack runs from task->stack up to
+ * its saved user registers, whatever its size (KASAN doubles it). The
+ * per-CPU preempt count would say more, but kernels without KALLSYMS_ALL
+ * hide its address. Since 6.13 a program whose frame is 64 bytes or more may
+ * run on a private stack, where this test fails: sched_waking's frame stays
+ * smaller (thread_waker), and one that tail-calls stays off it anyway.
  */
-static __always_inline bool in_irq_context(struct task_struct *cur, __u64 sp)
+static __always_inline bool on_other_stack(struct task_struct *cur, __u64 sp)
 {
 	__u64 bottom = (__u64)cur->stack;
 	__u64 top = (__u64)bpf_task_pt_regs(cur) + sizeof(struct pt_regs);
@@ -704,6 +704,28 @@ static __always_inline bool in_irq_context(struct task_struct *cur, __u64 sp)
 		top = bottom + THREAD_SIZE;
 
 	return sp < bottom || sp >= top;
+}
+
+/*
+ * An interrupt that comes while the task runs in user mode stays on the
+ * task's stack (x86-64 moves to the interrupt stack from kernel mode only),
+ * and its frame is the task's saved user registers. Their orig_ax then holds
+ * no syscall number: -1 for the system vectors (the local timer, IPIs), the
+ * sign-extended vector of a device interrupt, negative from vector 0x80 on.
+ * A device vector below 0x80 looks like a syscall number: that interrupt
+ * still passes for the thread it interrupted.
+ */
+static __always_inline bool irq_from_user(struct task_struct *cur)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+
+	return (regs->cs & 3) && (long)regs->orig_ax < 0;
+}
+
+/* sp: the address of sched_waking's frame */
+static __always_inline bool in_irq_context(struct task_struct *cur, __u64 sp)
+{
+	return on_other_stack(cur, sp) || irq_from_user(cur);
 }
 
 /*

@@ -118,6 +118,26 @@ def test_waker_is_the_feeding_thread(procs):
     assert any(l.rsplit(" ", 1)[0].endswith(";w-pipefeed") for l in lines), lines[:5]
 
 
+def test_timer_waker_over_busy_cpus(procs):
+    """A sleep's waker is the timer interrupt also when it comes while another process runs
+    in user mode (two CPU hogs on the two CPUs): the interrupt then runs on that task's own
+    stack, and is still told from a thread by the task's saved registers."""
+    w = procs.waiters("sleep")
+    hogs = procs.fixture(HOGS, "-n", os.cpu_count() or 2, "-d", 4, lifetime=4)
+    r = procs.offcpu(["-p", w.pid, "--wakers", "--json", 2])
+    hogs.finish()
+    w.finish()
+    doc = parse_json(r)
+    stacks = [s for s in doc["stacks"] if s["tid"] == w.tid("w-sleep") and s["reason"] == "sleep"]
+    wakers = [x for s in stacks for x in s.get("wakers", [])]
+    irq = sum(x["total_us"] for x in wakers if x["context"] in ("hardirq", "softirq"))
+    total = sum(x["total_us"] for x in wakers)
+    assert wakers and irq >= 0.95 * total, (
+        f"the timer woke {irq / max(total, 1):.0%} of the sleeps; the rest went to the threads "
+        f"it interrupted: {[(x['comm'], x['context'], x['count']) for x in wakers]}")
+    assert all(x["tid"] == 0 and not x["comm"] for x in wakers if x["context"] != "thread")
+
+
 def test_actor_rules(procs, tmp_path):
     """Rules group the fixture's threads: by thread name, by a frame of the blocked stack,
     first match wins, the rest folds instance numbers; --actors FILE does the same."""

@@ -130,6 +130,8 @@ def test_waker_stacks_without_frame_pointers(procs):
     assert u["tables"] and u["walked"] > 50 and u["cut_short"] <= 0.05 * u["walked"], u
     for d, mode in ((doc, "auto"), (fp, "fp")):
         wakers = biggest_stack(d, w.tid("w-sleep"), "sleep")["wakers"]
-        best = max(wakers, key=lambda x: x["total_us"])
-        assert best["context"] in ("hardirq", "softirq") and best["tid"] == 0, (
+        irq = sum(x["total_us"] for x in wakers if x["context"] in ("hardirq", "softirq"))
+        total = sum(x["total_us"] for x in wakers)
+        assert wakers and irq >= 0.95 * total, (
             f"--stack {mode}: a sleep is woken by the timer interrupt, not a thread: {wakers}")
+        assert all(x["tid"] == 0 for x in wakers if x["context"] != "thread"), wakers
