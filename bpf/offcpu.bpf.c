@@ -308,8 +308,6 @@ static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 
 	if (known_site(t, t->site, t->usite[i], t->ucache[i]))
 		return t->ucache[i];
-	/* by the tables only here: the unwinder's frames would move sched_waking's program to
-	 * a private stack (6.13+), where in_irq_context() cannot tell interrupts apart */
 	t->ucache[i] = save_user_stack(ctx, t->ustack);
 	t->usite[i] = t->site;
 	return t->ucache[i];
@@ -687,16 +685,18 @@ static __always_inline int handle_exec(__u32 old_pid)
 
 /*
  * Interrupt context has no waker thread: the current task is whoever was
- * interrupted. Interrupts run on their own stacks on x86-64, so a program
- * whose stack is not the current task's runs in one. The task's stack runs
- * from task->stack up to its saved user registers, whatever its size
- * (KASAN doubles it). The per-CPU preempt count would say more, but kernels
- * without KALLSYMS_ALL hide its address. Keep this program's frame small:
- * since 6.13 a frame of 64 bytes or more may move to a private stack.
+ * interrupted. Interrupts from kernel mode run on their own stacks on x86-64,
+ * so a program whose stack is not the current task's runs in one (those from
+ * user mode: irq_from_user). The task's stack runs from task->stack up to
+ * its saved user registers, whatever its size (KASAN doubles it). The
+ * per-CPU preempt count would say more, but kernels without KALLSYMS_ALL
+ * hide its address. Since 6.13 a program whose frame is 64 bytes or more may
+ * run on a private stack, where this test fails: sched_waking's frame stays
+ * smaller (thread_waker), and one that tail-calls stays off it anyway.
  */
-static __always_inline bool in_irq_context(struct task_struct *cur)
+static __always_inline bool on_other_stack(struct task_struct *cur, __u64 sp)
 {
-	__u64 sp = frame_address(), bottom = (__u64)cur->stack;
+	__u64 bottom = (__u64)cur->stack;
 	__u64 top = (__u64)bpf_task_pt_regs(cur) + sizeof(struct pt_regs);
 
 	/* idle tasks keep no user registers at their stack's top: the usual size then */
@@ -706,34 +706,218 @@ static __always_inline bool in_irq_context(struct task_struct *cur)
 	return sp < bottom || sp >= top;
 }
 
-/* The waker's thread and stacks, taken in its own context. */
-static __always_inline void note_waker(void *ctx, struct waker *w)
+/*
+ * An interrupt that comes while the task runs in user mode stays on the
+ * task's stack (x86-64 moves to the interrupt stack from kernel mode only),
+ * and its frame is the task's saved user registers. Their orig_ax then holds
+ * no syscall number: -1 for the system vectors (the local timer, IPIs), the
+ * sign-extended vector of a device interrupt, negative from vector 0x80 on.
+ * A device vector below 0x80 looks like a syscall number: that interrupt
+ * still passes for the thread it interrupted.
+ */
+static __always_inline bool irq_from_user(struct task_struct *cur)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+
+	return (regs->cs & 3) && (long)regs->orig_ax < 0;
+}
+
+/* sp: the address of sched_waking's frame */
+static __always_inline bool in_irq_context(struct task_struct *cur, __u64 sp)
+{
+	return on_other_stack(cur, sp) || irq_from_user(cur);
+}
+
+/*
+ * A waker thread's user stack by the binaries' tables is walked by a program
+ * of its own (waker_walk_*), tail-called from sched_waking_cfi_*: the
+ * unwinder's frames stay out of sched_waking's, and its verification too.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} waker_walkers SEC(".maps");
+
+/* What sched_waking hands its walker: whose waker to file, and at which site. */
+struct waker_job {
+	struct thread_key wakee;
+	__u64 site;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct waker_job);
+} waker_jobs SEC(".maps");
+
+/* The stacks last walked where a waker thread woke a traced one. */
+struct waker_site {
+	__u64 ustack, kstack;
+	__u32 uses; /* since that walk: every BLOCK_REWALK-th use walks again */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct waker_site);
+} waker_sites SEC(".maps");
+
+/*
+ * Where a waker thread wakes: in a syscall, as its user registers say
+ * (block_site), at a depth on its kernel stack (sp: of sched_waking's
+ * frame), in its thread and process image. As for a blocked thread, the same
+ * place has the same stacks. 0 (no place: walked each time) outside a
+ * syscall.
+ */
+static __always_inline __u64 waker_site(struct task_struct *cur, const struct waker *w, __u64 sp)
+{
+	__u64 site;
+
+	if (!cur->mm || no_syscall_of_own(cur->flags))
+		return 0;
+	site = block_site((struct pt_regs *)bpf_task_pt_regs(cur));
+	if (!site)
+		return 0;
+	site = mix(mix(site, w->pid), w->image);
+	return mix(site, sp - (__u64)cur->stack) | 1;
+}
+
+/* The stacks walked at site before, unless it is time to walk them again. */
+static __always_inline bool site_stacks(__u64 site, struct waker *w)
+{
+	struct waker_site *ws = site ? bpf_map_lookup_elem(&waker_sites, &site) : NULL;
+
+	if (!ws || !(++ws->uses % BLOCK_REWALK))
+		return false;
+	w->ustack = ws->ustack;
+	w->kstack = ws->kstack;
+	return true;
+}
+
+static const struct waker_site new_site;
+
+/*
+ * The stacks walked at site now. Filled in place: a value built on the stack
+ * would grow the frame. A site is one thread's: no other CPU reads it
+ * meanwhile.
+ */
+static __always_inline void remember_site(__u64 site, const struct waker *w)
+{
+	struct waker_site *ws;
+
+	if (!site)
+		return;
+	bpf_map_update_elem(&waker_sites, &site, &new_site, BPF_NOEXIST);
+	ws = bpf_map_lookup_elem(&waker_sites, &site);
+	if (ws) {
+		ws->ustack = w->ustack;
+		ws->kstack = w->kstack;
+		ws->uses = 0;
+	}
+}
+
+/* The walker's job, if the waker's process has tables: NULL, walk by frame pointers. */
+static __always_inline struct waker_job *walker_job(const struct thread_key *wakee,
+						    const struct waker *w, __u64 site)
+{
+	__u32 zero = 0;
+	struct waker_job *job = bpf_map_lookup_elem(&unwind_procs, &w->tgid)
+					? bpf_map_lookup_elem(&waker_jobs, &zero)
+					: NULL;
+
+	if (job) {
+		job->wakee = *wakee;
+		job->site = site;
+	}
+	return job;
+}
+
+/*
+ * The thread that wakes (in its own context): who it is, and its stacks as
+ * walked at the same place before, or walked now. With tables, a user stack
+ * of a process that has them is left to the walker: returns 1, the job
+ * given. A call of its own, so that sched_waking's frame stays under 64
+ * bytes (in_irq_context); its own may move to a private stack: sp is that
+ * of sched_waking's frame.
+ */
+static __noinline int thread_waker(void *ctx, const struct thread_key *wakee, struct waker *w,
+				   __u64 sp, bool tables)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
+	struct proc_info *pi;
+	__u64 site;
+
+	w->pid = cur->pid;
+	w->tgid = cur->tgid;
+	pi = bpf_map_lookup_elem(&procs, &w->tgid);
+	w->image = pi ? pi->image : 0;
+	__builtin_memcpy(w->comm, cur->comm, TASK_COMM_LEN);
+	site = waker_site(cur, w, sp);
+	if (site_stacks(site, w))
+		return 0;
+	w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
+	/* w->ustack is the last waker's until replaced: a stack walked again is not stored again */
+	if (!(user_stacks && cur->mm && !(cur->flags & PF_KTHREAD)))
+		w->ustack = 0;
+	else if (tables && walker_job(wakee, w, site))
+		return 1;
+	else
+		w->ustack = save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, w->ustack);
+	remember_site(site, w);
+	return 0;
+}
+
+/*
+ * The waker's thread and stacks, taken in its own context. tables: a waker
+ * thread's user stack goes to the walker (by a tail call, which does not
+ * come back) where its process has tables.
+ */
+static __always_inline void note_waker(void *ctx, const struct thread_key *wakee, struct waker *w,
+				       bool tables)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u64 sp = frame_address();
 	__u32 flags = WAKER_VALID;
 
-	if (in_irq_context(cur)) {
+	if (in_irq_context(cur, sp)) {
 		/* the kernel stack says which interrupt; the interrupted task is no waker */
 		flags |= WAKER_IRQ;
 		w->pid = w->tgid = w->image = 0;
 		w->ustack = 0;
 		__builtin_memset(w->comm, 0, sizeof(w->comm));
-	} else {
-		struct proc_info *pi;
-
-		w->pid = cur->pid;
-		w->tgid = cur->tgid;
-		pi = bpf_map_lookup_elem(&procs, &w->tgid);
-		w->image = pi ? pi->image : 0;
-		__builtin_memcpy(w->comm, cur->comm, TASK_COMM_LEN);
-		w->ustack =
-			user_stacks && cur->mm && !(cur->flags & PF_KTHREAD)
-				? save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, w->ustack)
-				: 0;
+		w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
+	} else if (thread_waker(ctx, wakee, w, sp, tables) && tables) {
+		bpf_tail_call(ctx, &waker_walkers, 0);
+		/* no walker in the slot: by frame pointers, not kept for the site */
+		w->ustack = save_stack(ctx, BPF_F_USER_STACK, DROP_USTACK_FAILED, w->ustack);
 	}
-	w->kstack = kernel_stacks ? save_stack(ctx, 0, DROP_KSTACK_FAILED, w->kstack) : 0;
 	/* last: switch-in takes the waker only once it is whole */
 	w->flags = flags;
+}
+
+/*
+ * sched_waking_cfi_*'s tail call, for a waker thread of a process with
+ * tables: its user stack by the tables, filed with the rest of the waker that
+ * sched_waking took. No interrupt test here: the caller made it.
+ */
+static __always_inline int walk_waker(void *ctx)
+{
+	__u32 zero = 0;
+	struct waker_job *job = bpf_map_lookup_elem(&waker_jobs, &zero);
+	struct thread *t = job ? bpf_map_lookup_elem(&threads, &job->wakee) : NULL;
+
+	if (!t)
+		return 0;
+	t->waker.ustack = save_user_stack(ctx, t->waker.ustack);
+	remember_site(job->site, &t->waker);
+	/* last, as in note_waker */
+	t->waker.flags = WAKER_VALID;
+	return 0;
 }
 
 /*
@@ -749,7 +933,7 @@ static __always_inline bool still_queued(struct task_struct *p, bool btf)
 }
 
 /* A traced thread is woken: its blocked time ends here, its wait for a CPU begins. */
-static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
+static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf, bool tables)
 {
 	struct thread_key key;
 	struct thread *t;
@@ -775,7 +959,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	t->wake_ts = bpf_ktime_get_ns();
 	count(DROP_NR + CNT_WAKES);
 	if (wakers)
-		note_waker(ctx, &t->waker);
+		note_waker(ctx, &key, &t->waker, tables);
 	return 0;
 }
 
@@ -962,13 +1146,42 @@ int snap_tasks(struct bpf_iter__task *ctx)
 SEC("tp_btf/sched_waking")
 int BPF_PROG(sched_waking_btf, struct task_struct *p)
 {
-	return handle_waking(ctx, p, true);
+	return handle_waking(ctx, p, true, false);
 }
 
 SEC("raw_tp/sched_waking")
 int BPF_PROG(sched_waking_raw, struct task_struct *p)
 {
-	return handle_waking(ctx, p, false);
+	return handle_waking(ctx, p, false, false);
+}
+
+/*
+ * --wakers with tables: tail-calls waker_walk_*. Programs of their own, so that where the tail
+ * call is refused the two above still load.
+ */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(sched_waking_cfi_btf, struct task_struct *p)
+{
+	return handle_waking(ctx, p, true, true);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(sched_waking_cfi_raw, struct task_struct *p)
+{
+	return handle_waking(ctx, p, false, true);
+}
+
+/* Never attached: the tail calls' targets (of the caller's program type and tracepoint). */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(waker_walk_btf)
+{
+	return walk_waker(ctx);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(waker_walk_raw)
+{
+	return walk_waker(ctx);
 }
 
 SEC("tp_btf/sched_process_exec")

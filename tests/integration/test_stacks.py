@@ -161,3 +161,60 @@ def test_binary_without_unwind_tables_falls_back_to_frame_pointers(procs):
     assert text.returncode == 0, text.stderr
     line = next(x for x in text.stdout.splitlines() if x.startswith("user stacks:"))
     assert "without (frame pointers there)" in line and " 0 without" not in line, line
+
+
+# waiting thread -> (reason, the thread that wakes it, that thread's chain from its start to
+# the releasing function)
+WAKERS = {
+    "w-mutex": ("lock", "w-holder", ["start_thread", "holder_thread"]),
+    "w-pipe": ("pipe", "w-pipefeed", ["start_thread", "pipefeed_thread"]),
+}
+
+
+def top_waker(doc, tid, reason):
+    wakers = biggest_stack(doc, tid, reason).get("wakers")
+    assert wakers, f"tid {tid}: no wakers on its biggest {reason} stack"
+    return max(wakers, key=lambda x: x["total_us"])
+
+
+def waker_user_frames(waker):
+    user = waker["frames"][:len(waker["frames"]) - waker["kernel_frames"]]
+    return [f.split(" ")[0] for f in user]
+
+
+def test_waker_stacks_without_frame_pointers(procs):
+    """--wakers: the releasing thread's user stack is walked by the tables too, from the
+    waking call back to its thread's start (start_thread, __clone3), through glibc; --stack
+    fp stops short of the releasing function. A sleep's waker is the timer interrupt, not the
+    thread it interrupted, in both modes."""
+    w = procs.waiters("mutex", "pipe", "sleep", binary=WAITERS_NOFP)
+    r = procs.offcpu(["-p", w.pid, "--wakers", "--json", 2])
+    rf = procs.offcpu(["-p", w.pid, "--wakers", "--stack", "fp", "--json", 2])
+    w.finish()
+    doc, fp = parse_json(r), parse_json(rf)
+    for name, (reason, waker, chain) in WAKERS.items():
+        tid = w.tid(name)
+        best = top_waker(doc, tid, reason)
+        assert best["tid"] == w.tid(waker) and best["context"] == "thread", (name, best)
+        frames = waker_user_frames(best)
+        at = [frames.index(c) if c in frames else -1 for c in chain]
+        assert -1 not in at and at == sorted(at), (
+            f"{name}'s waker {waker}: its stack lacks {chain} in order: {frames}")
+        assert frames[0] in ("__clone3", "clone3", "start_thread"), (
+            f"{name}'s waker {waker}: its stack does not reach its thread's start: {frames}")
+        assert frames.index(chain[-1]) < len(frames) - 1, (
+            f"{name}'s waker {waker}: no frame below {chain[-1]}: {frames}")
+        short = top_waker(fp, tid, reason)
+        assert short["tid"] == w.tid(waker), (name, short)
+        assert chain[-1] not in waker_user_frames(short), (
+            f"{name}'s waker: --stack fp should stop short of {chain[-1]} here: {short}")
+    # walks of waker stacks are counted with the others; they end at clone3: few cut short
+    u = doc["unwind"]
+    assert u["tables"] and u["walked"] > 50 and u["cut_short"] <= 0.05 * u["walked"], u
+    for d, mode in ((doc, "auto"), (fp, "fp")):
+        wakers = biggest_stack(d, w.tid("w-sleep"), "sleep")["wakers"]
+        irq = sum(x["total_us"] for x in wakers if x["context"] in ("hardirq", "softirq"))
+        total = sum(x["total_us"] for x in wakers)
+        assert wakers and irq >= 0.95 * total, (
+            f"--stack {mode}: a sleep is woken by the timer interrupt, not a thread: {wakers}")
+        assert all(x["tid"] == 0 for x in wakers if x["context"] != "thread"), wakers

@@ -281,6 +281,12 @@ static bool unwind_wanted(void)
 	return env.stack != STACK_FP && (env.npids || env.tid) && !env.kernel_stacks_only;
 }
 
+/*
+ * Wakers' user stacks by the tables too: a walker program that sched_waking
+ * tail-calls. Cleared when the walker does not load (frame pointers then).
+ */
+static bool waker_walk = false;
+
 /* the rows the targets' binaries take, counted before loading (cfi_rows is sized at load) */
 static size_t cfi_rows_size = 1;
 
@@ -333,34 +339,79 @@ static void set_autoload(struct offcpu_bpf *skel, const struct flavour *fl)
 
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, trace && fl->btf);
 	bpf_program__set_autoload(skel->progs.sched_switch_raw, trace && !fl->btf);
-	bpf_program__set_autoload(skel->progs.sched_waking_btf, trace && fl->btf);
-	bpf_program__set_autoload(skel->progs.sched_waking_raw, trace && !fl->btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_btf, trace && fl->btf && !waker_walk);
+	bpf_program__set_autoload(skel->progs.sched_waking_raw, trace && !fl->btf && !waker_walk);
+	bpf_program__set_autoload(skel->progs.sched_waking_cfi_btf, trace && fl->btf && waker_walk);
+	bpf_program__set_autoload(skel->progs.sched_waking_cfi_raw,
+				  trace && !fl->btf && waker_walk);
 	bpf_program__set_autoload(skel->progs.sched_exec_btf, trace && fl->btf);
 	bpf_program__set_autoload(skel->progs.sched_exec_raw, trace && !fl->btf);
+	bpf_program__set_autoload(skel->progs.waker_walk_btf, trace && waker_walk && fl->btf);
+	bpf_program__set_autoload(skel->progs.waker_walk_raw, trace && waker_walk && !fl->btf);
+	/* tail-called, never attached */
+	bpf_program__set_autoattach(skel->progs.waker_walk_btf, false);
+	bpf_program__set_autoattach(skel->progs.waker_walk_raw, false);
 	bpf_program__set_autoload(skel->progs.snap_tasks_cfi, fl->iter && fl->iter_cfi);
 	bpf_program__set_autoload(skel->progs.snap_tasks_user,
 				  fl->iter && fl->iter_user && !fl->iter_cfi);
 	bpf_program__set_autoload(skel->progs.snap_tasks, fl->iter && !fl->iter_user);
 }
 
-static void *open_and_load(void *ctx, int i)
+/* sched_waking's tail call goes to the walker of the same flavour. */
+static int set_waker_walker(struct offcpu_bpf *skel, const struct flavour *fl)
 {
-	const struct flavour *fl = &flavours[i];
+	struct bpf_program *walker =
+		fl->btf ? skel->progs.waker_walk_btf : skel->progs.waker_walk_raw;
+	int fd = bpf_program__fd(walker);
+	__u32 zero = 0;
+
+	return bpf_map__update_elem(skel->maps.waker_walkers, &zero, sizeof(zero), &fd, sizeof(fd),
+				    BPF_ANY);
+}
+
+static struct offcpu_bpf *load_flavour(const struct flavour *fl)
+{
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = env.btf);
 	struct offcpu_bpf *skel = offcpu_bpf__open_opts(&oo);
 	int err;
 
-	(void)ctx;
 	if (!skel)
 		return NULL;
 	configure(skel);
 	set_autoload(skel, fl);
 	err = offcpu_bpf__load(skel);
+	if (!err && waker_walk)
+		err = set_waker_walker(skel, fl);
 	if (!err)
 		return skel;
 	offcpu_bpf__destroy(skel);
 	errno = -err;
 	return NULL;
+}
+
+/*
+ * A flavour whose waker walker fails loads again without it: waker stacks by
+ * frame pointers are better than a step down the ladder.
+ */
+static void *open_and_load(void *ctx, int i)
+{
+	struct offcpu_bpf *skel = load_flavour(&flavours[i]);
+	int err = errno;
+
+	(void)ctx;
+	if (skel || !waker_walk)
+		return skel;
+	waker_walk = false;
+	skel = load_flavour(&flavours[i]);
+	if (skel)
+		fprintf(stderr,
+			"%s: waker stacks are walked by frame pointers: the unwinder's program for "
+			"them did not load (%s)\n",
+			TOOL, strerror(err));
+	else
+		waker_walk = true; /* not the walker's fault: the next flavour tries it again */
+	errno = skel ? 0 : err;
+	return skel;
 }
 
 /* -r rules out tp_btf; --stuck needs the task iterator */
@@ -421,9 +472,10 @@ static struct offcpu_bpf *start(void)
 static void stop_tracing(struct offcpu_bpf *skel)
 {
 	struct bpf_link **links[] = {
-		&skel->links.sched_switch_btf, &skel->links.sched_switch_raw,
-		&skel->links.sched_waking_btf, &skel->links.sched_waking_raw,
-		&skel->links.sched_exec_btf,   &skel->links.sched_exec_raw,
+		&skel->links.sched_switch_btf,	   &skel->links.sched_switch_raw,
+		&skel->links.sched_waking_btf,	   &skel->links.sched_waking_raw,
+		&skel->links.sched_waking_cfi_btf, &skel->links.sched_waking_cfi_raw,
+		&skel->links.sched_exec_btf,	   &skel->links.sched_exec_raw,
 	};
 
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
@@ -777,6 +829,7 @@ int main(int argc, char **argv)
 	loader_log(env.verbose);
 	if (unwind_wanted())
 		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
+	waker_walk = env.wakers && unwind_wanted();
 	/* processes born from here on are young, even while the program attaches */
 	r.start_ns = mono_ns();
 	r.skel = start();
