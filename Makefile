@@ -46,6 +46,8 @@ FIXTURES += $(patsubst tests/fixtures/%.cpp,$(OUT)/fixtures/%,$(wildcard tests/f
 # as users' binaries are built: optimized, no frame pointers
 RUST_FIXTURES := $(OUT)/fixtures/rlocks $(OUT)/fixtures/tokiosvc
 FIXTURES += $(OUT)/fixtures/waiters-nofp $(OUT)/fixtures/waiters-nocfi $(RUST_FIXTURES)
+# make bench: pingpong as users build, beside the frame-pointer one (--stack fp vs auto)
+FIXTURES += $(OUT)/fixtures/pingpong-nofp
 HDRS := $(wildcard user/*.h bpf/*.h) $(OUT)/syscall_names.h
 
 # each tool's own code: tools/NAME/*.c, its front end in main.c

@@ -5,7 +5,11 @@
 #   1. pingpong: BPF cost per context switch and throughput of a
 #      context-switch-heavy workload (build/fixtures/pingpong), for every
 #      shape in BENCH_SHAPES (pingpong -n PAIRS: 1 pair, every switch to and
-#      from idle; 2 pairs, switches from one pingpong thread to another)
+#      from idle; 2 pairs, switches from one pingpong thread to another;
+#      PAIRS-nofp: build/fixtures/pingpong-nofp -n PAIRS, built as users
+#      build, -O2 without frame pointers, where `--stack fp` stacks are short
+#      and `--stack auto` ones whole); offcpu's user stack walks by unwind
+#      tables, from its --json report
 #   2. interval reports: offcpu's own CPU time with and without -i 1
 #   3. pgbench -S against the private PostgreSQL (scripts/postgres.sh):
 #      throughput untraced, under offcpu and under offcputime (whole system)
@@ -16,6 +20,9 @@
 #   6. poolwait's cost on pgbench -S and on a libpq pool:
 #      scripts/bench-poolwait.sh, its own section of the doc;
 #      BENCH_POOLWAIT_ONLY=1 runs that part alone
+# BENCH_PINGPONG_ONLY=1 runs part 1 alone: parts 2 to 4 default to skipped
+# (BENCH_LONG_SECONDS, BENCH_PG_SECONDS, BENCH_STARTUP_REPS 0), 5 and 6 are
+# skipped, and their sections of the doc are kept as they are.
 #
 # Each pingpong run is one window: pingpong is held at exec behind a FIFO, the tracer
 # (if any) is started on its PID and given ATTACH_WAIT seconds to attach (and
@@ -27,11 +34,15 @@
 # and every round trip pingpong counts was made with the tracer attached.
 #
 # Configurations (every one BENCH_REPS times for every shape, order reversed
-# on every other repetition so that drift does not favour one side):
+# on every other repetition so that drift does not favour one side; a -nofp
+# shape runs only NOFP_CONFIGS: base floor offcpu-p offcpu-fp offcputime-p
+# paired-fp; BENCH_CONFIGS, if set, keeps only the configurations it names):
 #   base             no tracer
 #   floor            an empty tp_btf/sched_switch program (tests/bench/), the
 #                    bpf_stats measurement floor
 #   offcpu-p         offcpu -p PINGPONG          offcputime-p   offcputime -p PINGPONG
+#   offcpu-fp        offcpu -p PINGPONG --stack fp (frame pointers only;
+#                    offcpu-p is --stack auto, the default: unwind tables)
 #   offcpu-all       offcpu (whole system)       offcputime-all offcputime (whole system)
 #   offcpu-wakers    offcpu -p PINGPONG --wakers  offcpu-interval  offcpu -p PINGPONG -i 1
 #   offcpu-idle      offcpu -p IDLE              offcputime-idle offcputime -p IDLE
@@ -39,6 +50,13 @@
 #   paired-p         offcpu -p PINGPONG and offcputime -p PINGPONG at once: both
 #                    programs run on exactly the same events, the tightest
 #                    comparison of their cost (attach order alternates)
+#   paired-fp        offcpu -p PINGPONG and offcpu -p PINGPONG --stack fp at
+#                    once: --stack auto against fp on the same events
+# offcpu -p PINGPONG (offcpu-p, offcpu-fp, and in the paired ones) writes its
+# report with --json to a file, after the window: its `unwind` object (walks
+# by the tables, their rows) and the user frames of its stacks go into the
+# results (tests/bench/unwind.py). offcpu unwinds in BPF, so there is no
+# user-space unwinding rate to measure: the walks' cost is in the BPF ns.
 #
 # pgbench: `pgbench -i -s 10` into a database of its own (waitscope_bench,
 # dropped at the end), then `pgbench -S -c 8 -j 2 -T BENCH_PG_SECONDS`
@@ -53,9 +71,12 @@
 # /proc/TOOL/fd every 2 ms for an anon_inode:bpf_link (its first program is
 # attached); BENCH_STARTUP_REPS times each, order alternating.
 #
-# Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_SHAPES ("1 2";
-# BENCH_PAIRS, if set and BENCH_SHAPES is not, is the one shape),
-# BENCH_LONG_SECONDS (60: the -i run, on the last shape; 0 skips it),
+# Knobs (environment): BENCH_SECONDS (5), BENCH_REPS (3), BENCH_SHAPES ("1 2
+# 1-nofp 2-nofp"; BENCH_PAIRS, if set and BENCH_SHAPES is not, is the one
+# shape), BENCH_CONFIGS (all: the configurations to run, among those above;
+# base always runs), BENCH_PINGPONG_ONLY (0),
+# BENCH_LONG_SECONDS (60: the -i run, on the last shape's number of pairs,
+# with build/fixtures/pingpong; 0 skips it),
 # BENCH_PG_SECONDS (20: each pgbench run; 0 skips the section), BENCH_PG_REPS (5),
 # WAITSCOPE_PGPORT
 # (54329), BENCH_STARTUP_REPS (5; 0 skips the section), ATTACH_WAIT (1.5),
@@ -78,20 +99,35 @@ BENCH_TAG=bench
 [ "${BENCH_SEMLAT_ONLY:-0}" = 0 ] || exec scripts/bench-semlat.sh
 [ "${BENCH_POOLWAIT_ONLY:-0}" = 0 ] || exec scripts/bench-poolwait.sh
 
+PINGPONG_ONLY=${BENCH_PINGPONG_ONLY:-0}
+case $PINGPONG_ONLY in
+0) OTHER_PARTS=1 ;;
+1) OTHER_PARTS=0 ;;
+*) die "BENCH_PINGPONG_ONLY takes 0 or 1" ;;
+esac
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 REPS=${BENCH_REPS:-3}
-SHAPES=${BENCH_SHAPES:-${BENCH_PAIRS:-1 2}}
-LONG_SECONDS=${BENCH_LONG_SECONDS:-60}
-PG_SECONDS=${BENCH_PG_SECONDS:-20}
+SHAPES=${BENCH_SHAPES:-${BENCH_PAIRS:-1 2 1-nofp 2-nofp}}
+LONG_SECONDS=${BENCH_LONG_SECONDS:-$((60 * OTHER_PARTS))}
+PG_SECONDS=${BENCH_PG_SECONDS:-$((20 * OTHER_PARTS))}
 PG_REPS=${BENCH_PG_REPS:-5}
-STARTUP_REPS=${BENCH_STARTUP_REPS:-5}
+STARTUP_REPS=${BENCH_STARTUP_REPS:-$((5 * OTHER_PARTS))}
 OFFCPU=$OUT/offcpu
-PINGPONG=$OUT/fixtures/pingpong
+# a shape's pingpong: N is build/fixtures/pingpong -n N (frame pointers), N-nofp
+# build/fixtures/pingpong-nofp -n N (none, as users build)
+fixture_of() { # SHAPE
+	case $1 in
+	*-nofp) echo "$OUT/fixtures/pingpong-nofp" ;;
+	*) echo "$OUT/fixtures/pingpong" ;;
+	esac
+}
 OFFCPUTIME=${OFFCPUTIME:-$(command -v offcputime || true)}
 # shellcheck disable=SC2015
 [ -n "$OFFCPUTIME" ] && [ -x "$OFFCPUTIME" ] ||
 	die "offcputime not found (Debian package libbpf-tools; scripts/deps.sh installs it)"
-for f in "$OFFCPU" "$PINGPONG"; do
+# pingpong itself (the interval run's), and the shapes' pingpongs
+# shellcheck disable=SC2086
+for f in "$OFFCPU" "$(fixture_of 1)" $(for s in $SHAPES; do fixture_of "$s"; done | sort -u); do
 	[ -x "$f" ] || die "$f is missing: run 'make all' (or 'make bench', which builds it)"
 done
 bench_tools clang cc
@@ -103,12 +139,27 @@ esac
 # shellcheck disable=SC2086
 set -- $SHAPES
 [ $# -gt 0 ] || die "BENCH_SHAPES is empty"
-for p in "$@"; do
-	case $p in *[!0-9]* | 0* | ???*) die "BENCH_SHAPES: '$p' is not a number of pairs from 1 to 64" ;; esac
-	[ "$p" -le 64 ] || die "BENCH_SHAPES: '$p' is not a number of pairs from 1 to 64"
+for s in "$@"; do
+	p=${s%-nofp}
+	case $p in "" | *[!0-9]* | 0* | ???*) die "BENCH_SHAPES: '$s' is not a number of pairs from 1 to 64, alone or followed by -nofp" ;; esac
+	[ "$p" -le 64 ] || die "BENCH_SHAPES: '$s' is not a number of pairs from 1 to 64, alone or followed by -nofp"
 done
 SHAPES=$*
-LONG_PAIRS=${!#} # the interval run's shape: the last one
+# the configurations of a shape, in the order of odd repetitions; NOFP_CONFIGS
+# those of a -nofp shape
+CONFIGS="base offcpu-p offcpu-fp offcputime-p offcpu-wakers offcpu-interval floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p paired-fp"
+NOFP_CONFIGS="base floor offcpu-p offcpu-fp offcputime-p paired-fp"
+if [ -n "${BENCH_CONFIGS:-}" ]; then
+	for c in $BENCH_CONFIGS; do
+		case " $CONFIGS " in *" $c "*) ;; *) die "BENCH_CONFIGS: unknown configuration '$c' (one of: $CONFIGS)" ;; esac
+	done
+	# the untraced runs always: every ratio is to them
+	KEEP="base $BENCH_CONFIGS"
+	CONFIGS=$(for c in $CONFIGS; do case " $KEEP " in *" $c "*) echo "$c" ;; esac; done | tr '\n' ' ')
+	NOFP_CONFIGS=$(for c in $NOFP_CONFIGS; do case " $KEEP " in *" $c "*) echo "$c" ;; esac; done | tr '\n' ' ')
+fi
+LONG_PAIRS=${!#}
+LONG_PAIRS=${LONG_PAIRS%-nofp} # the interval run's: the last shape's, with frame pointers
 if [ "$PG_SECONDS" -gt 0 ]; then
 	for c in pgbench psql createdb dropdb runuser; do
 		command -v "$c" >/dev/null || die "$c is missing (scripts/deps.sh installs postgresql), or skip pgbench with BENCH_PG_SECONDS=0"
@@ -121,7 +172,7 @@ ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WORK=$OUT/bench
 mkdir -p "$WORK"
 bench_lock
-rm -f "$WORK"/tracer*.err "$WORK"/load?.json "$WORK"/run.tsv "$WORK"/pgbench*.tsv "$WORK"/startup.tsv \
+rm -f "$WORK"/tracer*.err "$WORK"/tracer*.json "$WORK"/load?.json "$WORK"/run.tsv "$WORK"/pgbench*.tsv "$WORK"/startup.tsv \
 	"$WORK"/interval.tsv
 RESULTS=$WORK/results.tsv
 DISCARDED=$WORK/discarded.tsv
@@ -180,31 +231,48 @@ print(t, c, n)'
 now_ns() { date +%s%N; }
 
 # sched_ran TRACER_PID IDS: attached_ids' test of a tracer's attachment: a
-# scheduler program of IDS has run
+# sched_switch program of IDS has run. Not just any scheduler program: offcpu
+# attaches sched_waking before sched_switch, and IDS read in between (a loaded
+# machine makes that likelier) would lack the program the window counts
 sched_ran() {
+	local stats
+	[ -n "$2" ] || return 1
 	# shellcheck disable=SC2086
-	[ -n "$2" ] && [ "$(prog_stats $2)" != "0 0 0" ]
+	stats=$(prog_stats $2)
+	# "run_time_ns sched_switch_events runs": the second
+	stats=${stats#* }
+	[ "${stats%% *}" -gt 0 ]
 }
 
 # --- one run ------------------------------------------------------------------
 # The tracers of a configuration, in attach order (= the order in which the
 # kernel runs their programs on each event). paired-p attaches both tools to
-# the same pingpong, so both programs see exactly the same events; the first
-# attached pays for cold caches in the stack walks (about 250 ns/event here),
-# so the order alternates with the repetition.
+# the same pingpong, so both programs see exactly the same events (paired-fp:
+# offcpu twice, --stack auto and fp); the first attached pays for cold caches
+# in the stack walks (about 250 ns/event here), so the order alternates with
+# the repetition.
 tracers_of() { # CONFIG REP
+	local pair
 	case $1 in
-	base) ;;
-	paired-p) if [ $(($2 % 2)) -eq 1 ]; then echo offcpu-p offcputime-p; else echo offcputime-p offcpu-p; fi ;;
-	*) echo "$1" ;;
+	base) return ;;
+	paired-p) pair="offcpu-p offcputime-p" ;;
+	paired-fp) pair="offcpu-p offcpu-fp" ;;
+	*)
+		echo "$1"
+		return
+		;;
 	esac
+	if [ $(($2 % 2)) -eq 1 ]; then echo "$pair"; else echo "$pair" | awk '{ print $2, $1 }'; fi
 }
 
-# start_tracer NAME PINGPONG_PID ERRFILE: starts it in the background, sets TP
+# start_tracer NAME PINGPONG_PID ERRFILE JSONFILE: starts it in the background,
+# sets TP; offcpu -p PINGPONG writes its report (--json) to JSONFILE once its
+# target has exited, the others to /dev/null
 start_tracer() {
 	case $1 in
 	floor) "$WORK/bpf_floor" "$WORK/empty.bpf.o" "$TRACER_SECONDS" 2>"$3" & ;;
-	offcpu-p) "$OFFCPU" -p "$2" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
+	offcpu-p) "$OFFCPU" -p "$2" --json "$TRACER_SECONDS" >"$4" 2>"$3" & ;;
+	offcpu-fp) "$OFFCPU" -p "$2" --stack fp --json "$TRACER_SECONDS" >"$4" 2>"$3" & ;;
 	offcputime-p) "$OFFCPUTIME" -p "$2" "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
 	offcpu-wakers) "$OFFCPU" -p "$2" --wakers "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
 	offcpu-interval) "$OFFCPU" -p "$2" -i 1 "$TRACER_SECONDS" >/dev/null 2>"$3" & ;;
@@ -233,11 +301,11 @@ stop_tracer() {
 	esac
 }
 
-# run CONFIG REP: pingpong -n $PAIRS; appends one line per tracer (one for
+# run CONFIG REP: $PINGPONG -n $PAIRS; appends one line per tracer (one for
 # base) to $RUN_ROWS
 run() {
 	local config=$1 rep=$2 pp out=$WORK/pingpong.out
-	local names=() pids=() ids=() s0=() s1=() all_ids="" all_pids=""
+	local names=() pids=() ids=() s0=() s1=() uw=() all_ids="" all_pids=""
 	local n k t0 t1 rt rc row label
 
 	quiet_wait
@@ -252,8 +320,9 @@ run() {
 
 	# one at a time, each fully attached before the next: a known run order
 	read -r -a names <<<"$(tracers_of "$config" "$rep")"
+	rm -f "$WORK"/tracer*.json
 	for k in "${!names[@]}"; do
-		start_tracer "${names[k]}" "$pp" "$WORK/tracer$k.err"
+		start_tracer "${names[k]}" "$pp" "$WORK/tracer$k.err" "$WORK/tracer$k.json"
 		pids[k]=$TP
 		ids[k]=$(attached_ids "$TP" sched_ran) || {
 			cat "$WORK/tracer$k.err" >&2
@@ -289,11 +358,27 @@ run() {
 	rt=$(sed -n 's/^roundtrips //p' "$out")
 	[ -n "$rt" ] || die "$config: pingpong printed no round trips"
 
+	uw[0]="- - - - - - -"
 	for k in "${!names[@]}"; do
 		stop_tracer "${names[k]}" "${pids[k]}" "$WORK/tracer$k.err"
 		# shellcheck disable=SC2086
 		unpin_progs ${ids[k]}
+		# its report's user stack walks (offcpu -p PINGPONG), "- - - - - - -" for none
+		uw[k]=$("$PYTHON" tests/bench/unwind.py "$WORK/tracer$k.json") || {
+			echo "bench: warning: $config: ${names[k]}: no user stack counts from its report $WORK/tracer$k.json" >&2
+			uw[k]="- - - - - - -"
+		}
 	done
+
+	# a sched_switch program that counted no event of the window: nothing to
+	# report (run_checked does it again)
+	RUN_FAILED=""
+	for k in "${!names[@]}"; do
+		# shellcheck disable=SC2086
+		set -- ${s0[k]} ${s1[k]}
+		[ "$5" -gt "$2" ] || RUN_FAILED="${names[k]}: bpf_stats did not grow over the window (${s0[k]} ${s1[k]})"
+	done
+	[ -z "$RUN_FAILED" ] || return 0
 
 	n=${#names[@]}
 	for k in $(seq 0 $((n > 0 ? n - 1 : 0))); do
@@ -304,19 +389,39 @@ run() {
 			[ "$n" -eq 1 ] || label="$config:${names[k]%-p}"
 		fi
 		# shellcheck disable=SC2086
-		set -- $row
-		# $1..$3: run time, events, program runs before; $4..$6 after
-		[ "$n" -eq 0 ] || [ "$5" -gt "$2" ] ||
-			die "$config: ${names[k]}: bpf_stats did not grow over the window ($row)"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$((k + 1))" \
+		set -- $row ${uw[k]}
+		# $1..$3: run time, events, program runs before; $4..$6 after; $7..$13
+		# the user stacks: walked by tables or not, walks, cut short, binaries,
+		# rows, user frames a period, share of periods with a whole one
+		# (tests/bench/unwind.py)
+		printf '%s\t' "$label" "$rep" "$((k + 1))" \
 			"$SECONDS_PER_RUN" "$rt" "$((t1 - t0))" "$(($4 - $1))" "$(($5 - $2))" "$(($6 - $3))" \
-			"$FOREIGN" "$FBPF" "$LOAD" "$STEAL" "$QUIET_WAIT" "$PAIRS" >>"$RUN_ROWS"
-		printf 'bench: -n %s %-22s rep %s: %9s round trips' "$PAIRS" "$label" "$rep" "$rt"
+			"$FOREIGN" "$FBPF" "$LOAD" "$STEAL" "$QUIET_WAIT" "$PAIRS" "${PINGPONG##*/}" \
+			"$7" "$8" "$9" "${10}" "${11}" "${12}" >>"$RUN_ROWS"
+		printf '%s\n' "${13}" >>"$RUN_ROWS"
+		printf 'bench: %s %-22s rep %s: %9s round trips' "$SHAPE_S" "$label" "$rep" "$rt"
 		[ "$5" -eq "$2" ] || printf ', %6d ns/event over %d events' \
 			"$((($4 - $1) / ($5 - $2)))" "$(($5 - $2))"
 		[ "$FOREIGN" -eq 0 ] || printf ', %s foreign sched_switch programs (%d ms)' "$FOREIGN" "$((FBPF / 1000000))"
-		printf ', foreign CPU %s %%, steal %s %%\n' "$LOAD" "$STEAL"
+		printf ', foreign CPU %s %%, steal %s %%' "$LOAD" "$STEAL"
+		case $7 in
+		1) printf ', %s user frames a period (whole: %s), %s stacks walked by unwind tables (%s cut short)' "${12}" "${13}" "$8" "$9" ;;
+		0) printf ', %s user frames a period (whole: %s; frame pointers)' "${12}" "${13}" ;;
+		esac
+		echo
 	done
+}
+
+# run_checked CONFIG REP: run, done again once if a tracer's sched_switch program
+# counted nothing of the window (its IDs were read as it attached, or it was
+# detached: seen on a loaded machine); dies if it fails twice
+run_checked() {
+	run "$1" "$2"
+	[ -n "$RUN_FAILED" ] || return 0
+	echo "bench: warning: $SHAPE_S $1 rep $2: $RUN_FAILED; running it again" >&2
+	: >"$RUN_ROWS"
+	run "$1" "$2"
+	[ -z "$RUN_FAILED" ] || die "$1: $RUN_FAILED"
 }
 
 # --- the benchmark: pingpong, every shape --------------------------------------
@@ -324,42 +429,59 @@ sleep 100000 &
 IDLE=$!
 STARTED="$STARTED $IDLE"
 
-CONFIGS="base offcpu-p offcputime-p offcpu-wakers offcpu-interval floor offcpu-all offcputime-all offcpu-idle offcputime-idle paired-p"
-REVERSED=$(echo "$CONFIGS" | tr ' ' '\n' | tac | tr '\n' ' ')
+# the paired configurations alternate the attach order: with an odd REPS they
+# get one more repetition, so that both orders count alike
+ROUNDS=$((REPS % 2 ? REPS + 1 : REPS))
+# rotation SHAPE REP: the configurations of SHAPE in repetition REP's order,
+# reversed on every other one; the extra repetition runs the paired ones only
+rotation() {
+	local c list=$CONFIGS
+	case $1 in *-nofp) list=$NOFP_CONFIGS ;; esac
+	if [ "$2" -gt "$REPS" ]; then
+		# shellcheck disable=SC2086
+		list=$(for c in $list; do case $c in paired-*) echo "$c" ;; esac; done)
+	fi
+	# shellcheck disable=SC2086
+	if [ $(($2 % 2)) -eq 1 ]; then echo $list; else printf '%s\n' $list | tac | tr '\n' ' '; fi
+}
 SHAPES_REVERSED=$(echo "$SHAPES" | tr ' ' '\n' | tac | tr '\n' ' ')
-NSHAPES=$(echo "$SHAPES" | wc -w)
-NRUNS=$((($(echo "$CONFIGS" | wc -w) * REPS + REPS % 2) * NSHAPES))
-echo "bench: $NRUNS pingpong runs of ${SECONDS_PER_RUN}s (pingpong -n PAIRS for PAIRS in: $SHAPES), ${REPS} per configuration and shape"
-HEADER='config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\tpairs\n'
+NRUNS=0
+for s in $SHAPES; do
+	for rep in $(seq 1 "$ROUNDS"); do
+		NRUNS=$((NRUNS + $(rotation "$s" "$rep" | wc -w)))
+	done
+done
+echo "bench: $NRUNS pingpong runs of ${SECONDS_PER_RUN}s (pingpong -n PAIRS, and pingpong-nofp for PAIRS-nofp, for each of: $SHAPES), ${REPS} per configuration and shape"
+HEADER='config\trep\tposition\tseconds\troundtrips\twindow_ns\trun_time_ns\trun_cnt\truns\tforeign_progs\tforeign_bpf_ns\tforeign_cpu_pct\tsteal_pct\tquiet_wait_s\tpairs\tfixture\tunwind_tables\tunwind_walked\tunwind_cut_short\tunwind_binaries\tunwind_rows\tuser_frames\twhole_stacks\n'
 # shellcheck disable=SC2059
 printf "$HEADER" >"$RESULTS"
 # shellcheck disable=SC2059
 printf "$HEADER" >"$DISCARDED"
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 # warm-up, not recorded: page cache, CPU frequency, the scheduler's placement
-for PAIRS in $SHAPES; do
-	"$PINGPONG" -n "$PAIRS" -d 2 >/dev/null
+for s in $SHAPES; do
+	"$(fixture_of "$s")" -n "${s%-nofp}" -d 2 >/dev/null
 done
-# paired-p alternates the attach order: with an odd REPS it gets one more
-# repetition, so that both orders count alike. The shapes alternate too.
-for rep in $(seq 1 $((REPS % 2 ? REPS + 1 : REPS))); do
-	order=$CONFIGS
+# the shapes alternate like the configurations
+for rep in $(seq 1 "$ROUNDS"); do
 	shapes=$SHAPES
-	[ $((rep % 2)) -eq 1 ] || { order=$REVERSED; shapes=$SHAPES_REVERSED; }
-	[ "$rep" -le "$REPS" ] || order=paired-p
-	for PAIRS in $shapes; do
-		for c in $order; do
+	[ $((rep % 2)) -eq 1 ] || shapes=$SHAPES_REVERSED
+	for SHAPE in $shapes; do
+		PAIRS=${SHAPE%-nofp}
+		PINGPONG=$(fixture_of "$SHAPE")
+		SHAPE_S="${PINGPONG##*/} -n $PAIRS"
+		for c in $(rotation "$SHAPE" "$rep"); do
 			: >"$RUN_ROWS"
-			run "$c" "$rep"
+			run_checked "$c" "$rep"
 			# a run during which others took the machine says more about them
 			# than about the tracers: run it once more, while retries are left
 			if [ "$RETRIES_LEFT" -gt 0 ] && awk -F'\t' -v n="$(nproc)" -v max="$NOISY_PCT" \
 				'{ if ($12 + $13 + 100 * $11 / $6 / n > max) bad = 1 } END { exit !bad }' "$RUN_ROWS"; then
-				echo "bench: -n $PAIRS $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
+				echo "bench: $SHAPE_S $c rep $rep: others (processes, BPF programs, the hypervisor) took more than $NOISY_PCT % of the machine; running it again"
 				cat "$RUN_ROWS" >>"$DISCARDED"
 				RETRIES_LEFT=$((RETRIES_LEFT - 1))
 				: >"$RUN_ROWS"
-				run "$c" "$rep"
+				run_checked "$c" "$rep"
 			fi
 			cat "$RUN_ROWS" >>"$RESULTS"
 		done
@@ -376,7 +498,7 @@ printf 'mode\tseconds\troundtrips\toffcpu_cpu_s\treports\tpairs\n' >"$INTERVAL_T
 long_run() { # MODE OFFCPU-ARGS...
 	local mode=$1 pp tp ticks=0 t rt
 	shift
-	"$PINGPONG" -n "$LONG_PAIRS" -d "$LONG_SECONDS" >"$WORK/long.out" &
+	"$(fixture_of "$LONG_PAIRS")" -n "$LONG_PAIRS" -d "$LONG_SECONDS" >"$WORK/long.out" &
 	pp=$!
 	STARTED="$STARTED $pp"
 	"$OFFCPU" -p "$pp" "$@" >"$WORK/long.report" 2>/dev/null &
@@ -526,8 +648,17 @@ else
 fi
 
 # --- the report -------------------------------------------------------------------
+# the command that reproduces the figures: every knob of the parts run, and
+# those of the quiet-machine wait that the environment set
+COMMAND="BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_SHAPES=\"$SHAPES\""
+[ -z "${BENCH_CONFIGS:-}" ] || COMMAND="$COMMAND BENCH_CONFIGS=\"$BENCH_CONFIGS\""
+[ "$PINGPONG_ONLY" = 0 ] || COMMAND="BENCH_PINGPONG_ONLY=1 $COMMAND"
+COMMAND="$COMMAND BENCH_LONG_SECONDS=$LONG_SECONDS BENCH_PG_SECONDS=$PG_SECONDS BENCH_STARTUP_REPS=$STARTUP_REPS"
+for v in QUIET_BUDGET QUIET_PCT NOISY_PCT BENCH_RETRIES ATTACH_WAIT; do
+	! printenv "$v" >/dev/null || COMMAND="$COMMAND $v=$(printenv "$v")"
+done
 BENCH_DATE=$START_DATE \
-	BENCH_COMMAND="BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPS=$REPS BENCH_SHAPES=\"$SHAPES\" BENCH_LONG_SECONDS=$LONG_SECONDS BENCH_PG_SECONDS=$PG_SECONDS BENCH_STARTUP_REPS=$STARTUP_REPS make bench" \
+	BENCH_COMMAND="$COMMAND make bench" \
 	BENCH_OFFCPUTIME="$OFFCPUTIME ($(dpkg-query -W -f='${Package} ${Version}' libbpf-tools 2>/dev/null || echo 'version unknown'))" \
 	BENCH_TOOLS="$(bpftool version 2>/dev/null | head -2 | tr '\n' ' ' | sed 's/ *$//'), $(clang --version | head -1)" \
 	BENCH_INTERVAL_TSV=$INTERVAL_TSV \
@@ -540,5 +671,9 @@ echo "bench: wrote $DOC (raw data: $RESULTS, $PG_TSV, $STARTUP_TSV, $INTERVAL_TS
 # --- semlat and poolwait: sections of their own, written after report.py's
 # rewrite of the rest (which keeps semlat's); the same knobs from the
 # environment, and our lock (fd 9, inherited)
-OUT=$OUT scripts/bench-semlat.sh
-OUT=$OUT scripts/bench-poolwait.sh
+if [ "$PINGPONG_ONLY" = 0 ]; then
+	OUT=$OUT scripts/bench-semlat.sh
+	OUT=$OUT scripts/bench-poolwait.sh
+else
+	echo "bench: semlat and poolwait sections skipped (BENCH_PINGPONG_ONLY=1): kept in $DOC as they were"
+fi

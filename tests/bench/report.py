@@ -10,6 +10,7 @@ section that scripts/bench-semlat.sh wrote into OUT.md is kept as it is)
 """
 import csv
 import os
+import re
 import statistics
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from benchcommon import NOISY_PCT, NPROC, load_kept, med, number, others, ran, s
 
 FILTERED_TARGET_NS = 40.0  # target: cost per event of a filtered-out task
 COST_RATIO_GOAL = 0.5  # goal: offcpu's cost at most this share of offcputime's
+STACK_RATIO_GOAL = 2.0  # goal (issue 12): offcpu --stack auto's cost at most this times --stack fp's
 ATTACH_GOAL_S = 0.3  # goal: offcpu -p attached within this
 STUCK_GOAL_S = 0.3  # goal: offcpu --stuck answered within this
 
@@ -28,6 +30,7 @@ CONFIGS = [
     ("base", "untraced", "pingpong alone"),
     ("floor", "bpf_stats floor", "empty tp_btf/sched_switch program"),
     ("offcpu-p", "offcpu, traced", "offcpu -p PP"),
+    ("offcpu-fp", "offcpu, traced, frame pointers only", "offcpu -p PP --stack fp"),
     ("offcputime-p", "offcputime, traced", "offcputime -p PP"),
     ("offcpu-wakers", "offcpu, traced, with wakers", "offcpu -p PP --wakers"),
     ("offcpu-interval", "offcpu, traced, 1 s interval reports", "offcpu -p PP -i 1"),
@@ -37,7 +40,31 @@ CONFIGS = [
     ("offcputime-idle", "offcputime, filtered out", "offcputime -p IDLE"),
     ("paired-p:offcpu", "offcpu, traced, both attached", "offcpu -p PP & offcputime -p PP"),
     ("paired-p:offcputime", "offcputime, traced, both attached", "offcpu -p PP & offcputime -p PP"),
+    ("paired-fp:offcpu", "offcpu, traced, both offcpu attached", "offcpu -p PP & offcpu -p PP --stack fp"),
+    ("paired-fp:offcpu-fp", "offcpu, frame pointers only, both offcpu attached",
+     "offcpu -p PP & offcpu -p PP --stack fp"),
 ]
+
+
+def block_rewalk(header="bpf/offcpu.h"):
+    """offcpu walks the stacks anew in one blocked period out of this many where a thread blocked before"""
+    try:
+        with open(header) as f:
+            m = re.search(r"^#define BLOCK_REWALK (\d+)", f.read(), re.M)
+    except OSError:
+        m = None
+    return m.group(1) if m else "BLOCK_REWALK"
+
+
+BLOCK_REWALK = block_rewalk()
+
+# how each pingpong binary is built (Makefile)
+FIXTURES = {
+    "pingpong": "built with frame pointers (`-O1 -fno-omit-frame-pointer`) over Debian's glibc, "
+                "which has none",
+    "pingpong-nofp": "built as users build, without frame pointers (`-O2 -fomit-frame-pointer`), over "
+                     "Debian's glibc, which has none either",
+}
 
 PG_CONFIGS = [
     ("pg-base", "untraced", None),
@@ -53,12 +80,15 @@ STARTUP = [
 
 
 def load(path):
-    """{pairs: {config: [run]}} from a results.tsv."""
+    """{(fixture, pairs): {config: [run]}} from a results.tsv."""
     shapes = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
-            r = {k: (v if k == "config" else number(v)) for k, v in row.items()}
+            # "-": a figure that the run has not (user stacks of a tracer other than offcpu -p PP)
+            r = {k: (v if k in ("config", "fixture") else None if v in (None, "", "-") else number(v))
+                 for k, v in row.items()}
             r.setdefault("pairs", 2)  # results of a script before BENCH_SHAPES
+            r["fixture"] = r.get("fixture") or "pingpong"  # before pingpong-nofp
             r["rt_s"] = r["roundtrips"] / r["seconds"]
             r["ns_ev"] = r["run_time_ns"] / r["run_cnt"] if r["run_cnt"] else None
             # program runs per sched_switch event: bpf_stats' overhead is paid per run
@@ -68,7 +98,11 @@ def load(path):
             r["others"] = others(r)
             # other processes, and other people's sched_switch programs, in % of the machine
             r["foreign"] = r["others"] - r["steal_pct"]
-            shapes.setdefault(r["pairs"], {}).setdefault(r["config"], []).append(r)
+            # user stacks walked by offcpu's unwind tables, per second of the window and per event
+            walked = r.get("unwind_walked") if r.get("unwind_tables") else None
+            r["walk_s"] = walked / r["window_ns"] * 1e9 if walked is not None else None
+            r["walk_ev"] = walked / r["run_cnt"] if walked is not None and r["run_cnt"] else None
+            shapes.setdefault((r["fixture"], r["pairs"]), {}).setdefault(r["config"], []).append(r)
     return shapes
 
 
@@ -80,8 +114,15 @@ def f0(x):
     return "%.0f" % x
 
 
-def shape_name(pairs):
-    return "1 pair" if pairs == 1 else "%d pairs" % pairs
+def shape_name(shape):
+    fixture, pairs = shape
+    name = "1 pair" if pairs == 1 else "%d pairs" % pairs
+    return name + (", no frame pointers" if fixture.endswith("-nofp") else "")
+
+
+def shape_run(shape):
+    """the shape as the console and the raw data name it: pingpong -n 2, pingpong-nofp -n 2"""
+    return "%s -n %d" % shape
 
 
 def paired_difference(runs, floor):
@@ -122,16 +163,51 @@ def ratio_verdict(raw, net, goal=COST_RATIO_GOAL):
     return "FAIL"
 
 
-def shape_section(pairs, runs):
-    """One pingpong shape: its markdown, its printed tables, its goal row (or None)."""
+def stacks_table(runs):
+    """offcpu's user stack walks, from the --json reports of its -p PP runs: the table, or None"""
+    rows = []
+    for config, label, cmd in CONFIGS:
+        rs = [r for r in runs.get(config, []) if r.get("unwind_tables") is not None]
+        if not rs:
+            continue
+        frames = [r["user_frames"] for r in rs]
+        frames_s = ("%.2f" % med(frames) + spread(frames, lambda x: "%.2f" % x)) if med(frames) is not None else "–"
+        whole = [r.get("whole_stacks") for r in rs]
+        whole_s = ("%.0f %%" % (100 * med(whole)) + spread(whole, lambda x: "%.0f %%" % (100 * x))
+                   if med(whole) is not None else "–")
+        if not all(r["unwind_tables"] for r in rs):
+            rows.append("| %s | `%s` | %s | %s | – | – | – | none: frame pointers only |"
+                        % (label, cmd, frames_s, whole_s))
+            continue
+        walk_s = [r["walk_s"] for r in rs]
+        cut = med(r["unwind_cut_short"] for r in rs)
+        rows.append("| %s | `%s` | %s | %s | %s%s | %.2f | %s (%.1f %%) | %s binaries, %s rows |" % (
+            label, cmd, frames_s, whole_s, "{:,.0f}".format(med(walk_s)), spread(walk_s, "{:,.0f}".format),
+            med(r["walk_ev"] for r in rs), "{:,.0f}".format(cut),
+            100 * cut / (med(r["unwind_walked"] for r in rs) or 1),
+            "{:,.0f}".format(med(r["unwind_binaries"] for r in rs)),
+            "{:,.0f}".format(med(r["unwind_rows"] for r in rs))))
+    if not rows:
+        return None
+    return "\n".join([
+        "| configuration | command | user frames a period | periods with whole user stacks "
+        "| stacks walked by unwind tables per second | walks per sched_switch event | cut short (of walks) "
+        "| tables loaded |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |"] + rows)
+
+
+def shape_section(shape, runs):
+    """One pingpong shape: its markdown, its printed tables, its goal rows ({"offcputime": row,
+    "stack": row}, each maybe None)."""
+    fixture, pairs = shape
     if "base" not in runs:
-        sys.exit("report: no untraced runs of pingpong -n %d" % pairs)
+        sys.exit("report: no untraced runs of %s" % shape_run(shape))
     base = med(r["rt_s"] for r in runs["base"])
     floor = med(r["ns_ev"] for r in runs.get("floor", [])) or 0.0
     secs = runs["base"][0]["seconds"]
     reps = max(r["rep"] for r in runs["base"])
-    preps = len(runs.get("paired-p:offcpu", []))
-    workload = "build/fixtures/pingpong -n %d -d %s" % (pairs, secs)
+    preps = max(len(runs.get(c, [])) for c in ("paired-p:offcpu", "paired-fp:offcpu"))
+    workload = "build/fixtures/%s -n %d -d %s" % (fixture, pairs, secs)
 
     summary, rows = {}, []
     for config, label, cmd in CONFIGS:
@@ -159,24 +235,36 @@ def shape_section(pairs, runs):
     def have(*configs):
         return all(c in summary and summary[c]["ns"] is not None for c in configs)
 
-    targets = []
-    # the issue's goal: offcpu's BPF ns per context switch at most half offcputime's
-    ratios = {}
-
-    def half(a, b, what):
+    def cost(a, b):
+        """A's BPF ns/event over B's, raw and net of floor: (raw, net, a, b, a net, b net), or None"""
         if not have(a, b):
-            return
+            return None
         x, y = summary[a]["ns"], summary[b]["ns"]
         fx, fy = summary[a]["floor"], summary[b]["floor"]
-        raw, net = x / y, (x - fx) / (y - fy)
-        ratios[a] = (raw, net, x, y, x - fx, y - fy)
-        targets.append("| offcpu BPF ns per context switch at most %.1f × offcputime's: %s | "
-                       "**%.2f** net of floor (%.0f / %.0f ns), %.2f raw (%.0f / %.0f ns) | **%s** |"
-                       % (COST_RATIO_GOAL, what, net, x - fx, y - fy, raw, x, y, ratio_verdict(raw, net)))
+        return x / y, (x - fx) / (y - fy), x, y, x - fx, y - fy
 
-    half("offcpu-p", "offcputime-p", "separate runs, `-p PP`")
-    half("offcpu-all", "offcputime-all", "separate runs, whole system")
-    half("paired-p:offcpu", "paired-p:offcputime", "both attached, same events")
+    def measured(c, extra="", check=""):
+        """the measured cell of ratio C (cost's)"""
+        raw, net, x, y, xn, yn = c
+        return "**%.2f** net of floor (%.0f / %.0f ns), %.2f raw (%.0f / %.0f ns)%s%s" % (
+            net, xn, yn, raw, x, y, check, extra)
+
+    targets = []
+
+    def ratio_target(found, goal, title, a, b, what, extra=""):
+        """a target row: A's cost over B's at most GOAL; the ratio kept in FOUND[A]"""
+        c = cost(a, b)
+        if not c:
+            return
+        found[a] = c
+        targets.append("| %s: %s | %s | **%s** |" % (title, what, measured(c, extra), ratio_verdict(c[0], c[1], goal)))
+
+    # the issue's goal: offcpu's BPF ns per context switch at most half offcputime's
+    ratios = {}
+    half = "offcpu BPF ns per context switch at most %.1f × offcputime's" % COST_RATIO_GOAL
+    ratio_target(ratios, COST_RATIO_GOAL, half, "offcpu-p", "offcputime-p", "separate runs, `-p PP`")
+    ratio_target(ratios, COST_RATIO_GOAL, half, "offcpu-all", "offcputime-all", "separate runs, whole system")
+    ratio_target(ratios, COST_RATIO_GOAL, half, "paired-p:offcpu", "paired-p:offcputime", "both attached, same events")
 
     def separate(a, b, what):
         if not have(a, b):
@@ -219,31 +307,52 @@ def shape_section(pairs, runs):
                        % (FILTERED_TARGET_NS, idle, idle - ifloor, ifloor,
                           summary.get("offcputime-idle", {}).get("ns") or float("nan"), verdict))
 
-    # the goal row of the summary: separate -p PP runs, with the same-events cross-check
-    goal = None
-    if "offcpu-p" in ratios:
-        raw, net, x, y, xn, yn = ratios["offcpu-p"]
+    # issue 12's goal: walking user stacks by the unwind tables (--stack auto) costs at most twice
+    # the frame-pointer walk per context switch; offcputime (frame pointers too) for reference
+    def reference(config, what):
+        if not have(config):
+            return ""
+        x, fx = summary[config]["ns"], summary[config]["floor"]
+        return "; %s: %.0f ns net of floor, %.0f raw" % (what, x - fx, x)
+
+    stack = {}
+    twice = "offcpu `--stack auto` BPF ns per context switch at most %.0f × `--stack fp`'s" % STACK_RATIO_GOAL
+    fp_ref = reference("offcputime-p", "`offcputime -p PP`")
+    ratio_target(stack, STACK_RATIO_GOAL, twice, "offcpu-p", "offcpu-fp", "separate runs, `-p PP`", fp_ref)
+    ratio_target(stack, STACK_RATIO_GOAL, twice, "paired-fp:offcpu", "paired-fp:offcpu-fp",
+                 "both attached, same events")
+
+    def goal_row(found, goal, what, sep, paired, extra=""):
+        """the summary's goal row: separate -p PP runs (SEP), with the same-events (PAIRED) cross-check"""
+        if sep not in found:
+            return None
         check = ""
-        if "paired-p:offcpu" in ratios:
-            check = ("; both attached, same events: %.2f net, %.2f raw"
-                     % (ratios["paired-p:offcpu"][1], ratios["paired-p:offcpu"][0]))
-        goal = ("| pingpong, %s (`%s`): offcpu's BPF ns per context switch at most %.1f × offcputime's "
-                "(`offcpu -p PP` vs `offcputime -p PP`, medians) | **%.2f** net of floor (%.0f / %.0f ns), "
-                "%.2f raw (%.0f / %.0f ns)%s | **%s** |"
-                % (shape_name(pairs), workload, COST_RATIO_GOAL, net, xn, yn, raw, x, y, check,
-                   ratio_verdict(raw, net)))
+        if paired in found:
+            check = "; both attached, same events: %.2f net, %.2f raw" % (found[paired][1], found[paired][0])
+        return "| pingpong, %s (`%s`): %s | %s | **%s** |" % (
+            shape_name(shape), workload, what, measured(found[sep], extra, check),
+            ratio_verdict(found[sep][0], found[sep][1], goal))
+
+    goals = {
+        "offcputime": goal_row(ratios, COST_RATIO_GOAL, "offcpu's BPF ns per context switch at most %.1f × "
+                               "offcputime's (`offcpu -p PP` vs `offcputime -p PP`, medians)" % COST_RATIO_GOAL,
+                               "offcpu-p", "paired-p:offcpu"),
+        "stack": goal_row(stack, STACK_RATIO_GOAL, "%s (`offcpu -p PP` vs `offcpu -p PP --stack fp`, medians)"
+                          % twice, "offcpu-p", "paired-fp:offcpu", fp_ref),
+    }
 
     # what the workload is: to-and-from idle or thread to thread, by the switches it made
     who = "one pair of threads" if pairs == 1 else "%d pairs of threads" % pairs
-    shape_s = "%s bouncing a byte over pipes, a blocking context switch per hop" % who
+    shape_s = "%s bouncing a byte over pipes, a blocking context switch per hop, %s" % (
+        who, FIXTURES.get(fixture, "built by the Makefile"))
     ev = {c: summary[c]["ev_rt"] for c in ("offcpu-p", "offcputime-p") if summary.get(c, {}).get("ev_rt")}
     if "offcpu-p" in ev:
         shape_s += ("; %.2f sched_switch events per round trip under `offcpu -p PP` (4 when every "
                     "switch is to or from the idle task, the two threads of a pair on different CPUs; "
                     "2 when the CPU passes from one pingpong thread to another)" % ev["offcpu-p"])
 
-    notes = ["Untraced, pingpong made %s round trips/s here (the ratio, not that rate, is the "
-             "metric); the floor was %.0f ns per program run." % ("{:,.0f}".format(base), floor)]
+    notes = ["Untraced, %s made %s round trips/s here (the ratio, not that rate, is the "
+             "metric); the floor was %.0f ns per program run." % (fixture, "{:,.0f}".format(base), floor)]
     sep = summary.get("offcpu-p", {}).get("all") or []
     if len(sep) > 1:
         notes.append("Across separate runs, offcpu's ns/event moved by ±%.0f %%."
@@ -276,17 +385,27 @@ def shape_section(pairs, runs):
         "| --- | --- | --- | --- | --- | --- | --- |",
     ] + rows)
     ttable = "\n".join(["| target | measured (medians unless said) | result |", "| --- | --- | --- |"] + targets)
+    stable = stacks_table(runs)
+    stacks_md = []
+    if stable:
+        stacks_md = ["### User stacks, %s" % shape_name(shape), "",
+                     textwrap.fill("offcpu walks them in BPF, at the switch-out: there is no user-space "
+                                   "unwinding rate (see *user stacks* under *Reading the pingpong tables*); "
+                                   "from each `offcpu -p PP` run's `--json` report:", 76), "",
+                     stable, ""]
+    both = " (\"both attached\" %s, half in each attach order)" % times(preps) if preps else ""
     md = "\n".join([
-        "## Pingpong, %s" % shape_name(pairs), "",
-        textwrap.fill("Workload: `%s`: %s. Every configuration ran %s (\"both attached\" %s, "
-                      "half in each attach order), %s s each, in alternating order; figures are medians, "
-                      "the min–max of the repetitions in parentheses."
-                      % (workload, shape_s, times(reps), times(preps), secs), 76), "",
+        "## Pingpong, %s" % shape_name(shape), "",
+        textwrap.fill("Workload: `%s`: %s. Every configuration ran %s%s, %s s each, in alternating order; "
+                      "figures are medians, the min–max of the repetitions in parentheses."
+                      % (workload, shape_s, times(reps), both, secs), 76), "",
         table, "",
-        textwrap.fill(" ".join(notes), 76), ""] + ([textwrap.fill(caution, 76), ""] if caution else []) + [
-        "### Targets, %s" % shape_name(pairs), "",
+        textwrap.fill(" ".join(notes), 76), ""] + ([textwrap.fill(caution, 76), ""] if caution else []) +
+        stacks_md + [
+        "### Targets, %s" % shape_name(shape), "",
         ttable, ""])
-    return md, table, ttable, goal
+    printed = [table, ""] + ([stable, ""] if stable else []) + [ttable, ""]
+    return md, printed, goals
 
 
 def long_run_section(path):
@@ -303,7 +422,8 @@ def long_run_section(path):
            textwrap.fill("offcpu's own CPU time (utime + stime of the process) while following "
                          "`build/fixtures/pingpong -n %d -d %.0f` (PP), without and with a report every "
                          "second; the BPF side is the same in both (rows *offcpu, traced* and *offcpu, "
-                         "traced, 1 s interval reports* of pingpong, %s)." % (pairs, secs, shape_name(pairs)),
+                         "traced, 1 s interval reports* of pingpong, %s)."
+                         % (pairs, secs, shape_name(("pingpong", pairs))),
                          76), "",
            "| mode | reports printed | offcpu CPU time | share of one CPU | round trips vs plain |",
            "| --- | --- | --- | --- | --- |"]
@@ -476,13 +596,14 @@ def main():
     if not shapes:
         sys.exit("report: no runs in " + results)
 
-    sections, printed, goals = [], [], []
-    for pairs in sorted(shapes):
-        md, table, ttable, goal = shape_section(pairs, shapes[pairs])
+    sections, printed, goals, stack_goals = [], [], [], []
+    for shape in sorted(shapes):
+        md, lines, goal = shape_section(shape, shapes[shape])
         sections.append(md)
-        printed += ["pingpong, %s:" % shape_name(pairs), table, "", ttable, ""]
-        if goal:
-            goals.append(goal)
+        printed += ["pingpong, %s:" % shape_name(shape)] + lines
+        goals += [goal["offcputime"]] if goal["offcputime"] else []
+        stack_goals += [goal["stack"]] if goal["stack"] else []
+    goals += stack_goals
     pg = pg_section(env("BENCH_PG_TSV"))
     if pg:
         printed += ["pgbench -S:", pg[1], ""]
@@ -514,26 +635,26 @@ def main():
                   % (len(busy), len(allruns), NOISY_PCT, max(r["others"] for r in busy)))
     if steal > 5:
         noise += "\n**Noise warning:** the hypervisor stole up to %.0f %% of the CPUs in some runs.\n" % steal
-    redone = sorted({(r["pairs"], r["config"].split(":")[0], r["rep"])
-                     for runs in discarded.values() for rs in runs.values() for r in rs})
+    redone = sorted({(shape_run(shape), r["config"].split(":")[0], r["rep"])
+                     for shape, runs in discarded.items() for rs in runs.values() for r in rs})
     if redone:
         noise += ("\n%d pingpong run(s) were done again because others took more than %.0f %% of the machine: "
                   "%s (the first attempts are listed at the end of the raw data).\n"
-                  % (len(redone), NOISY_PCT, ", ".join("-n %d %s rep %d" % x for x in redone)))
+                  % (len(redone), NOISY_PCT, ", ".join("%s %s rep %d" % x for x in redone)))
     if waited:
         noise += ("\nThe script waited %.0f s in all for the machine to quieten down between pingpong runs.\n"
                   % waited)
 
     def raw_table(by_shape):
-        lines = ["| pairs | configuration | rep | attach position | round trips/s vs untraced median "
+        lines = ["| workload | configuration | rep | attach position | round trips/s vs untraced median "
                  "| sched_switch events | BPF ns/event | foreign CPU | steal | foreign sched_switch programs |",
                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for pairs in sorted(by_shape):
-            base = med(r["rt_s"] for r in shapes.get(pairs, {}).get("base", [])) or float("nan")
+        for shape in sorted(by_shape):
+            base = med(r["rt_s"] for r in shapes.get(shape, {}).get("base", [])) or float("nan")
             for config, _, _ in CONFIGS:
-                for r in sorted(by_shape[pairs].get(config, []), key=lambda r: r["rep"]):
-                    lines.append("| %d | %s | %d | %s | %.3fx | %d | %s | %.1f %% | %.1f %% | %d |" % (
-                        pairs, config, r["rep"], r["position"] or "–", r["rt_s"] / base, r["run_cnt"],
+                for r in sorted(by_shape[shape].get(config, []), key=lambda r: r["rep"]):
+                    lines.append("| %s | %s | %d | %s | %.3fx | %d | %s | %.1f %% | %.1f %% | %d |" % (
+                        shape_run(shape), config, r["rep"], r["position"] or "–", r["rt_s"] / base, r["run_cnt"],
                         "%.1f" % r["ns_ev"] if r["ns_ev"] is not None else "–",
                         r["foreign"], r["steal_pct"], r["foreign_progs"]))
         return "\n".join(lines)
@@ -544,8 +665,8 @@ def main():
                 "(not in the results above):\n\n" % NOISY_PCT + raw_table(discarded))
 
     longrun = long_run_section(env("BENCH_INTERVAL_TSV"))
-    shape_list = ", ".join("`pingpong -n %d`" % p for p in sorted(shapes))
-    reading = """### Reading the pingpong tables
+    shape_list = ", ".join("`%s`" % shape_run(shape) for shape in sorted(shapes))
+    reading = f"""### Reading the pingpong tables
 
 - *round trips/s vs untraced*: pingpong's round trips per second divided by
   the median of the untraced runs of the same shape.
@@ -569,8 +690,43 @@ def main():
   their cost, free of the conditions that change from run to run (where the
   scheduler puts the threads, the state of the caches). The program attached
   first runs first on each event and pays for colder caches in the stack
-  walks, so the attach order alternates.
+  walks, so the attach order alternates. *both offcpu attached*: the same
+  with `offcpu -p PP` (`--stack auto`) and `offcpu -p PP --stack fp`.
 - *BPF CPU*: BPF run time over the window, as a share of all CPUs.
+- *frame pointers only*: `offcpu -p PP --stack fp` walks user stacks by
+  frame pointers alone, as offcputime does; `offcpu -p PP` (`--stack auto`,
+  the default) walks them by the binaries' unwind tables (`.eh_frame`). The
+  goal of issue 12: `--stack auto` at most {STACK_RATIO_GOAL:.0f} × `--stack fp`'s BPF ns
+  per context switch. `pingpong-nofp` is pingpong built without frame
+  pointers, as users build: there a frame-pointer walk stops after a frame
+  or two, and the tables give the whole stack.
+- *user stacks*: offcpu unwinds user stacks in BPF, at the switch-out, from
+  tables it loads into a BPF array; no stack is copied to user space or
+  unwound there, so there is no user-space unwinding rate (stacks/s) to
+  measure, and the whole cost of the walks is in *BPF ns/event*. Each
+  `offcpu -p PP` run writes its report with `--json` to a file (after the
+  window, when pingpong has exited); its `unwind` object gives the walks by
+  the tables over the run (`walked`, here per second of the window and per
+  sched_switch event of the machine; `cut_short`: those stopped before the
+  outermost frame) and the tables loaded (`binaries`, `rows`). *user frames
+  a period*: the user frames of a blocked period's stack, averaged over the
+  periods (frames offcpu could not name, `[unknown]`, not counted); *whole
+  user stacks*: the share of the periods whose user stack reaches the
+  thread's outermost frame (`__clone3`, `_start`): with the tables all of
+  them, with frame pointers only none (glibc has no frame pointers). But
+  the tables of pingpong's binaries are built once the holder has `exec`ed
+  pingpong, in the window, and until they are in (tens of milliseconds on
+  a quiet machine, longer on a busy one) its stacks are short: walked by
+  frame pointers, or, in `pingpong-nofp`, walks cut short. That phase is
+  what keeps *whole user stacks* under `--stack auto` from 100 %.
+- *walks per event*: offcpu walks a thread's stacks only where it blocks
+  somewhere new, and in one blocked period out of {BLOCK_REWALK} where it blocked
+  before (`BLOCK_REWALK`, `bpf/offcpu.h`); the other periods take the
+  stacks of the last walk there. pingpong blocks in the same few places,
+  so about one sched_switch event in {BLOCK_REWALK} walks a user stack, and *BPF
+  ns/event* holds the walks' cost spread over the events, as for any
+  process that blocks in the same places over and over; a thread that
+  blocked somewhere new every time would pay a walk every time.
 """
 
     pg_md = pg[0] if pg else ("\n## pgbench -S\n\nNot measured in this run (`BENCH_PG_SECONDS=0`).\n")
@@ -587,7 +743,7 @@ hand, re-run it.
 - **offcputime:** {env("BENCH_OFFCPUTIME", "?")}
 - **Tools:** {env("BENCH_TOOLS", "?")}
 
-## Goals: offcpu at half the cost of offcputime
+## Goals: offcpu at half the cost of offcputime, `--stack auto` at most twice `--stack fp`
 
 Measured side by side in this one run; the sections below give the detail.
 
@@ -600,7 +756,8 @@ Pingpong ({shape_list}): for each run, `scripts/bench.sh`
 starts a holder shell that `exec`s pingpong when a FIFO is written, so that
 the target PID exists before the workload runs; starts the tracer(s) on that
 PID (or on the whole system, or on an idle `sleep`), one at a time, output
-to `/dev/null`, with a duration longer than the run; waits {env("BENCH_ATTACH_WAIT", "1.5")} s after
+to `/dev/null` (but `offcpu -p PP`'s `--json` report, to a file read once it
+has exited: `tests/bench/unwind.py`), with a duration longer than the run; waits {env("BENCH_ATTACH_WAIT", "1.5")} s after
 each for it to attach (up to 30 s more if its programs have not run by
 then); finds each tracer's programs through `/proc/TRACER/fdinfo`
 (`prog_id`), so other people's tracers are never mistaken for ours, and pins
@@ -618,10 +775,13 @@ exit; the pgbench database is dropped, and a PostgreSQL cluster the script
 started is stopped, after the pgbench section (or on exit).
 
 Knobs: `BENCH_SECONDS`, `BENCH_REPS`, `BENCH_SHAPES` (`BENCH_PAIRS` if it is
-unset), `BENCH_LONG_SECONDS`, `BENCH_PG_SECONDS` (0 skips pgbench),
+unset; `N-nofp` runs `pingpong-nofp -n N`), `BENCH_CONFIGS`,
+`BENCH_LONG_SECONDS`, `BENCH_PG_SECONDS` (0 skips pgbench),
 `WAITSCOPE_PGPORT`, `BENCH_STARTUP_REPS` (0 skips start-up), `ATTACH_WAIT`,
 `QUIET_BUDGET`, `QUIET_PCT`, `NOISY_PCT`, `BENCH_RETRIES`, `OFFCPUTIME`,
-`BENCH_DOC` (see the head of `scripts/bench.sh`). semlat's section has a
+`BENCH_DOC` (see the head of `scripts/bench.sh`). `BENCH_PINGPONG_ONLY=1
+make bench` runs the pingpong part alone (the other sections of this file
+are kept, or say they were not measured). semlat's section has a
 Method of its own: `scripts/bench-semlat.sh` writes it after these, and
 `BENCH_SEMLAT_ONLY=1 make bench` runs it alone. Raw data:
 `build/bench/results.tsv` (pingpong), `build/bench/pgbench.tsv`,
