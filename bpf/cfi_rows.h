@@ -36,6 +36,16 @@ struct cfi_row {
 	__s32 cfa_off;
 };
 
+/*
+ * cfi_rows holds the rows of every binary loaded, one after another, in chunks that user space
+ * adds as it loads binaries: kernel memory follows what is mapped, up to the budget. The
+ * kernel keeps a 12-byte row in 16 bytes: a chunk takes 1 MiB, the budget 64 MiB.
+ */
+#define CFI_CHUNK_SHIFT 16
+#define CFI_CHUNK_ROWS	(1U << CFI_CHUNK_SHIFT)
+#define CFI_MAX_CHUNKS	64
+#define CFI_MAX_ROWS	(CFI_MAX_CHUNKS * CFI_CHUNK_ROWS)
+
 /* Executable mappings per process; a process with more walks the rest by frame pointers. */
 #define UNWIND_MAX_MAPS	 64
 #define UNWIND_MAX_PROCS 1024
@@ -50,7 +60,8 @@ struct unwind_map {
 /* A process's executable mappings, sorted by address. */
 struct unwind_proc {
 	__u32 n;
-	__u32 pad;
+	/* the process image they are of (a tgid reused, or an exec, is another): 0 for any */
+	__u32 image;
 	struct unwind_map maps[UNWIND_MAX_MAPS];
 };
 

@@ -30,6 +30,8 @@ const volatile __u64 max_ns = ~0ULL;
 /* -m/-M given: only whole periods count, not those cut by the trace's start */
 const volatile bool whole_only = false;
 const volatile bool wakers = false;
+/* the whole system: a process's unwind tables are loaded when a thread of it first blocks */
+const volatile bool ask_tables = false;
 
 /* set by user space while the task iterator seeds the records of the trace's start */
 bool seeding = false;
@@ -297,6 +299,45 @@ static __always_inline bool known_site(const struct thread *t, __u64 key, __u64 
 	return key && key == site && cached && !(t->flags & THREAD_REWALK);
 }
 
+static __always_inline bool notify(__u32 tgid, const struct proc_info *pi, bool exec, bool tables)
+{
+	struct new_proc *np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
+
+	if (!np) {
+		count(DROP_EVENTS_LOST);
+		return false;
+	}
+	np->tgid = tgid;
+	np->exec = exec;
+	np->image = pi->image;
+	np->tables = tables;
+	np->start_ns = pi->start_ns;
+	bpf_ringbuf_submit(np, 0);
+	return true;
+}
+
+/*
+ * The whole system is traced and a thread of this process image walked by
+ * frame pointers for want of tables: user space is asked for them, once per
+ * image (again only if the notice was lost).
+ */
+static __always_inline void want_tables(const struct thread *t)
+{
+	struct proc_info *pi;
+
+	if (!ask_tables)
+		return;
+	pi = bpf_map_lookup_elem(&procs, &t->tgid);
+	if (pi && pi->image == t->image && !pi->asked && notify(t->tgid, pi, false, true))
+		pi->asked = 1;
+}
+
+/* A stack walked by frame pointers for want of tables, whose tables have come since. */
+static __always_inline bool tables_came(const struct thread *t, __u32 i)
+{
+	return cfi_unwind && (t->flags & (THREAD_UFP << i)) && unwind_ready(t->tgid, t->image);
+}
+
 /*
  * The user stack where a period begins: walked, or the one walked where it
  * began last time. Blocking and preemption keep one each: a thread that
@@ -305,28 +346,18 @@ static __always_inline bool known_site(const struct thread *t, __u64 key, __u64 
 static __always_inline __u64 user_stack(void *ctx, struct thread *t)
 {
 	__u32 i = t->reason == REASON_RUNQUEUE;
+	bool tables;
 
-	if (known_site(t, t->site, t->usite[i], t->ucache[i]))
+	if (known_site(t, t->site, t->usite[i], t->ucache[i]) && !tables_came(t, i))
 		return t->ucache[i];
-	t->ucache[i] = save_user_stack(ctx, t->ustack);
+	t->ucache[i] = save_user_stack_of(ctx, t->ustack, t->image, &tables);
 	t->usite[i] = t->site;
-	return t->ucache[i];
-}
-
-static __always_inline void notify(__u32 tgid, const struct proc_info *pi, bool exec)
-{
-	struct new_proc *np = bpf_ringbuf_reserve(&notices, sizeof(*np), 0);
-
-	if (!np) {
-		count(DROP_EVENTS_LOST);
-		return;
+	t->flags &= ~(THREAD_UFP << i);
+	if (cfi_unwind && !tables) {
+		t->flags |= THREAD_UFP << i;
+		want_tables(t);
 	}
-	np->tgid = tgid;
-	np->exec = exec;
-	np->image = pi->image;
-	np->pad = 0;
-	np->start_ns = pi->start_ns;
-	bpf_ringbuf_submit(np, 0);
+	return t->ucache[i];
 }
 
 /* A new image of process tgid: numbered, kept, and announced so that user space keeps its maps. */
@@ -334,7 +365,7 @@ static __always_inline __u32 new_image(__u32 tgid, struct proc_info *npi, bool e
 {
 	npi->image = __sync_fetch_and_add(&last_image, 1) + 1;
 	bpf_map_update_elem(&procs, &tgid, npi, BPF_ANY);
-	notify(tgid, npi, exec);
+	notify(tgid, npi, exec, false);
 	return npi->image;
 }
 
@@ -543,6 +574,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, stru
 	}
 	if (state & TASK_DEAD) {
 		t->end_ts = now;
+		/* the last thread of its process: the process's unwind tables' slot is free */
+		if (cfi_unwind && !prev->signal->live.counter)
+			unwind_forget(tgid);
 		return;
 	}
 	t->flags &= ~(THREAD_KFULL | THREAD_REWALK);
@@ -826,7 +860,7 @@ static __always_inline struct waker_job *walker_job(const struct thread_key *wak
 						    const struct waker *w, __u64 site)
 {
 	__u32 zero = 0;
-	struct waker_job *job = bpf_map_lookup_elem(&unwind_procs, &w->tgid)
+	struct waker_job *job = unwind_ready(w->tgid, w->image)
 					? bpf_map_lookup_elem(&waker_jobs, &zero)
 					: NULL;
 
@@ -910,10 +944,11 @@ static __always_inline int walk_waker(void *ctx)
 	__u32 zero = 0;
 	struct waker_job *job = bpf_map_lookup_elem(&waker_jobs, &zero);
 	struct thread *t = job ? bpf_map_lookup_elem(&threads, &job->wakee) : NULL;
+	bool tables;
 
 	if (!t)
 		return 0;
-	t->waker.ustack = save_user_stack(ctx, t->waker.ustack);
+	t->waker.ustack = save_user_stack_of(ctx, t->waker.ustack, t->waker.image, &tables);
 	remember_site(job->site, &t->waker);
 	/* last, as in note_waker */
 	t->waker.flags = WAKER_VALID;
@@ -972,7 +1007,7 @@ enum iter_ustack {
 
 /* A sleeping task's user stack, read from its memory. */
 static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_regs *regs,
-					 enum iter_ustack how)
+					 __u32 image, enum iter_ustack how)
 {
 	struct stack *st = scratch_stack(true);
 	__u64 fp = PT_REGS_FP(regs), frame[2];
@@ -980,7 +1015,7 @@ static __always_inline __u64 task_ustack(struct task_struct *task, struct pt_reg
 
 	if (!st)
 		return 0;
-	if (how == ITER_CFI && unwind_task(task, regs, task->tgid, st))
+	if (how == ITER_CFI && unwind_task(task, regs, task->tgid, image, st))
 		return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), 0) : 0;
 	st->ips[0] = PT_REGS_IP(regs);
 	for (__u32 i = 1; i < MAX_STACK_DEPTH; i++) {
@@ -1026,7 +1061,7 @@ static __always_inline void snap_blocked(struct task_struct *task, struct task_s
 	} else {
 		s->reason = classify(task, regs, state, &sc);
 		if (user != ITER_NO_USTACK && user_stacks && task->mm)
-			s->ustack = task_ustack(task, regs, user);
+			s->ustack = task_ustack(task, regs, s->image, user);
 	}
 	s->syscall = sc;
 	if (kernel_stacks)

@@ -102,6 +102,8 @@ struct thread {
 #define THREAD_WANT_FULL 4  /* walk the kernel stack in full at the next switch-out */
 #define THREAD_SEEDED	 8  /* the open period began before the trace: cut at its start */
 #define THREAD_REWALK	 16 /* this period walks its stacks even where it blocked before */
+/* ucache[0] (and, shifted left once, ucache[1]) was walked by frame pointers for want of tables */
+#define THREAD_UFP 32
 
 /* 1 in this many blocked periods at a known site walks its stacks anyway: paths change */
 #define BLOCK_REWALK 16
@@ -167,15 +169,19 @@ struct hist_val {
 struct proc_info {
 	__u64 start_ns; /* the leader's start, CLOCK_MONOTONIC: tells a reused tgid */
 	__u32 image;
-	__u32 pad;
+	__u32 asked; /* its unwind tables were asked for (whole system) */
 };
 
-/* Ring-buffer notice: a process image was seen for the first time: keep its maps. */
+/*
+ * Ring-buffer notice: a process image was seen for the first time: keep its
+ * maps. Or, with tables set, the whole system is traced and a thread of this
+ * image blocked: load its unwind tables.
+ */
 struct new_proc {
 	__u32 tgid;
 	__u32 exec;
 	__u32 image;
-	__u32 pad;
+	__u32 tables;
 	__u64 start_ns; /* the process's start, CLOCK_MONOTONIC */
 };
 

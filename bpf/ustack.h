@@ -19,12 +19,21 @@
 /* walk user stacks with the binaries' CFI tables (unwind_procs) where present */
 const volatile bool cfi_unwind = false;
 
-/* sized by user space before loading: the rows of every binary traced */
-struct {
+/* row i of cfi_rows is row i % CFI_CHUNK_ROWS of chunk i / CFI_CHUNK_ROWS */
+struct cfi_chunk {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, CFI_CHUNK_ROWS);
+	/* sizes, not types: BTF keeps only a declaration of a type seen through these pointers */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct cfi_row));
+};
+
+/* the chunks, added by user space as it loads binaries: none at load time */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, CFI_MAX_CHUNKS);
 	__type(key, __u32);
-	__type(value, struct cfi_row);
+	__array(values, struct cfi_chunk);
 } cfi_rows SEC(".maps");
 
 struct {
@@ -61,14 +70,23 @@ struct {
 	__type(value, struct unwind_regs);
 } unwind_iter_scratch SEC(".maps");
 
+/* Row i of cfi_rows, NULL where its chunk is not there. */
+static __always_inline struct cfi_row *cfi_row(__u32 i)
+{
+	__u32 chunk = i >> CFI_CHUNK_SHIFT, at = i & (CFI_CHUNK_ROWS - 1);
+	void *rows = bpf_map_lookup_elem(&cfi_rows, &chunk);
+
+	return rows ? bpf_map_lookup_elem(rows, &at) : NULL;
+}
+
 /* The row that covers pc in rows [first, first + count): its index, or -1. */
 __noinline __s64 cfi_find(__u32 first, __u32 count, __u32 pc)
 {
 	__u32 lo = 0, hi = count;
 
 	for (int i = 0; i < 25 && lo < hi; i++) {
-		__u32 mid = lo + (hi - lo) / 2, key = first + mid;
-		struct cfi_row *r = bpf_map_lookup_elem(&cfi_rows, &key);
+		__u32 mid = lo + (hi - lo) / 2;
+		struct cfi_row *r = cfi_row(first + mid);
 
 		if (!r)
 			return -1;
@@ -186,7 +204,6 @@ static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 	struct unwind_map *m;
 	__u64 pc;
 	__s64 row;
-	__u32 key;
 	int i;
 
 	p = bpf_map_lookup_elem(&unwind_procs, &u->tgid);
@@ -199,8 +216,7 @@ static __always_inline int step(struct unwind_regs *u, struct task_struct *task)
 	/* a return address points after its call: the call is what is looked up */
 	pc = u->ip - m->bias - (u->depth ? 1 : 0);
 	row = cfi_find(m->first, m->count, (__u32)pc);
-	key = (__u32)row;
-	r = row < 0 ? NULL : bpf_map_lookup_elem(&cfi_rows, &key);
+	r = row < 0 ? NULL : cfi_row((__u32)row);
 	if (!r || r->cfa == CFA_NONE)
 		return fp_step(u, task);
 	if (r->cfa == CFA_END) {
@@ -268,15 +284,33 @@ __noinline __u32 unwind_walk_task(struct unwind_regs *u, struct stack *st,
 	return u && st ? walk_frames(u, st, task) : 0;
 }
 
+/*
+ * Whether the tables loaded for tgid are of this image of it: a process that
+ * exec'ed, or a new one under a reused tgid, has other mappings.
+ */
+static __always_inline bool unwind_ready(__u32 tgid, __u32 image)
+{
+	struct unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &tgid);
+
+	return p && (!p->image || p->image == image);
+}
+
+/* The process is gone: its slot is free for another. */
+static __always_inline void unwind_forget(__u32 tgid)
+{
+	bpf_map_delete_elem(&unwind_procs, &tgid);
+}
+
 /* The walk's first frame, in a scratch of its own; NULL if the process has no tables. */
 static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct pt_regs *regs,
-						       struct task_struct *task, __u32 tgid)
+						       struct task_struct *task, __u32 tgid,
+						       __u32 image)
 {
 	__u32 zero = 0;
 	struct unwind_regs *u = bpf_map_lookup_elem(scratch_map, &zero);
 	struct uprobe_task *ut = BPF_CORE_READ(task, utask);
 
-	if (!u || !bpf_map_lookup_elem(&unwind_procs, &tgid))
+	if (!u || !unwind_ready(tgid, image))
 		return NULL;
 	u->ip = PT_REGS_IP(regs);
 	u->sp = PT_REGS_SP(regs);
@@ -293,10 +327,11 @@ static __always_inline struct unwind_regs *first_frame(void *scratch_map, struct
  * The current task's user stack from its registers into st; false if the
  * process has no tables (the caller walks by frame pointers then).
  */
-static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, struct stack *st)
+static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, __u32 image,
+					struct stack *st)
 {
 	struct unwind_regs *u =
-		first_frame(&unwind_scratch, regs, bpf_get_current_task_btf(), tgid);
+		first_frame(&unwind_scratch, regs, bpf_get_current_task_btf(), tgid, image);
 
 	if (!u)
 		return false;
@@ -309,9 +344,9 @@ static __always_inline bool unwind_user(struct pt_regs *regs, __u32 tgid, struct
  * programs); false if its process has no tables.
  */
 static __always_inline bool unwind_task(struct task_struct *task, struct pt_regs *regs, __u32 tgid,
-					struct stack *st)
+					__u32 image, struct stack *st)
 {
-	struct unwind_regs *u = first_frame(&unwind_iter_scratch, regs, task, tgid);
+	struct unwind_regs *u = first_frame(&unwind_iter_scratch, regs, task, tgid, image);
 
 	if (!u)
 		return false;
@@ -321,10 +356,11 @@ static __always_inline bool unwind_task(struct task_struct *task, struct pt_regs
 
 /*
  * The current task's user stack, stored; returns its hash (0: none). By its
- * binaries' tables where user space loaded them, else by frame pointers.
- * last is the hash the caller had: a stack walked again skips the store.
+ * binaries' tables where user space loaded them for this process image
+ * (*tables then set), else by frame pointers. last is the hash the caller
+ * had: a stack walked again skips the store.
  */
-static __always_inline __u64 save_user_stack(void *ctx, __u64 last)
+static __always_inline __u64 save_user_stack_of(void *ctx, __u64 last, __u32 image, bool *tables)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	__u32 zero = 0;
@@ -333,7 +369,9 @@ static __always_inline __u64 save_user_stack(void *ctx, __u64 last)
 
 	if (!st)
 		return 0;
-	if (!(cfi_unwind && unwind_user((struct pt_regs *)bpf_task_pt_regs(cur), cur->tgid, st))) {
+	*tables = cfi_unwind &&
+		  unwind_user((struct pt_regs *)bpf_task_pt_regs(cur), cur->tgid, image, st);
+	if (!*tables) {
 		n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK);
 		if (n < 0) {
 			count(DROP_USTACK_FAILED);
@@ -342,6 +380,14 @@ static __always_inline __u64 save_user_stack(void *ctx, __u64 last)
 		st->nr = n / sizeof(__u64);
 	}
 	return st->nr ? store_stack(st, hash_stack(st, USTACK_SEED), last) : 0;
+}
+
+/* The same for a tool whose tables are loaded for any image of its targets (image 0). */
+static __always_inline __u64 save_user_stack(void *ctx, __u64 last)
+{
+	bool tables;
+
+	return save_user_stack_of(ctx, last, 0, &tables);
 }
 
 #endif

@@ -278,31 +278,78 @@ int cfi_vaddr_of(int fd, uint64_t offset, uint64_t *vaddr)
 	return err;
 }
 
+struct cfi_build {
+	Elf *elf;
+	Dwarf_CFI *cfi;
+	struct fde_list l;
+	size_t next; /* the FDE to read next */
+	size_t cap;  /* of t.rows */
+	struct cfi_table t;
+};
+
+struct cfi_build *cfi_build_begin(int fd, int *err)
+{
+	struct cfi_build *b = calloc(1, sizeof(*b));
+
+	*err = -ENOMEM;
+	if (!b)
+		return NULL;
+	elf_version(EV_CURRENT);
+	b->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	*err = b->elf ? fde_list_read(b->elf, &b->l) : -EIO;
+	b->cfi = *err ? NULL : dwarf_getcfi_elf(b->elf);
+	if (!*err && !b->cfi)
+		*err = -ENOENT;
+	if (!*err)
+		return b;
+	cfi_build_end(b, NULL);
+	return NULL;
+}
+
+int cfi_build_step(struct cfi_build *b, size_t fdes)
+{
+	const struct fde_list *l = &b->l;
+	int err = 0;
+
+	for (; !err && fdes && b->next < l->n; fdes--, b->next++) {
+		uint64_t end = b->next + 1 < l->n ? l->pcs[b->next + 1] : UINT64_MAX;
+
+		err = fde_rows(b->cfi, l->pcs[b->next], end, &b->t, &b->cap);
+	}
+	return err ? err : b->next < l->n;
+}
+
+size_t cfi_build_left(const struct cfi_build *b)
+{
+	return b->l.n - b->next;
+}
+
+void cfi_build_end(struct cfi_build *b, struct cfi_table *t)
+{
+	if (t) {
+		*t = b->t;
+		b->t = (struct cfi_table){0};
+	}
+	cfi_table_free(&b->t);
+	if (b->cfi)
+		dwarf_cfi_end(b->cfi);
+	if (b->elf)
+		elf_end(b->elf);
+	free(b->l.pcs);
+	free(b);
+}
+
 int cfi_table_build(int fd, struct cfi_table *t)
 {
-	struct fde_list l = {0};
-	size_t cap = 0;
-	Dwarf_CFI *cfi;
-	Elf *elf;
 	int err;
+	struct cfi_build *b = cfi_build_begin(fd, &err);
 
 	memset(t, 0, sizeof(*t));
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		return -EIO;
-	err = fde_list_read(elf, &l);
-	cfi = err ? NULL : dwarf_getcfi_elf(elf);
-	if (!err && !cfi)
-		err = -ENOENT;
-	for (size_t i = 0; !err && i < l.n; i++)
-		err = fde_rows(cfi, l.pcs[i], i + 1 < l.n ? l.pcs[i + 1] : UINT64_MAX, t, &cap);
-	if (cfi)
-		dwarf_cfi_end(cfi);
-	elf_end(elf);
-	free(l.pcs);
-	if (err)
-		cfi_table_free(t);
+	if (!b)
+		return err;
+	while ((err = cfi_build_step(b, SIZE_MAX)) > 0)
+		;
+	cfi_build_end(b, err ? NULL : t);
 	return err;
 }
 

@@ -25,6 +25,21 @@ struct cfi_table {
 int cfi_table_build(int fd, struct cfi_table *t);
 void cfi_table_free(struct cfi_table *t);
 
+/*
+ * The same, a few functions at a time, for a caller that must not stall:
+ * cfi_build_begin (NULL and *err set as cfi_table_build returns them), then
+ * cfi_build_step until it returns 0 (done) or -errno, then cfi_build_end,
+ * which hands over the table if t is not NULL, and frees the builder. The file
+ * stays open until then.
+ */
+struct cfi_build;
+struct cfi_build *cfi_build_begin(int fd, int *err);
+/* Reads up to fdes more functions: 1 while more are left, 0 when done, or -errno. */
+int cfi_build_step(struct cfi_build *b, size_t fdes);
+/* Functions left to read: what the build still costs. */
+size_t cfi_build_left(const struct cfi_build *b);
+void cfi_build_end(struct cfi_build *b, struct cfi_table *t);
+
 /* How many functions the file's CFI describes (cheap: a count in a header), or -errno. */
 long cfi_fde_count(int fd);
 /*

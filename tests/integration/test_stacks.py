@@ -3,9 +3,10 @@
 either)."""
 
 import json
+from types import SimpleNamespace
 
 from conftest import (CXXWAITERS, WAITERS_NOCFI, WAITERS_NOFP, assert_waiters_match, parse_json,
-                      stack_funcs)
+                      stack_funcs, steal_us, wait_attached)
 
 # each waiting thread's chain from the thread start down to its blocking call
 CHAINS = {
@@ -27,8 +28,9 @@ CXX_WAITING = {name: (reason, tuple(f + "(waitfx::Worker&)" for f in funcs))
                for name, (reason, funcs, _) in CXX_WAITS.items()}
 
 
-def biggest_stack(doc, tid, reason):
-    stacks = [s for s in doc["stacks"] if s["tid"] == tid and s["reason"] == reason]
+def biggest_stack(doc, tid, reason, pid=None):
+    stacks = [s for s in doc["stacks"] if s["tid"] == tid and s["reason"] == reason
+              and pid in (None, s["pid"])]
     assert stacks, f"tid {tid}: no {reason} stacks: {doc['stacks'][:3]}"
     return max(stacks, key=lambda s: s["total_us"])
 
@@ -71,6 +73,25 @@ def trace(procs, w, mode):
     r = procs.offcpu(["-p", w.pid, "--stack", mode, "--json", 2])
     assert r.returncode == 0, r.stderr
     return r, parse_json(r)
+
+
+def assert_chains(doc, w, what):
+    """Each fixture thread's biggest stack (of w's pid) reaches start_thread through its
+    functions, down to the blocking call."""
+    for name, (reason, chain) in CHAINS.items():
+        frames = [f.split(" ")[0] for f in
+                  user_frames(biggest_stack(doc, w.tid(name), reason, w.pid))]
+        at = [frames.index(c) if c in frames else -1 for c in chain]
+        assert -1 not in at and at == sorted(at), f"{what}, {name}: {chain} not in order: {frames}"
+        assert frames.index(chain[-1]) < len(frames) - 1, frames
+
+
+def assert_chains_fp_short(fp, w):
+    """By frame pointers the fixture's biggest stacks stop short of its thread functions."""
+    for name, (reason, chain) in CHAINS.items():
+        short = stack_funcs(biggest_stack(fp, w.tid(name), reason, w.pid))
+        assert chain[1] not in short, (
+            f"{name}: --stack fp should stop short of {chain[1]} here: {sorted(short)}")
 
 
 def test_stacks_reach_thread_start_without_frame_pointers(procs):
@@ -218,3 +239,50 @@ def test_waker_stacks_without_frame_pointers(procs):
         assert wakers and irq >= 0.95 * total, (
             f"--stack {mode}: a sleep is woken by the timer interrupt, not a thread: {wakers}")
         assert all(x["tid"] == 0 for x in wakers if x["context"] != "thread"), wakers
+
+
+# the whole system's tables: at most this many rows (bpf/cfi_rows.h), in kernel chunks of 1 MiB
+ROWS_MAX = 64 * 65536
+CHUNK = 1 << 20
+
+
+def assert_tables_sane(u):
+    """The unwind counters of a whole-system trace: there, within the budget."""
+    assert u["tables"] and u["walked"] > 50 and u["processes"] >= 2 and u["binaries"] >= 2, u
+    assert u["cut_short"] <= 0.2 * u["walked"], u
+    assert 0 < u["rows"] <= u["rows_max"] == ROWS_MAX, u
+    assert u["rows"] * 16 <= u["table_bytes"] <= ROWS_MAX * 16, u
+    assert u["table_bytes"] % CHUNK == 0, u
+    for k in ("rows_full", "maps_full", "procs_full", "without_cfi"):
+        assert isinstance(u[k], int) and u[k] >= 0, (k, u)
+
+
+def test_whole_system_stacks_without_frame_pointers(procs):
+    """Without -p, --stack auto (the default) walks by the tables too: a process running
+    before offcpu attached, and one started after (its tables load when it first blocks),
+    show stacks from start_thread through every fixture function to the blocking call;
+    --stack fp stops short. Times match the fixtures' own within 5 %. The unwind counters
+    say what the tables took, within their budget; --stack dwarf is taken without -p."""
+    w = procs.waiters("mutex", "sleep", binary=WAITERS_NOFP)
+    steal0 = steal_us()
+    p = procs.offcpu_popen(["--json", 3])
+    wait_attached(p)
+    late = procs.waiters("mutex", "sleep", binary=WAITERS_NOFP)
+    out, err = p.communicate(timeout=90)
+    steal = steal_us() - steal0
+    assert p.returncode == 0, err
+    doc = parse_json(SimpleNamespace(stdout=out, returncode=p.returncode))
+    fp = parse_json(procs.offcpu(["--stack", "fp", "--json", 2], timeout=90))
+    text = procs.offcpu(["--stack", "dwarf", "-n", "1", 1], timeout=90)
+    w.finish()
+    late.finish()
+    for x, what in ((w, "running before"), (late, "started after the attach")):
+        assert_waiters_match(doc, x, ("w-mutex", "w-sleep"), f"whole system, {what}", steal,
+                             same_pid=True)
+        assert_chains(doc, x, f"whole system, {what}")
+    assert_chains_fp_short(fp, w)
+    assert_tables_sane(doc["unwind"])
+    assert not fp["unwind"]["tables"] and fp["unwind"]["walked"] == 0, fp["unwind"]
+    assert text.returncode == 0, text.stderr
+    line = next(x for x in text.stdout.splitlines() if x.startswith("user stacks:"))
+    assert " processes, " in line and "without (frame pointers there)" in line, line

@@ -151,6 +151,43 @@ static void test_vaddr_and_count(void **state)
 	close(fd);
 }
 
+/* Built a few functions at a time (offcpu on the whole system), the table is the same. */
+static void test_built_in_steps(void **state)
+{
+	struct lib l = libc_of_this_process();
+	int err, steps = 0, fd = open(l.path, O_RDONLY);
+	struct cfi_table whole, stepped;
+	struct cfi_build *b;
+	size_t left;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(cfi_table_build(fd, &whole), 0);
+	b = cfi_build_begin(fd, &err);
+	assert_non_null(b);
+	left = cfi_build_left(b);
+	assert_int_equal(left, cfi_fde_count(fd));
+	while ((err = cfi_build_step(b, 100)) > 0) {
+		assert_true(cfi_build_left(b) == left - 100);
+		left = cfi_build_left(b);
+		steps++;
+	}
+	assert_int_equal(err, 0);
+	assert_int_equal(cfi_build_left(b), 0);
+	assert_true(steps > 10);
+	cfi_build_end(b, &stepped);
+	assert_int_equal(stepped.n, whole.n);
+	assert_memory_equal(stepped.rows, whole.rows, whole.n * sizeof(*whole.rows));
+	cfi_table_free(&whole);
+	cfi_table_free(&stepped);
+	/* not ELF: no builder, the error cfi_table_build gives */
+	close(fd);
+	fd = open("/proc/self/status", O_RDONLY);
+	assert_null(cfi_build_begin(fd, &err));
+	assert_true(err < 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_function_entries),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_vaddr_and_count),
+		cmocka_unit_test(test_built_in_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

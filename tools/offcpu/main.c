@@ -114,8 +114,8 @@ static const struct argp_option opts[] = {
 	{"json", OPT_JSON, NULL, 0, "One JSON document", 0},
 	{"folded", 'f', NULL, 0, "Folded stacks (frame;frame;frame microseconds)", 0},
 	{"stack", OPT_STACK, "auto|fp|dwarf", 0,
-	 "User stacks by the binaries' CFI where present (auto, dwarf: needs -p) or by frame "
-	 "pointers only (fp); auto is fp for the whole system",
+	 "User stacks by the binaries' CFI where present (auto, the default; dwarf is the same) "
+	 "or by frame pointers only (fp); the whole system's tables load as its processes block",
 	 0},
 	{"lines", OPT_LINES, NULL, 0, "Add file:line to user frames with debug info", 0},
 	{"btf", OPT_BTF, "FILE", 0, "Kernel BTF file, for kernels without /sys/kernel/btf", 0},
@@ -245,8 +245,6 @@ static void check_flags(void)
 			  env.output == OUT_FOLDED || env.min_us || env.by != BY_STACK))
 		usage_error(TOOL, "--stuck takes no duration, -i, -f, -m, --by, --wakers, --svg or "
 				  "--pprof: it prints the threads blocked now");
-	if (env.stack == STACK_DWARF && !env.npids && !env.tid)
-		usage_error(TOOL, "--stack dwarf needs -p or -t: tables are built per process");
 	if (env.interval && env.output == OUT_FOLDED)
 		usage_error(TOOL, "-i and -f exclude each other: one folded profile per file");
 }
@@ -275,10 +273,10 @@ static void configure_task_stacks(struct offcpu_bpf__bss *bss)
 	__atomic_store_n(&bss->task_stacks, true, __ATOMIC_RELEASE);
 }
 
-/* Unwinding by CFI: for the processes traced, unless frame pointers are asked for. */
+/* Unwinding by CFI, unless frame pointers are asked for or no user stack is. */
 static bool unwind_wanted(void)
 {
-	return env.stack != STACK_FP && (env.npids || env.tid) && !env.kernel_stacks_only;
+	return env.stack != STACK_FP && !env.kernel_stacks_only && !env.kernel_threads;
 }
 
 /*
@@ -287,8 +285,11 @@ static bool unwind_wanted(void)
  */
 static bool waker_walk = false;
 
-/* the rows the targets' binaries take, counted before loading (cfi_rows is sized at load) */
-static size_t cfi_rows_size = 1;
+/* No -p or -t (-t has given its process to pids): every process but ours and the kernel's. */
+static bool whole_system(void)
+{
+	return !env.npids;
+}
 
 /* -m or -M: a period counts only whole, not cut by the trace's start or end. */
 static bool whole_periods_only(void)
@@ -311,7 +312,8 @@ static void configure(struct offcpu_bpf *skel)
 	ro->kernel_stacks = !env.user_stacks_only;
 	ro->wakers = env.wakers;
 	ro->cfi_unwind = unwind_wanted();
-	bpf_map__set_max_entries(skel->maps.cfi_rows, cfi_rows_size);
+	/* too many processes to load them all: those that block ask */
+	ro->ask_tables = unwind_wanted() && whole_system();
 	/* sched_switch passes prev_state since 5.18 */
 	ro->has_prev_state = loader_tracepoint_args(env.btf, "sched_switch", 4);
 	ro->min_ns = env.min_us * 1000;
@@ -522,7 +524,10 @@ static void add_young(struct run *r, int tgid, __u32 image)
 		r->young[r->nyoung++] = (struct young){tgid, image, mono_ns() + YOUNG_NS};
 }
 
-/* A process image seen for the first time (new, or after exec): keep its memory map. */
+/*
+ * A process image seen for the first time (new, or after exec): keep its memory map. Or one
+ * that wants its unwind tables: they are loaded at the next polls, a few at a time.
+ */
 static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct run *r = ctx;
@@ -530,6 +535,11 @@ static int on_notice(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*np))
 		return 0;
+	if (np->tables) {
+		if (r->unwind)
+			unwind_tables_queue(r->unwind, np->tgid, np->image);
+		return 0;
+	}
 	syms_snapshot(r->syms, np->tgid, np->image);
 	if (np->exec || np->start_ns >= r->start_ns)
 		add_young(r, np->tgid, np->image);
@@ -537,7 +547,7 @@ static int on_notice(void *ctx, void *data, size_t size)
 		if (env.pids[i] == (int)np->tgid && np->image > r->image[i]) {
 			r->image[i] = np->image;
 			if (r->unwind)
-				unwind_tables_add(r->unwind, np->tgid);
+				unwind_tables_add(r->unwind, np->tgid, np->image);
 		}
 	return 0;
 }
@@ -555,6 +565,8 @@ static void on_poll(void *ctx)
 		}
 		i++;
 	}
+	if (r->unwind && whole_system())
+		unwind_tables_work(r->unwind);
 }
 
 /* Targets may dlopen libraries while traced: refresh their maps. */
@@ -565,7 +577,7 @@ static void on_tick(void *ctx)
 	for (int i = 0; i < env.npids; i++) {
 		syms_snapshot(r->syms, env.pids[i], r->image[i]);
 		if (r->unwind)
-			unwind_tables_add(r->unwind, env.pids[i]);
+			unwind_tables_add(r->unwind, env.pids[i], r->image[i]);
 	}
 }
 
@@ -620,10 +632,11 @@ static uint64_t wall_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* The targets' tables, before their images are known (0: any image): for the first stacks. */
 static void add_unwind_tables(struct run *r)
 {
 	for (int i = 0; r->unwind && i < env.npids; i++)
-		unwind_tables_add(r->unwind, env.pids[i]);
+		unwind_tables_add(r->unwind, env.pids[i], r->image[i]);
 }
 
 /* The tasks as they are now; while seeding, their records start here too. */
@@ -827,8 +840,6 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	loader_log(env.verbose);
-	if (unwind_wanted())
-		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
 	waker_walk = env.wakers && unwind_wanted();
 	/* processes born from here on are young, even while the program attaches */
 	r.start_ns = mono_ns();
@@ -845,7 +856,7 @@ int main(int argc, char **argv)
 	fill_maps(&r);
 	if (unwind_wanted())
 		r.unwind = unwind_tables_new(bpf_map__fd(r.skel->maps.cfi_rows),
-					     bpf_map__fd(r.skel->maps.unwind_procs), cfi_rows_size);
+					     bpf_map__fd(r.skel->maps.unwind_procs));
 	so.lines = env.lines;
 	r.syms = syms_new(&so);
 	if (!r.syms) {

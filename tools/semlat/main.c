@@ -218,8 +218,6 @@ struct run {
 	bool exited[MAX_TARGETS];
 };
 
-static size_t cfi_rows_size = 1;
-
 /* Tracepoints that older kernels lack (futex_waitv 5.16, futex_wait 6.7) are left out. */
 /* The maps of what is not traced take no memory. */
 static void shrink(struct bpf_map *const *maps, size_t n)
@@ -293,7 +291,6 @@ static void *open_and_load(void *ctx, int i)
 	s->rodata->self_tgid = getpid();
 	s->rodata->cfi_unwind = !env.fp_only;
 	s->rodata->min_ns = env.min_us * 1000;
-	bpf_map__set_max_entries(s->maps.cfi_rows, cfi_rows_size);
 	set_optional(s, i == 0, r);
 	err = semlat_bpf__load(s);
 	if (!err)
@@ -353,7 +350,7 @@ static void refresh_targets(struct run *r)
 	for (int i = 0; i < env.npids; i++) {
 		syms_snapshot(r->syms, env.pids[i], 0);
 		if (r->unwind)
-			unwind_tables_add(r->unwind, env.pids[i]);
+			unwind_tables_add(r->unwind, env.pids[i], 0); /* semlat tells no images */
 	}
 }
 
@@ -562,8 +559,6 @@ int main(int argc, char **argv)
 		return err;
 	}
 	loader_log(env.verbose);
-	if (!env.fp_only)
-		cfi_rows_size = unwind_rows_wanted(env.pids, env.npids);
 	r.skel = load(&r);
 	if (!r.skel) {
 		symbols_free(&r.symbols);
@@ -575,7 +570,7 @@ int main(int argc, char **argv)
 	r.syms = syms_new(&so);
 	if (!env.fp_only)
 		r.unwind = unwind_tables_new(bpf_map__fd(r.skel->maps.cfi_rows),
-					     bpf_map__fd(r.skel->maps.unwind_procs), cfi_rows_size);
+					     bpf_map__fd(r.skel->maps.unwind_procs));
 	err = r.syms ? trace(&r) : EXIT_ENV;
 	unwind_tables_free(r.unwind);
 	syms_free(r.syms);
